@@ -1,0 +1,1 @@
+"""RainGAN export stage (needs the `train` extra: pip install 'raingan[train]')."""

@@ -1,0 +1,818 @@
+"""How close candidate audio is to reference rain: the engine of ``raingan eval``.
+
+Four kinds of evidence, per candidate file and overall:
+
+* **texture distance** (:func:`texture_distance`): McDermott & Simoncelli statistics
+  (:mod:`.texture`) of the candidate's analysis windows against the pooled windows of all
+  references, each statistic's difference of means divided by the references' own
+  window-to-window spread; averaged within each statistic group, then over groups;
+* **seam periodicity** (:func:`seam_periodicity_db`): the strongest line in the broadband
+  envelope's modulation spectrum, in dB above its neighbourhood; chunk seams show up as a line
+  at the chunk rate;
+* **repetition** (:func:`repetition_score`): the best match between 1 s patches of the
+  log-band spectrogram at least 2 s apart; loops score about 1;
+* **clipping and DC offset**, read from the samples as given (before resampling).
+
+Stereo (or any multichannel) audio is averaged to mono for every analysis except clipping and
+DC; all audio is resampled to :data:`ANALYSIS_RATE_HZ` (32 kHz: the cochlear bands reach
+10 kHz) with :func:`.audio_io.resample`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import scipy.fft as sfft
+import scipy.ndimage
+import scipy.signal
+
+from . import texture
+from .audio_io import SILENCE_PEAK, read_audio, resample
+from .errors import AudioInputError, OutputPathError, RainGANError
+from .texture import GROUPS, TextureConfig, TextureStats
+
+#: Every signal is analysed at this rate, Hz.
+ANALYSIS_RATE_HZ = 32_000
+#: A sample counts as clipped at or above this magnitude (full scale is 1.0).
+CLIP_LEVEL = 0.999
+
+# Spread floors of :func:`texture_distance`. The reference's window-to-window standard
+# deviation of a statistic is floored at max(REL * |reference mean|, ABS): a statistic that
+# barely moves in the reference (or a reference with a single window) must not turn a
+# negligible difference into a huge distance. The floors are a few per cent of each group's
+# natural scale, below the spreads real rain shows in 2 s windows (so they rarely bind there):
+# envelope means are level-like (relative floor: 2 % of the compressed envelope, about
+# 0.3 dB of power); CV, skewness, kurtosis and correlations are dimensionless (absolute
+# floors); modulation power is a fraction of variance (0.005 = half a per cent of it).
+SPREAD_FLOOR_REL: dict[str, float] = {
+    "envelope_mean": 0.02, "envelope_cv": 0.02, "envelope_skew": 0.0,
+    "envelope_kurtosis": 0.02, "band_correlation": 0.0, "modulation_power": 0.05,
+}
+SPREAD_FLOOR_ABS: dict[str, float] = {
+    "envelope_mean": 1e-6, "envelope_cv": 0.005, "envelope_skew": 0.05,
+    "envelope_kurtosis": 0.05, "band_correlation": 0.02, "modulation_power": 0.002,
+}
+
+#: Seam periodicity looks for lines between these modulation frequencies, Hz.
+SEAM_RANGE_HZ = (0.5, 50.0)
+#: Shortest audio for which seam periodicity is measured, seconds.
+SEAM_MIN_DURATION_S = 2.0
+_SEAM_ENVELOPE_RATE_HZ = 400
+_SEAM_MEDIAN_HALF_WIDTH_HZ = 1.5
+
+#: Repetition compares patches this long, seconds ...
+REPETITION_PATCH_S = 1.0
+#: ... whose start times are more than this apart, seconds.
+REPETITION_MIN_LAG_S = 2.0
+_REPETITION_FRAME_S = 0.064
+_REPETITION_HOP_S = 0.016
+_REPETITION_BANDS = 40
+_REPETITION_LOW_HZ = 80.0
+_REPETITION_HIGH_HZ = 12_000.0
+
+
+# -- report ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CandidateScore:
+    """Scores of one candidate (or of all candidates pooled).
+
+    Attributes
+    ----------
+    name : file name, array name, or "overall"
+    duration_s : audio length, seconds (summed when pooled)
+    n_windows : texture analysis windows
+    distances : per statistic group (:data:`.texture.GROUPS`), in units of the reference's
+        window-to-window spread
+    mean_distance : mean of ``distances``
+    seam_db, seam_hz : seam periodicity peak, dB above its neighbourhood, and its frequency
+        (NaN for audio shorter than :data:`SEAM_MIN_DURATION_S`); pooled: the worst candidate
+    repetition : best correlation of 1 s patches > 2 s apart, about 1 for loops (NaN when
+        too short); pooled: the worst candidate
+    clipping_fraction : fraction of samples (all channels) with ``|x| >= CLIP_LEVEL``
+    dc_offset : mean of the channel whose mean is largest in magnitude; pooled: the largest
+    """
+
+    name: str
+    duration_s: float
+    n_windows: int
+    distances: dict[str, float]
+    mean_distance: float
+    seam_db: float
+    seam_hz: float
+    repetition: float
+    clipping_fraction: float
+    dc_offset: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "duration_s": _json_float(self.duration_s),
+            "n_windows": self.n_windows,
+            "distances": {k: _json_float(v) for k, v in self.distances.items()},
+            "mean_distance": _json_float(self.mean_distance),
+            "seam_periodicity_db": _json_float(self.seam_db),
+            "seam_periodicity_hz": _json_float(self.seam_hz),
+            "repetition": _json_float(self.repetition),
+            "clipping_fraction": _json_float(self.clipping_fraction),
+            "dc_offset": _json_float(self.dc_offset),
+        }
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    """Everything ``raingan eval`` reports.
+
+    Attributes
+    ----------
+    references : reference names
+    reference_duration_s : total reference audio, seconds
+    n_reference_windows : pooled reference analysis windows
+    window_s : nominal analysis window, seconds (shorter files use their whole length)
+    modulation_centres_hz : modulation bands compared, Hz
+    analysis_rate_hz : the common analysis sample rate, Hz
+    candidates : one score per candidate, in input order
+    overall : all candidates pooled
+    noise_baseline : scores of a coloured-noise twin of each candidate (empty unless asked)
+    noise_overall : the twins pooled, or None
+    """
+
+    references: list[str]
+    reference_duration_s: float
+    n_reference_windows: int
+    window_s: float
+    modulation_centres_hz: list[float]
+    analysis_rate_hz: int
+    candidates: list[CandidateScore]
+    overall: CandidateScore
+    noise_baseline: list[CandidateScore] = field(default_factory=list)
+    noise_overall: CandidateScore | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict; NaN (not measurable) becomes null."""
+        return {
+            "references": list(self.references),
+            "reference_duration_s": _json_float(self.reference_duration_s),
+            "n_reference_windows": self.n_reference_windows,
+            "window_s": self.window_s,
+            "modulation_centres_hz": [float(c) for c in self.modulation_centres_hz],
+            "analysis_rate_hz": self.analysis_rate_hz,
+            "groups": list(GROUPS),
+            "candidates": [c.to_dict() for c in self.candidates],
+            "overall": self.overall.to_dict(),
+            "noise_baseline": [c.to_dict() for c in self.noise_baseline],
+            "noise_overall": None if self.noise_overall is None else self.noise_overall.to_dict(),
+        }
+
+    def format_table(self) -> str:
+        """A plain-text table for a terminal: one row per candidate, then the pooled row."""
+        return _format_table(self)
+
+
+def _json_float(value: float) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+_GROUP_HEADINGS = {"envelope_mean": "mean", "envelope_cv": "cv", "envelope_skew": "skew",
+                   "envelope_kurtosis": "kurt", "band_correlation": "corr",
+                   "modulation_power": "mod"}
+
+
+def _short_name(name: str, width: int) -> str:
+    return name if len(name) <= width else "..." + name[-(width - 3):]
+
+
+def _format_row(score: CandidateScore, name_width: int) -> str:
+    def num(value: float, fmt: str) -> str:
+        return format(value, fmt) if math.isfinite(value) else "n/a"
+
+    seam = (f"{score.seam_db:5.1f} dB @{score.seam_hz:5.1f} Hz"
+            if math.isfinite(score.seam_db) else "n/a")
+    cells = [_short_name(score.name, name_width).ljust(name_width),
+             f"{score.duration_s:7.1f}", f"{num(score.mean_distance, '.2f'):>6}"]
+    cells += [f"{num(score.distances[g], '.2f'):>6}" for g in GROUPS]
+    cells += [f"{seam:>19}", f"{num(score.repetition, '.2f'):>6}",
+              f"{100 * score.clipping_fraction:7.3f}", f"{score.dc_offset:+8.4f}"]
+    return " ".join(cells)
+
+
+def _format_table(report: EvalReport) -> str:
+    rows = report.candidates + [report.overall] + report.noise_baseline
+    if report.noise_overall is not None:
+        rows.append(report.noise_overall)
+    name_width = min(max(len(r.name) for r in rows + [report.overall]), 32)
+    name_width = max(name_width, len("candidate"))
+    header = " ".join(["candidate".ljust(name_width), f"{'sec':>7}", f"{'MEAN':>6}"]
+                      + [f"{_GROUP_HEADINGS[g]:>6}" for g in GROUPS]
+                      + [f"{'seam periodicity':>19}", f"{'repeat':>6}", f"{'clip %':>7}",
+                         f"{'DC':>8}"])
+    rule = "-" * len(header)
+    lines = [
+        f"reference: {len(report.references)} file(s), {report.reference_duration_s:.1f} s, "
+        f"{report.n_reference_windows} windows of up to {report.window_s:g} s; "
+        f"analysed at {report.analysis_rate_hz} Hz, mono",
+        "texture distances are in units of the reference's window-to-window spread "
+        "(0 = indistinguishable; 1 = one spread apart)",
+        rule, header, rule,
+    ]
+    lines += [_format_row(c, name_width) for c in report.candidates]
+    lines += [rule, _format_row(report.overall, name_width)]
+    if report.noise_baseline:
+        lines += [rule, "coloured-noise twins (same spectrum and RMS, no rain structure): "
+                        "a good candidate scores clearly lower"]
+        lines += [_format_row(c, name_width) for c in report.noise_baseline]
+        if report.noise_overall is not None:
+            lines.append(_format_row(report.noise_overall, name_width))
+    lines.append(rule)
+    if any(not math.isfinite(r.repetition) or not math.isfinite(r.seam_db) for r in rows):
+        lines.append(f"n/a: too short (repetition needs two {REPETITION_PATCH_S:g} s patches "
+                     f"more than {REPETITION_MIN_LAG_S:g} s apart; seam periodicity needs "
+                     f"{SEAM_MIN_DURATION_S:g} s)")
+    lines.append("seam periodicity: a few dB is normal; over ~10 dB means a periodic pulse "
+                 "(chunk seams). repeat: ~1 means looped material.")
+    return "\n".join(lines)
+
+
+# -- texture distance --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TextureDistance:
+    """Distances between candidate and reference statistics.
+
+    Attributes
+    ----------
+    groups : per statistic group, the mean over its statistics of
+        ``|mean_cand - mean_ref| / spread_ref``
+    mean : mean over groups
+    """
+
+    groups: dict[str, float]
+    mean: float
+
+
+def _pool(stats: Sequence[TextureStats], group: str) -> np.ndarray:
+    """The windows of every signal, stacked: shape (total windows, n_statistics)."""
+    return np.concatenate([s.groups[group] for s in stats], axis=0)
+
+
+def reference_spread(windows: np.ndarray, group: str) -> np.ndarray:
+    """Floored window-to-window standard deviation of each statistic.
+
+    Parameters
+    ----------
+    windows : shape (n_windows, n_statistics), the pooled reference windows
+    group : statistic group name, selects the floors
+
+    Returns
+    -------
+    np.ndarray, shape (n_statistics,): ``max(std, SPREAD_FLOOR_REL * |mean|, SPREAD_FLOOR_ABS)``
+    (a single window has std 0, so only the floors apply)
+    """
+    std = windows.std(axis=0, ddof=1) if windows.shape[0] > 1 else np.zeros(windows.shape[1])
+    floor = np.maximum(SPREAD_FLOOR_REL[group] * np.abs(windows.mean(axis=0)),
+                       SPREAD_FLOOR_ABS[group])
+    return np.maximum(std, floor)
+
+
+def texture_distance(reference: Sequence[TextureStats],
+                     candidate: Sequence[TextureStats]) -> TextureDistance:
+    """Distance of the candidates' texture statistics from the references', per group.
+
+    Windows of all references are pooled, and so are the candidates'. For each statistic,
+    ``|mean over candidate windows - mean over reference windows|`` is divided by the
+    reference's spread (:func:`reference_spread`); each group reports the mean over its
+    statistics, and ``mean`` is the mean over groups.
+
+    Parameters
+    ----------
+    reference, candidate : statistics computed with the same configuration and the same
+        modulation bands (see ``shortest_window_s`` in :func:`.texture.texture_statistics`)
+    """
+    if not reference or not candidate:
+        raise ValueError("need at least one reference and one candidate")
+    groups = {}
+    for group in GROUPS:
+        ref = _pool(reference, group)
+        cand = _pool(candidate, group)
+        if ref.shape[1] != cand.shape[1]:
+            raise ValueError(f"{group}: reference has {ref.shape[1]} statistics, candidate "
+                             f"{cand.shape[1]}; compute both with the same shortest window")
+        z = np.abs(cand.mean(axis=0) - ref.mean(axis=0)) / reference_spread(ref, group)
+        groups[group] = float(np.mean(z))
+    return TextureDistance(groups, float(np.mean(list(groups.values()))))
+
+
+# -- seam periodicity --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SeamPeriodicity:
+    """The strongest line of the broadband envelope's modulation spectrum.
+
+    Attributes
+    ----------
+    peak_db : height above the running median of neighbouring modulation frequencies, dB
+    peak_hz : its modulation frequency, Hz
+    """
+
+    peak_db: float
+    peak_hz: float
+
+
+def broadband_envelope(audio: np.ndarray, sample_rate_hz: float,
+                       envelope_rate_hz: float = _SEAM_ENVELOPE_RATE_HZ) -> np.ndarray:
+    """RMS of consecutive non-overlapping frames, shape (n_frames,), at ~``envelope_rate_hz``.
+
+    Parameters
+    ----------
+    audio : shape (n_samples,), mono
+    """
+    frame = max(int(round(sample_rate_hz / envelope_rate_hz)), 1)
+    n_frames = audio.shape[0] // frame
+    blocks = np.asarray(audio[: n_frames * frame], dtype=np.float64).reshape(n_frames, frame)
+    return np.sqrt(np.mean(blocks ** 2, axis=1))
+
+
+def seam_periodicity_db(audio: np.ndarray, sample_rate_hz: float) -> SeamPeriodicity:
+    """How strongly the audio's loudness pulses at one modulation frequency.
+
+    The broadband RMS envelope (2.5 ms frames) is analysed with Welch's method: Hann
+    segments of 4 s (2 s for audio under 16 s: at least ~7 averages; 50 % overlap, linear
+    trend removed so that fades do not count). The peak of the power spectrum between
+    :data:`SEAM_RANGE_HZ` (from two frequency bins up, away from the trend) is reported in dB
+    above the running median over +-1.5 Hz around each frequency. Averaged noise spectra
+    wander by a few dB; seams between chunks make a line at the chunk rate ten or more dB up.
+
+    Parameters
+    ----------
+    audio : shape (n_samples,), mono
+    sample_rate_hz : Hz
+
+    Returns
+    -------
+    SeamPeriodicity, NaN for audio shorter than :data:`SEAM_MIN_DURATION_S`.
+    """
+    duration_s = audio.shape[0] / sample_rate_hz
+    if duration_s < SEAM_MIN_DURATION_S:
+        return SeamPeriodicity(math.nan, math.nan)
+    envelope = broadband_envelope(audio, sample_rate_hz)
+    rate_hz = sample_rate_hz / max(int(round(sample_rate_hz / _SEAM_ENVELOPE_RATE_HZ)), 1)
+    segment_s = 4.0 if duration_s >= 16.0 else 2.0
+    n_segment = min(int(round(segment_s * rate_hz)), envelope.shape[0])
+    freqs, power = scipy.signal.welch(envelope, fs=rate_hz, window="hann", nperseg=n_segment,
+                                      noverlap=n_segment // 2, detrend="linear")
+    resolution_hz = freqs[1]
+    half = max(int(round(_SEAM_MEDIAN_HALF_WIDTH_HZ / resolution_hz)), 2)
+    local = scipy.ndimage.median_filter(power, size=2 * half + 1, mode="nearest")
+    low_hz = max(SEAM_RANGE_HZ[0], 2 * resolution_hz)
+    band = (freqs >= low_hz - 1e-9) & (freqs <= SEAM_RANGE_HZ[1])
+    ratio_db = 10.0 * np.log10(np.maximum(power[band], 1e-300) / np.maximum(local[band], 1e-300))
+    peak = int(np.argmax(ratio_db))
+    return SeamPeriodicity(float(ratio_db[peak]), float(freqs[band][peak]))
+
+
+# -- repetition --------------------------------------------------------------------------------
+
+def log_band_spectrogram(audio: np.ndarray, sample_rate_hz: float,
+                         frame_s: float = _REPETITION_FRAME_S, hop_s: float = _REPETITION_HOP_S,
+                         n_bands: int = _REPETITION_BANDS) -> np.ndarray:
+    """Log power in log-spaced bands (80 Hz to 12 kHz) of Hann-windowed frames.
+
+    Parameters
+    ----------
+    audio : shape (n_samples,), mono
+
+    Returns
+    -------
+    np.ndarray, shape (n_frames, n_nonempty_bands), log10 power, float64; frame ``t`` starts
+    at sample ``t * hop`` (no padding).
+    """
+    frame = int(round(frame_s * sample_rate_hz))
+    hop = int(round(hop_s * sample_rate_hz))
+    x = np.asarray(audio, dtype=np.float64)
+    if x.shape[0] < frame:
+        return np.zeros((0, n_bands))
+    freqs = np.fft.rfftfreq(frame, 1.0 / sample_rate_hz)
+    high_hz = min(_REPETITION_HIGH_HZ, 0.45 * sample_rate_hz)
+    edges = np.geomspace(_REPETITION_LOW_HZ, high_hz, n_bands + 1)
+    band_of_bin = np.searchsorted(edges, freqs, side="right") - 1
+    inside = (band_of_bin >= 0) & (band_of_bin < n_bands)
+    pool = np.zeros((freqs.shape[0], n_bands))
+    pool[np.flatnonzero(inside), band_of_bin[inside]] = 1.0
+    pool = pool[:, pool.sum(axis=0) > 0]
+    frames = np.lib.stride_tricks.sliding_window_view(x, frame)[::hop]
+    taper = np.hanning(frame + 2)[1:-1]
+    power = np.empty((frames.shape[0], pool.shape[1]))
+    for start in range(0, frames.shape[0], 1024):  # bounded memory for long audio
+        block = sfft.rfft(frames[start:start + 1024] * taper, axis=-1)
+        power[start:start + 1024] = (block.real ** 2 + block.imag ** 2) @ pool
+    # A floor relative to the mean keeps digital silence from dominating the logs.
+    return np.log10(power + 1e-10 * max(float(power.mean()), 1e-30))
+
+
+def _max_patch_correlation(z: np.ndarray, patch_frames: int, min_lag_frames: int) -> float:
+    """Highest Pearson correlation between patches ``z[i:i+P]`` and ``z[j:j+P]``, ``j - i >= L``.
+
+    Computed blockwise in lag coordinates: for a block of start frames, the frame inner
+    products with every later frame (one matrix product), read along diagonals and summed
+    over ``P`` consecutive frames. Time O(n_frames^2 * n_bands), memory O(block * n_frames).
+
+    Parameters
+    ----------
+    z : shape (n_frames, n_bands)
+    """
+    n_frames, n_bands = z.shape
+    n_patches = n_frames - patch_frames + 1
+    if n_patches - 1 < min_lag_frames:
+        return math.nan
+    size = patch_frames * n_bands
+    cumulative = np.concatenate([[0.0], np.cumsum(z.sum(axis=1))])
+    cumulative_sq = np.concatenate([[0.0], np.cumsum((z ** 2).sum(axis=1))])
+    patch_mean = (cumulative[patch_frames:] - cumulative[:-patch_frames]) / size
+    patch_ss = (cumulative_sq[patch_frames:] - cumulative_sq[:-patch_frames]
+                - size * patch_mean ** 2)
+    patch_norm = np.sqrt(np.maximum(patch_ss, 1e-300))
+    n_first = n_patches - min_lag_frames  # patches that have a partner far enough away
+    block = max(16, int(2_000_000 // max(n_frames, 1)))
+    best = -math.inf
+    for first in range(0, n_first, block):
+        stop = min(first + block, n_first)
+        rows = z[first:stop + patch_frames - 1]
+        cols = z[first + min_lag_frames:]
+        # gram[r, c] = z[first + r] . z[first + min_lag + c]; zero padding on the right lets
+        # every row be read along its diagonal with one strided view.
+        gram = np.zeros((rows.shape[0], cols.shape[0] + rows.shape[0]))
+        gram[:, :cols.shape[0]] = rows @ cols.T
+        diagonals = np.lib.stride_tricks.as_strided(
+            gram, shape=(rows.shape[0], cols.shape[0]),
+            strides=(gram.strides[0] + gram.strides[1], gram.strides[1]), writeable=False)
+        # diagonals[r, l] = z[first + r] . z[first + r + min_lag + l]
+        summed = np.cumsum(np.concatenate([np.zeros((1, cols.shape[0])), diagonals]), axis=0)
+        inner = summed[patch_frames:patch_frames + stop - first] - summed[:stop - first]
+        i = np.arange(first, stop)[:, None]
+        j = i + min_lag_frames + np.arange(cols.shape[0])[None, :]
+        valid = j < n_patches
+        j = np.minimum(j, n_patches - 1)
+        corr = (inner - size * patch_mean[i] * patch_mean[j]) / (patch_norm[i] * patch_norm[j])
+        best = max(best, float(np.max(np.where(valid, corr, -math.inf))))
+    return best
+
+
+def repetition_score(audio: np.ndarray, sample_rate_hz: float) -> float:
+    """How much the audio repeats itself: 1 for material looped at least twice.
+
+    The log-band spectrogram (:func:`log_band_spectrogram`: 64 ms Hann frames every 16 ms,
+    40 log-spaced bands) has each band's long-term mean removed, so that the shared spectral
+    shape does not count as similarity; then the highest Pearson correlation between two
+    1 s patches whose start times are more than 2 s apart is returned. Independent noise
+    scores about 0.1-0.2 (the best of many chance matches); a loop scores about 1 even when
+    its length is not a whole number of frames (frames overlap by 75 %).
+
+    Parameters
+    ----------
+    audio : shape (n_samples,), mono
+    sample_rate_hz : Hz
+
+    Returns
+    -------
+    float in [-1, 1], or NaN when the audio is too short for two patches > 2 s apart
+    (about 3.1 s).
+    """
+    spectrogram = log_band_spectrogram(audio, sample_rate_hz)
+    if spectrogram.shape[0] == 0:
+        return math.nan
+    z = spectrogram - spectrogram.mean(axis=0)
+    hop_s = int(round(_REPETITION_HOP_S * sample_rate_hz)) / sample_rate_hz
+    patch_frames = int(round(REPETITION_PATCH_S / hop_s))
+    min_lag_frames = int(math.floor(REPETITION_MIN_LAG_S / hop_s)) + 1
+    return _max_patch_correlation(z, patch_frames, min_lag_frames)
+
+
+# -- coloured-noise baseline -------------------------------------------------------------------
+
+def coloured_noise_twin(audio: np.ndarray, sample_rate_hz: float, seed: int) -> np.ndarray:
+    """Gaussian noise with the long-term magnitude spectrum, length and RMS of ``audio``.
+
+    The FFT of the whole signal keeps its magnitudes and gets uniformly random phases
+    (DC and Nyquist stay real). The result has the same spectrum but none of rain's
+    temporal structure (drops, bursts, correlated bands): a baseline that real rain beats.
+
+    Parameters
+    ----------
+    audio : shape (n_samples,) or (n_samples, n_channels), float; channels get independent
+        phases
+    sample_rate_hz : Hz (recorded for symmetry with the other analyses; the twin does not
+        depend on it)
+    seed : seeds numpy's default generator
+
+    Returns
+    -------
+    np.ndarray, same shape as ``audio``, float64
+    """
+    x = np.asarray(audio, dtype=np.float64)
+    flat = x.reshape(x.shape[0], -1)
+    n = flat.shape[0]
+    magnitude = np.abs(sfft.rfft(flat, axis=0))
+    rng = np.random.default_rng(seed)
+    phase = np.exp(2j * np.pi * rng.random(magnitude.shape))
+    phase[0] = np.sign(rng.standard_normal(flat.shape[1]))
+    if n % 2 == 0:
+        phase[-1] = np.sign(rng.standard_normal(flat.shape[1]))
+    twin = sfft.irfft(magnitude * phase, n=n, axis=0)
+    rms_in = np.sqrt(np.mean(flat ** 2, axis=0))
+    rms_out = np.sqrt(np.mean(twin ** 2, axis=0))
+    twin *= np.where(rms_out > 0, rms_in / np.maximum(rms_out, 1e-300), 0.0)
+    return twin.reshape(x.shape)
+
+
+# -- evaluation --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Prepared:
+    """One input, ready for analysis: mono at ANALYSIS_RATE_HZ plus sample-level checks."""
+
+    name: str
+    mono: np.ndarray  # shape (n_samples,), float64, at ANALYSIS_RATE_HZ
+    clipping_fraction: float
+    dc_offset: float
+    n_samples_in: int  # samples x channels of the original, for pooled clipping
+
+    @property
+    def duration_s(self) -> float:
+        return self.mono.shape[0] / ANALYSIS_RATE_HZ
+
+
+def _prepare(samples: np.ndarray, sample_rate_hz: int, name: str) -> _Prepared:
+    """Validate, measure clipping and DC, mix to mono, resample to the analysis rate.
+
+    Raises
+    ------
+    AudioInputError
+        Empty, non-finite, silent, badly shaped or too short audio.
+    """
+    x = np.asarray(samples)
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
+        raise AudioInputError(f"{name}: expected audio of shape (n_samples,) or "
+                              f"(n_samples, n_channels), got {np.shape(samples)}")
+    if not np.all(np.isfinite(x)):
+        raise AudioInputError(f"{name}: contains NaN or infinite samples")
+    if float(np.max(np.abs(x))) < SILENCE_PEAK:
+        raise AudioInputError(f"{name}: is silent")
+    min_s = TextureConfig().min_window_s
+    if x.shape[0] / sample_rate_hz < min_s:
+        raise AudioInputError(f"{name}: {x.shape[0] / sample_rate_hz:.2f} s is too short to "
+                              f"analyse (at least {min_s:g} s)")
+    clipping = float(np.mean(np.abs(x) >= CLIP_LEVEL))
+    channel_means = x.mean(axis=0, dtype=np.float64)
+    dc = float(channel_means[np.argmax(np.abs(channel_means))])
+    mono = x.mean(axis=1, dtype=np.float64)
+    mono = np.asarray(resample(mono, sample_rate_hz, ANALYSIS_RATE_HZ), dtype=np.float64)
+    return _Prepared(name, mono, clipping, dc, x.size)
+
+
+def _score(name: str, prepared: Sequence[_Prepared], stats: Sequence[TextureStats],
+           ref_stats: Sequence[TextureStats],
+           seams: Sequence[SeamPeriodicity], repetitions: Sequence[float]) -> CandidateScore:
+    """Scores of one candidate, or of several pooled (worst seam and repetition)."""
+    distance = texture_distance(ref_stats, stats)
+    seam_dbs = np.array([s.peak_db for s in seams])
+    if np.all(np.isnan(seam_dbs)):
+        seam = SeamPeriodicity(math.nan, math.nan)
+    else:
+        seam = seams[int(np.nanargmax(seam_dbs))]
+    reps = np.array(repetitions)
+    dcs = np.array([p.dc_offset for p in prepared])
+    n_in = sum(p.n_samples_in for p in prepared)
+    return CandidateScore(
+        name=name, duration_s=float(sum(p.duration_s for p in prepared)),
+        n_windows=int(sum(s.n_windows for s in stats)),
+        distances=distance.groups, mean_distance=distance.mean,
+        seam_db=seam.peak_db, seam_hz=seam.peak_hz,
+        repetition=math.nan if np.all(np.isnan(reps)) else float(np.nanmax(reps)),
+        clipping_fraction=float(sum(p.clipping_fraction * p.n_samples_in for p in prepared) / n_in),
+        dc_offset=float(dcs[np.argmax(np.abs(dcs))]))
+
+
+def _score_all(prefix: str, overall_name: str, cands: Sequence[_Prepared],
+               ref_stats: Sequence[TextureStats], shortest_window_s: float,
+               config: TextureConfig) -> tuple[list[CandidateScore], CandidateScore]:
+    stats = [texture.texture_statistics(c.mono, ANALYSIS_RATE_HZ, config, shortest_window_s)
+             for c in cands]
+    seams = [seam_periodicity_db(c.mono, ANALYSIS_RATE_HZ) for c in cands]
+    reps = [repetition_score(c.mono, ANALYSIS_RATE_HZ) for c in cands]
+    each = [_score(prefix + c.name, [c], [s], ref_stats, [seam], [rep])
+            for c, s, seam, rep in zip(cands, stats, seams, reps)]
+    return each, _score(overall_name, cands, stats, ref_stats, seams, reps)
+
+
+def _twin(prepared: _Prepared, seed: int) -> _Prepared:
+    noise = coloured_noise_twin(prepared.mono, ANALYSIS_RATE_HZ, seed)
+    return _Prepared(prepared.name, noise, float(np.mean(np.abs(noise) >= CLIP_LEVEL)),
+                     float(noise.mean()), noise.shape[0])
+
+
+def _evaluate_prepared(refs: Sequence[_Prepared], cands: Sequence[_Prepared],
+                       noise_baseline: bool, config: TextureConfig) -> EvalReport:
+    if not refs or not cands:
+        raise AudioInputError("need at least one reference and one candidate")
+    everything = list(refs) + list(cands)
+    shortest = min(texture.analysis_window_s(p.duration_s, config) for p in everything)
+    ref_stats = [texture.texture_statistics(r.mono, ANALYSIS_RATE_HZ, config, shortest)
+                 for r in refs]
+    candidates, overall = _score_all("", "overall", cands, ref_stats, shortest, config)
+    noise, noise_overall = [], None
+    if noise_baseline:
+        twins = [_twin(c, seed) for seed, c in enumerate(cands)]
+        noise, noise_overall = _score_all("noise twin: ", "noise twins overall", twins,
+                                          ref_stats, shortest, config)
+    return EvalReport(
+        references=[r.name for r in refs],
+        reference_duration_s=float(sum(r.duration_s for r in refs)),
+        n_reference_windows=int(sum(s.n_windows for s in ref_stats)),
+        window_s=config.window_s,
+        modulation_centres_hz=[float(c) for c in ref_stats[0].modulation_centres_hz],
+        analysis_rate_hz=ANALYSIS_RATE_HZ,
+        candidates=candidates, overall=overall,
+        noise_baseline=noise, noise_overall=noise_overall)
+
+
+def _names(names: Sequence[str] | None, count: int, prefix: str) -> list[str]:
+    if names is None:
+        return [f"{prefix}{k}" for k in range(count)]
+    if len(names) != count:
+        raise ValueError(f"{len(names)} names for {count} {prefix} arrays")
+    return [str(n) for n in names]
+
+
+def evaluate_arrays(ref: Sequence[np.ndarray], cand: Sequence[np.ndarray], sample_rate_hz: int,
+                    ref_names: Sequence[str] | None = None,
+                    cand_names: Sequence[str] | None = None,
+                    noise_baseline: bool = False,
+                    config: TextureConfig = TextureConfig()) -> EvalReport:
+    """Score candidate audio against reference audio, all at one sample rate.
+
+    Parameters
+    ----------
+    ref, cand : arrays of shape (n_samples,) or (n_samples, n_channels), float, full scale 1;
+        channels are averaged to mono for analysis
+    sample_rate_hz : rate of every array, Hz; audio is resampled to :data:`ANALYSIS_RATE_HZ`
+    ref_names, cand_names : labels for the report (default ``ref0``, ``cand0``, ...)
+    noise_baseline : also score a coloured-noise twin of each candidate
+
+    Raises
+    ------
+    AudioInputError
+        Audio that is empty, non-finite, silent or shorter than ``config.min_window_s``.
+    """
+    refs = [_prepare(a, sample_rate_hz, n)
+            for a, n in zip(ref, _names(ref_names, len(ref), "ref"))]
+    cands = [_prepare(a, sample_rate_hz, n)
+             for a, n in zip(cand, _names(cand_names, len(cand), "cand"))]
+    return _evaluate_prepared(refs, cands, noise_baseline, config)
+
+
+def _read(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    recording = read_audio(path)
+    return recording.samples, recording.sample_rate_hz
+
+
+def evaluate_files(ref_paths: Sequence[str | os.PathLike],
+                   cand_paths: Sequence[str | os.PathLike],
+                   noise_baseline: bool = False,
+                   config: TextureConfig = TextureConfig()) -> EvalReport:
+    """:func:`evaluate_arrays` on audio files (any rate and channel count libsndfile reads).
+
+    Clipping and DC are measured on the samples as stored; analysis happens on the mono mix
+    resampled to :data:`ANALYSIS_RATE_HZ`.
+
+    Raises
+    ------
+    AudioInputError
+        Unreadable, silent or too short files (the message names the file).
+    """
+    def prepare(path: str | os.PathLike) -> _Prepared:
+        samples, rate = _read(path)
+        return _prepare(samples, rate, str(path))
+
+    refs = [prepare(p) for p in ref_paths]
+    cands = [prepare(p) for p in cand_paths]
+    return _evaluate_prepared(refs, cands, noise_baseline, config)
+
+
+# -- plot --------------------------------------------------------------------------------------
+
+_PLOT_MAX_S = 30.0
+
+
+def _mono_list(audio: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
+    """One mono float64 signal: arrays (n,) or (n, ch) are mixed down and concatenated."""
+    arrays = [audio] if isinstance(audio, np.ndarray) else list(audio)
+    monos = [np.asarray(a, dtype=np.float64).reshape(np.shape(a)[0], -1).mean(axis=1)
+             for a in arrays]
+    return np.concatenate(monos) if monos else np.zeros(0)
+
+
+def _draw_spectrogram(axis: Any, audio: np.ndarray, sample_rate_hz: float, title: str) -> Any:
+    audio = audio[: int(_PLOT_MAX_S * sample_rate_hz)]
+    n_fft = 1024 if sample_rate_hz <= 24_000 else 2048
+    freqs, times, power = scipy.signal.spectrogram(
+        audio, fs=sample_rate_hz, window="hann", nperseg=min(n_fft, audio.shape[0]),
+        noverlap=min(n_fft, audio.shape[0]) * 3 // 4, mode="psd")
+    db = 10.0 * np.log10(power + 1e-12)
+    image = axis.pcolormesh(times, freqs / 1000.0, db, shading="auto", cmap="magma",
+                            vmin=db.max() - 90.0, vmax=db.max())
+    axis.set_title(title)
+    axis.set_xlabel("time (s)")
+    axis.set_ylabel("frequency (kHz)")
+    return image
+
+
+def _draw_distances(axis: Any, report: EvalReport) -> None:
+    rows = report.candidates + [report.overall]
+    if report.noise_overall is not None:
+        rows.append(report.noise_overall)
+    width = 0.8 / len(rows)
+    positions = np.arange(len(GROUPS))
+    for k, row in enumerate(rows):
+        axis.bar(positions + (k - (len(rows) - 1) / 2) * width,
+                 [row.distances[g] for g in GROUPS], width, label=_short_name(row.name, 30))
+    axis.set_xticks(positions, [_GROUP_HEADINGS[g] for g in GROUPS])
+    axis.set_ylabel("distance (reference spreads)")
+    axis.set_title("texture distance per statistic group")
+    axis.legend(fontsize="small")
+
+
+def plot_report(report: EvalReport, ref_audio: np.ndarray | Sequence[np.ndarray],
+                cand_audio: np.ndarray | Sequence[np.ndarray], sr: int,
+                path: str | os.PathLike) -> Path:
+    """Draw reference and candidate log-spectrograms side by side and the group distances.
+
+    Parameters
+    ----------
+    report : the evaluation to draw
+    ref_audio, cand_audio : one array or a list of arrays, shape (n_samples,) or
+        (n_samples, n_channels), at ``sr``; each side is mixed to mono and concatenated
+        (at most the first 30 s are drawn)
+    sr : sample rate of the audio, Hz
+    path : PNG to write; written to a temporary file beside it, then renamed
+
+    Raises
+    ------
+    RainGANError
+        If matplotlib is not installed.
+    OutputPathError
+        If the folder does not exist or cannot be written.
+    """
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise RainGANError("matplotlib is needed for --plot: pip install 'raingan[plot]'") from None
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise OutputPathError(f"{path}: folder {folder} does not exist")
+    figure = plt.figure(figsize=(13, 8), layout="constrained")
+    grid = figure.add_gridspec(2, 2)
+    image = _draw_spectrogram(figure.add_subplot(grid[0, 0]), _mono_list(ref_audio), sr,
+                              "reference")
+    _draw_spectrogram(figure.add_subplot(grid[0, 1]), _mono_list(cand_audio), sr, "candidate")
+    figure.colorbar(image, ax=figure.axes, label="dB", shrink=0.6, location="right")
+    _draw_distances(figure.add_subplot(grid[1, :]), report)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=folder)
+        os.close(fd)
+    except OSError as exc:
+        plt.close(figure)
+        raise OutputPathError(f"{path}: cannot write ({exc.strerror})") from None
+    try:
+        figure.savefig(tmp_name, format="png", dpi=100)
+        os.replace(tmp_name, path)
+    except (OSError, ValueError) as exc:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise OutputPathError(f"{path}: cannot write ({exc})") from None
+    finally:
+        plt.close(figure)
+    return path
+
+
+def plot_files(report: EvalReport, ref_paths: Sequence[str | os.PathLike],
+               cand_paths: Sequence[str | os.PathLike], path: str | os.PathLike) -> Path:
+    """:func:`plot_report` for files: each is read, mixed to mono and resampled to
+    :data:`ANALYSIS_RATE_HZ` so that files of different rates line up."""
+    def load(paths: Sequence[str | os.PathLike]) -> list[np.ndarray]:
+        arrays = []
+        for p in paths:
+            samples, rate = _read(p)
+            arrays.append(resample(samples.mean(axis=1), rate, ANALYSIS_RATE_HZ))
+        return arrays
+
+    return plot_report(report, load(ref_paths), load(cand_paths), ANALYSIS_RATE_HZ, path)

@@ -1,0 +1,99 @@
+"""Facts for `raingan info`: about the installation, a spec, an audio file or a model."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import platform
+from pathlib import Path
+from typing import Any
+
+import soundfile as sf
+
+from .errors import AudioInputError, RainGANError
+from .spec import SpectralSpec
+
+#: Key under which an exported model carries its spec in the ONNX metadata_props.
+SPEC_METADATA_KEY = "raingan.spec"
+
+
+def installation_info() -> dict[str, Any]:
+    """Versions of RainGAN and its runtime dependencies, native module and providers."""
+    import onnxruntime
+
+    facts: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform()}
+    for package in ("raingan", "numpy", "scipy", "soundfile", "soxr", "onnxruntime",
+                    "onnxruntime-gpu"):
+        try:
+            facts[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    facts["onnxruntime providers"] = onnxruntime.get_available_providers()
+    try:
+        from .. import _native
+
+        facts["native module"] = Path(_native.__file__).name
+    except ImportError as exc:
+        facts["native module"] = f"missing ({exc})"
+    return facts
+
+
+def spec_info(spec: SpectralSpec) -> dict[str, Any]:
+    """The spec's fields and the geometry they imply."""
+    facts = spec.to_dict()
+    height, width = spec.image_shape
+    facts.update({
+        "image (rows x columns)": f"{height} x {width}",
+        "chunk_s": round(spec.chunk_s, 6),
+        "hop_s": round(spec.hop_length / spec.sample_rate_hz, 6),
+        "crossfade_s": round(spec.crossfade_samples / spec.sample_rate_hz, 6),
+        "stream step_s": round(spec.chunk_step_samples / spec.sample_rate_hz, 6),
+    })
+    return facts
+
+
+def audio_info(path: Path) -> dict[str, Any]:
+    try:
+        meta = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        raise AudioInputError(f"{path}: not readable as audio ({exc})") from None
+    return {"file": str(path), "format": f"{meta.format} {meta.subtype}",
+            "sample_rate_hz": meta.samplerate, "channels": meta.channels,
+            "duration_s": round(meta.duration, 3)}
+
+
+def model_info(path: Path) -> dict[str, Any]:
+    """The RainGAN metadata an exported .onnx model carries."""
+    import onnxruntime
+
+    if not path.is_file():
+        raise RainGANError(f"{path}: no such model file")
+    try:
+        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
+        raise RainGANError(f"{path}: not a readable ONNX model ({str(exc).splitlines()[0]})") from None
+    metadata = dict(session.get_modelmeta().custom_metadata_map)
+    if SPEC_METADATA_KEY not in metadata:
+        raise RainGANError(f"{path}: not a RainGAN model (no {SPEC_METADATA_KEY} in its metadata)")
+    facts: dict[str, Any] = {"file": str(path)}
+    for key, value in sorted(metadata.items()):
+        try:
+            facts[key] = json.loads(value)
+        except json.JSONDecodeError:
+            facts[key] = value
+    facts["inputs"] = {i.name: i.shape for i in session.get_inputs()}
+    facts["outputs"] = {o.name: o.shape for o in session.get_outputs()}
+    return facts
+
+
+def format_facts(facts: dict[str, Any], indent: int = 0) -> str:
+    """Aligned 'key: value' lines; nested dicts are indented."""
+    width = max((len(str(k)) for k in facts), default=0)
+    lines = []
+    for key, value in facts.items():
+        if isinstance(value, dict):
+            lines.append(" " * indent + f"{key}:")
+            lines.append(format_facts(value, indent + 2))
+        else:
+            lines.append(" " * indent + f"{str(key) + ':':<{width + 1}} {value}")
+    return "\n".join(lines)

@@ -1,0 +1,400 @@
+"""The spectral spec: the one definition of the model's image, shared by every stage.
+
+A spec fixes how audio becomes a model image and how a model image becomes STFT
+magnitudes again: sample rate, framing, frequency scale, log offset, normalisation and an
+optional resize (the RainGAN article squashes 1025 x 375 spectrograms to 256 x 256).
+Training, export and runtime all read it; it travels as JSON inside the ONNX metadata.
+
+Geometry of one chunk (all in samples): a chunk *owns* ``chunk_samples = n_frames * hop``
+samples of audio. Imaging it needs ``margin = (win - hop) / 2`` samples of context on each
+side, so that every frame is whole; reconstruction returns the owned part only.
+Consecutive chunks of a stream overlap by ``crossfade_frames * hop`` samples.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from . import stft as stft_mod
+from .errors import SpecError
+
+FreqScale = Literal["linear", "mel"]
+Normalization = Literal["fixed", "minmax"]
+ResizeMethod = Literal["bicubic", "area"]
+
+#: Bumped whenever the meaning of a field changes; readers refuse newer versions.
+SPEC_VERSION = 1
+
+
+@dataclass(frozen=True)
+class SpectralSpec:
+    """Everything that defines the model's image.
+
+    Attributes
+    ----------
+    sample_rate_hz : audio rate the model works at
+    n_fft : FFT length, samples (>= win_length; a longer FFT zero-pads each frame)
+    win_length : Hann window length, samples
+    hop_length : frame step, samples (must divide win_length)
+    n_frames : frames per chunk, i.e. the image's time axis before any resize
+    freq_scale : "linear" keeps the ``n_fft // 2 + 1`` FFT bins; "mel" pools them into
+        ``n_mels`` Slaney-style triangular bands
+    n_mels : mel band count (mel scale only)
+    fmin_hz, fmax_hz : mel range; fmax_hz ``None`` means Nyquist
+    log_offset : added to power before the log: ``db = 10 log10(S^2 + log_offset)``
+    db_min, db_max : the dB range mapped to image values -1 and 1
+    normalization : "fixed" maps [db_min, db_max] to [-1, 1] and clips; "minmax" maps each
+        image's own range to [-1, 1] (the article's), and inverts with the fixed range
+    image_height, image_width : resize target (frequency rows, time columns); ``None`` keeps
+        the STFT grid
+    resize_down, resize_up : interpolation used to squash to, and stretch back from, the
+        resized image
+    crossfade_frames : frames shared by consecutive chunks of a stream (0: concatenate)
+    """
+
+    sample_rate_hz: int = 44100
+    n_fft: int = 1024
+    win_length: int = 1024
+    hop_length: int = 256
+    n_frames: int = 128
+    freq_scale: FreqScale = "mel"
+    n_mels: int = 128
+    fmin_hz: float = 0.0
+    fmax_hz: float | None = None
+    log_offset: float = 1e-8
+    db_min: float = -80.0
+    db_max: float = 40.0
+    normalization: Normalization = "fixed"
+    image_height: int | None = None
+    image_width: int | None = None
+    resize_down: ResizeMethod = "bicubic"
+    resize_up: ResizeMethod = "area"
+    crossfade_frames: int = 32
+    version: int = SPEC_VERSION
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    # -- validation and serialisation ------------------------------------------------------
+
+    def validate(self) -> None:
+        """Raise :class:`SpecError` naming the first inconsistent parameter."""
+        positive = ("sample_rate_hz", "n_fft", "win_length", "hop_length", "n_frames")
+        for name in positive:
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
+                raise SpecError(f"spec: {name} must be a positive integer, got {value!r}")
+        if self.version > SPEC_VERSION:
+            raise SpecError(f"spec: version {self.version} is newer than this RainGAN "
+                            f"understands ({SPEC_VERSION}); upgrade raingan")
+        if self.win_length > self.n_fft:
+            raise SpecError(f"spec: win_length {self.win_length} is larger than n_fft {self.n_fft}")
+        if self.hop_length > self.win_length:
+            raise SpecError(f"spec: hop_length {self.hop_length} is larger than win_length "
+                            f"{self.win_length}")
+        if self.win_length % self.hop_length:
+            raise SpecError(f"spec: hop_length {self.hop_length} must divide win_length "
+                            f"{self.win_length}")
+        if self.freq_scale not in ("linear", "mel"):
+            raise SpecError(f"spec: freq_scale must be 'linear' or 'mel', got {self.freq_scale!r}")
+        if self.normalization not in ("fixed", "minmax"):
+            raise SpecError(f"spec: normalization must be 'fixed' or 'minmax', "
+                            f"got {self.normalization!r}")
+        for name in ("resize_down", "resize_up"):
+            if getattr(self, name) not in ("bicubic", "area"):
+                raise SpecError(f"spec: {name} must be 'bicubic' or 'area'")
+        if self.freq_scale == "mel":
+            fmax = self.nyquist_hz if self.fmax_hz is None else self.fmax_hz
+            if not 0 <= self.fmin_hz < fmax <= self.nyquist_hz:
+                raise SpecError(f"spec: need 0 <= fmin_hz < fmax_hz <= {self.nyquist_hz:g} Hz")
+            if not 1 <= self.n_mels <= self.n_fft // 2 + 1:
+                raise SpecError(f"spec: n_mels must be between 1 and n_fft/2+1 "
+                                f"({self.n_fft // 2 + 1}), got {self.n_mels}")
+        if not self.log_offset > 0:
+            raise SpecError(f"spec: log_offset must be positive, got {self.log_offset}")
+        if not self.db_max > self.db_min:
+            raise SpecError(f"spec: db_max {self.db_max} must exceed db_min {self.db_min}")
+        if (self.image_height is None) != (self.image_width is None):
+            raise SpecError("spec: give both image_height and image_width, or neither")
+        for name in ("image_height", "image_width"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, (int, np.integer)) or value <= 0):
+                raise SpecError(f"spec: {name} must be a positive integer, got {value!r}")
+        if not 0 <= self.crossfade_frames <= self.n_frames // 2:
+            raise SpecError(f"spec: crossfade_frames must be between 0 and n_frames/2 "
+                            f"({self.n_frames // 2}), got {self.crossfade_frames}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "SpectralSpec":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise SpecError(f"spec: unknown field(s) {', '.join(unknown)}")
+        return cls(**data)
+
+    @classmethod
+    def from_json(cls, text: str) -> "SpectralSpec":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SpecError(f"spec: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        if not isinstance(data, dict):
+            raise SpecError("spec: JSON must be an object")
+        return cls.from_dict(data)
+
+    def replace(self, **changes: Any) -> "SpectralSpec":
+        return dataclasses.replace(self, **changes)
+
+    # -- geometry ----------------------------------------------------------------------------
+
+    @property
+    def nyquist_hz(self) -> float:
+        return self.sample_rate_hz / 2
+
+    @property
+    def n_fft_bins(self) -> int:
+        return self.n_fft // 2 + 1
+
+    @property
+    def n_freq_rows(self) -> int:
+        """Frequency rows of the STFT-grid image, before any resize."""
+        return self.n_mels if self.freq_scale == "mel" else self.n_fft_bins
+
+    @property
+    def image_shape(self) -> tuple[int, int]:
+        """(height = frequency rows, width = time columns) of the model image."""
+        if self.image_height is not None and self.image_width is not None:
+            return (self.image_height, self.image_width)
+        return (self.n_freq_rows, self.n_frames)
+
+    @property
+    def chunk_samples(self) -> int:
+        """Samples of audio one chunk owns."""
+        return self.n_frames * self.hop_length
+
+    @property
+    def chunk_s(self) -> float:
+        return self.chunk_samples / self.sample_rate_hz
+
+    @property
+    def margin_samples(self) -> int:
+        """Context needed on each side of a chunk so that all its frames are whole."""
+        return (self.win_length - self.hop_length) // 2
+
+    @property
+    def context_samples(self) -> int:
+        """Samples needed to image one chunk: the chunk plus both margins."""
+        return stft_mod.samples_for_frames(self.n_frames, self.win_length, self.hop_length)
+
+    @property
+    def crossfade_samples(self) -> int:
+        return self.crossfade_frames * self.hop_length
+
+    @property
+    def chunk_step_samples(self) -> int:
+        """Distance between the starts of consecutive chunks in a stream."""
+        return self.chunk_samples - self.crossfade_samples
+
+    # -- audio -> image ----------------------------------------------------------------------
+
+    def stft(self, x: np.ndarray, workers: int = stft_mod.FFT_WORKERS) -> np.ndarray:
+        """Complex STFT, shape (..., frames, n_fft_bins); see :mod:`raingan.runtime.stft`."""
+        return stft_mod.stft(x, self.n_fft, self.win_length, self.hop_length, workers)
+
+    def istft(self, spectra: np.ndarray, workers: int = stft_mod.FFT_WORKERS) -> np.ndarray:
+        """Inverse of :meth:`stft`, shape (..., samples)."""
+        return stft_mod.istft(spectra, self.n_fft, self.win_length, self.hop_length, workers)
+
+    def audio_to_images(self, context: np.ndarray) -> np.ndarray:
+        """Model images of a batch of chunks.
+
+        Parameters
+        ----------
+        context : np.ndarray, shape (batch, context_samples), float
+            Each row is one chunk with its margins.
+
+        Returns
+        -------
+        np.ndarray, shape (batch, height, width), float32 in [-1, 1]
+        """
+        context = np.asarray(context, dtype=np.float32)
+        if context.ndim != 2 or context.shape[1] != self.context_samples:
+            raise ValueError(f"expected shape (batch, {self.context_samples}), got {context.shape}")
+        return self.magnitudes_to_images(np.abs(self.stft(context)))
+
+    def magnitudes_to_images(self, magnitudes: np.ndarray) -> np.ndarray:
+        """(batch, frames, n_fft_bins) STFT magnitudes -> (batch, height, width) images."""
+        power = np.square(magnitudes, dtype=np.float32)
+        if self.freq_scale == "mel":
+            power = power @ _mel_filterbank(self).T
+        rows = np.swapaxes(power, -1, -2)  # frequency rows, time columns
+        db = 10.0 * np.log10(rows + self.log_offset, dtype=np.float32)
+        images = self._normalize(db)
+        if self.image_height is not None:
+            images = _resize(images, self.image_shape, self.resize_down)
+        return images.astype(np.float32, copy=False)
+
+    def _normalize(self, db: np.ndarray) -> np.ndarray:
+        if self.normalization == "minmax":
+            lo = db.min(axis=(-2, -1), keepdims=True)
+            span = np.maximum(db.max(axis=(-2, -1), keepdims=True) - lo, 1e-6)
+            return 2.0 * (db - lo) / span - 1.0
+        return np.clip(2.0 * (db - self.db_min) / (self.db_max - self.db_min) - 1.0, -1.0, 1.0)
+
+    # -- image -> magnitudes -----------------------------------------------------------------
+
+    def images_to_magnitudes(self, images: np.ndarray) -> np.ndarray:
+        """STFT magnitudes for a batch of model images (the generator's output).
+
+        Parameters
+        ----------
+        images : np.ndarray, shape (batch, height, width), values in [-1, 1]
+
+        Returns
+        -------
+        np.ndarray, shape (batch, n_frames, n_fft_bins), float32, non-negative
+        """
+        images = np.asarray(images, dtype=np.float32)
+        if images.ndim != 3 or images.shape[1:] != self.image_shape:
+            raise ValueError(f"expected images of shape (batch, {self.image_shape[0]}, "
+                             f"{self.image_shape[1]}), got {images.shape}")
+        if self.image_height is not None:
+            images = _resize(images, (self.n_freq_rows, self.n_frames), self.resize_up)
+        db = self.db_min + (np.clip(images, -1.0, 1.0) + 1.0) * 0.5 * (self.db_max - self.db_min)
+        power = np.maximum(np.power(10.0, db / 10.0, dtype=np.float32) - self.log_offset, 0.0)
+        power = np.swapaxes(power, -1, -2)  # back to (batch, frames, rows)
+        if self.freq_scale == "mel":
+            power = power @ _mel_interpolation(self).T
+        return np.sqrt(power, dtype=np.float32)
+
+
+# -- frequency scales ------------------------------------------------------------------------
+
+def hz_to_mel(hz: np.ndarray | float) -> np.ndarray:
+    """Slaney mel scale: linear below 1 kHz, logarithmic above."""
+    hz = np.asarray(hz, dtype=np.float64)
+    linear = hz / (200.0 / 3)
+    log_part = 15.0 + np.log(np.maximum(hz, 1e-9) / 1000.0) / (np.log(6.4) / 27.0)
+    return np.where(hz >= 1000.0, log_part, linear)
+
+
+def mel_to_hz(mel: np.ndarray | float) -> np.ndarray:
+    mel = np.asarray(mel, dtype=np.float64)
+    return np.where(mel >= 15.0, 1000.0 * np.exp((np.log(6.4) / 27.0) * (mel - 15.0)),
+                    mel * (200.0 / 3))
+
+
+@functools.lru_cache(maxsize=8)
+def _mel_filterbank(spec: SpectralSpec) -> np.ndarray:
+    """Triangular bands, shape (n_mels, n_fft_bins), each normalised to unit sum.
+
+    Unit-sum bands keep a band's power on the same scale as a single bin's, so the dB range
+    of a spec means the same for mel and linear images. A band narrower than one FFT bin
+    takes the nearest bin, so that no band is empty.
+    """
+    fmax = spec.nyquist_hz if spec.fmax_hz is None else spec.fmax_hz
+    edges_hz = mel_to_hz(np.linspace(hz_to_mel(spec.fmin_hz), hz_to_mel(fmax), spec.n_mels + 2))
+    bin_hz = np.arange(spec.n_fft_bins) * spec.sample_rate_hz / spec.n_fft
+    lower, centre, upper = edges_hz[:-2, None], edges_hz[1:-1, None], edges_hz[2:, None]
+    rising = (bin_hz - lower) / np.maximum(centre - lower, 1e-9)
+    falling = (upper - bin_hz) / np.maximum(upper - centre, 1e-9)
+    weights = np.maximum(0.0, np.minimum(rising, falling))
+    for band in np.flatnonzero(weights.sum(axis=1) == 0):
+        weights[band, np.argmin(np.abs(bin_hz - centre[band, 0]))] = 1.0
+    weights /= weights.sum(axis=1, keepdims=True)
+    weights = weights.astype(np.float32)
+    weights.flags.writeable = False
+    return weights
+
+
+@functools.lru_cache(maxsize=8)
+def _mel_interpolation(spec: SpectralSpec) -> np.ndarray:
+    """Map band powers back to bins, shape (n_fft_bins, n_mels).
+
+    Each bin takes the average of the bands that cover it, weighted by the triangles:
+    smooth and non-negative, unlike the pseudo-inverse, which rings. Rain is broadband
+    noise, so the spectral envelope is what matters; fine structure comes from the phase
+    reconstruction.
+    """
+    weights = _mel_filterbank(spec).astype(np.float64).T  # (bins, mels)
+    coverage = weights.sum(axis=1, keepdims=True)
+    interp = np.where(coverage > 0, weights / np.maximum(coverage, 1e-12), 0.0)
+    # Bins outside [fmin, fmax] copy the nearest band, so no bin is left empty.
+    covered = np.flatnonzero(coverage[:, 0] > 0)
+    for b in np.flatnonzero(coverage[:, 0] == 0):
+        nearest = covered[np.argmin(np.abs(covered - b))]
+        interp[b] = interp[nearest]
+    interp = interp.astype(np.float32)
+    interp.flags.writeable = False
+    return interp
+
+
+# -- resizing --------------------------------------------------------------------------------
+
+def _resize(images: np.ndarray, shape: tuple[int, int], method: ResizeMethod) -> np.ndarray:
+    """Resize (batch, height, width) images with separable interpolation matrices."""
+    rows = _interpolation_matrix(images.shape[-2], shape[0], method)
+    cols = _interpolation_matrix(images.shape[-1], shape[1], method)
+    return (rows @ images @ cols.T).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=32)
+def _interpolation_matrix(n_in: int, n_out: int, method: ResizeMethod) -> np.ndarray:
+    """Matrix (n_out, n_in) that resamples one axis, with half-pixel centres (as TF does)."""
+    scale = n_in / n_out
+    if method == "area":
+        # Each output pixel averages the input pixels its footprint covers, by overlap.
+        starts = np.arange(n_out)[:, None] * scale
+        stops = starts + scale
+        left = np.arange(n_in)[None, :]
+        overlap = np.clip(np.minimum(stops, left + 1) - np.maximum(starts, left), 0.0, None)
+        matrix = overlap / scale
+    else:
+        # Keys cubic convolution (a = -0.5), edge pixels repeated, no antialiasing.
+        centres = (np.arange(n_out) + 0.5) * scale - 0.5
+        base = np.floor(centres).astype(int)
+        matrix = np.zeros((n_out, n_in))
+        for tap in range(-1, 3):
+            index = base + tap
+            distance = np.abs(centres - index)
+            weight = _keys_cubic(distance)
+            np.add.at(matrix, (np.arange(n_out), np.clip(index, 0, n_in - 1)), weight)
+    matrix = matrix.astype(np.float32)
+    matrix.flags.writeable = False
+    return matrix
+
+
+def _keys_cubic(distance: np.ndarray, a: float = -0.5) -> np.ndarray:
+    d = np.abs(distance)
+    near = ((a + 2) * d - (a + 3)) * d * d + 1
+    far = ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
+    return np.where(d <= 1, near, np.where(d < 2, far, 0.0))
+
+
+def article_spec() -> SpectralSpec:
+    """The RainGAN article's representation (Max Dan Li, 2022).
+
+    48 kHz, 0.5 s chunks, n_fft 2048, window 1024, hop 64 (375 x 1025), log(S^2 + 1e-7),
+    per-image min-max, bicubic squash to 256 x 256, area interpolation back, chunks
+    concatenated without crossfade.
+    """
+    return SpectralSpec(sample_rate_hz=48000, n_fft=2048, win_length=1024, hop_length=64,
+                        n_frames=375, freq_scale="linear", log_offset=1e-7, db_min=-70.0,
+                        db_max=50.0, normalization="minmax", image_height=256, image_width=256,
+                        resize_down="bicubic", resize_up="area", crossfade_frames=0)
+
+
+#: Named specs a user can pick with ``--spec NAME``; any other value is read as a JSON file.
+NAMED_SPECS = {"default": SpectralSpec, "article": article_spec}

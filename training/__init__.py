@@ -1,0 +1,1 @@
+"""RainGAN training stage (needs the `train` extra: pip install 'raingan[train]')."""
