@@ -6,9 +6,9 @@ Four kinds of evidence, per candidate file and overall:
   (:mod:`.texture`) of the candidate's analysis windows against the pooled windows of all
   references, each statistic's difference of means divided by the references' own
   window-to-window spread; averaged within each statistic group, then over groups;
-* **seam periodicity** (:func:`seam_periodicity_db`): the strongest line in the broadband
-  envelope's modulation spectrum, in dB above its neighbourhood; chunk seams show up as a line
-  at the chunk rate;
+* **seam periodicity** (:func:`seam_periodicity_db`): the strongest line in the modulation
+  spectrum of the audio's loudness, in dB above its neighbourhood; chunk seams show up as a
+  line at the chunk rate (or a harmonic of it);
 * **repetition** (:func:`repetition_score`): the best match between 1 s patches of the
   log-band spectrogram at least 2 s apart; loops score about 1;
 * **clipping and DC offset**, read from the samples as given (before resampling).
@@ -63,15 +63,18 @@ SPREAD_FLOOR_ABS: dict[str, float] = {
 SEAM_RANGE_HZ = (0.5, 50.0)
 #: Shortest audio for which seam periodicity is measured, seconds.
 SEAM_MIN_DURATION_S = 2.0
-_SEAM_ENVELOPE_RATE_HZ = 400
-_SEAM_MEDIAN_HALF_WIDTH_HZ = 1.5
+_SEAM_BANDS = TextureConfig(n_bands=8, correlation_offsets=(1,))
+_SEAM_SEGMENT_S = (2.0, 16.0)
+_SEAM_NEIGHBOURS_HZ = 2.0
 
 #: Repetition compares patches this long, seconds ...
 REPETITION_PATCH_S = 1.0
 #: ... whose start times are more than this apart, seconds.
 REPETITION_MIN_LAG_S = 2.0
 _REPETITION_FRAME_S = 0.064
-_REPETITION_HOP_S = 0.016
+_REPETITION_HOP_S = 0.004
+_REPETITION_COARSE = 4  # earlier patches start on every 4th frame (a 16 ms grid)
+_REPETITION_DETREND_S = 0.5
 _REPETITION_BANDS = 40
 _REPETITION_LOW_HZ = 80.0
 _REPETITION_HIGH_HZ = 12_000.0
@@ -312,7 +315,7 @@ def texture_distance(reference: Sequence[TextureStats],
 
 @dataclass(frozen=True)
 class SeamPeriodicity:
-    """The strongest line of the broadband envelope's modulation spectrum.
+    """The strongest line of the loudness modulation spectrum (see :func:`seam_periodicity_db`).
 
     Attributes
     ----------
@@ -324,29 +327,64 @@ class SeamPeriodicity:
     peak_hz: float
 
 
-def broadband_envelope(audio: np.ndarray, sample_rate_hz: float,
-                       envelope_rate_hz: float = _SEAM_ENVELOPE_RATE_HZ) -> np.ndarray:
-    """RMS of consecutive non-overlapping frames, shape (n_frames,), at ~``envelope_rate_hz``.
+def _seam_spectrum(audio: np.ndarray, sample_rate_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """Modulation spectrum of the audio's loudness, averaged over a few wide bands.
 
-    Parameters
-    ----------
-    audio : shape (n_samples,), mono
+    Returns
+    -------
+    (freqs_hz, power): shape (n_freqs,) each; power is relative (each band's spectrum is
+    divided by its median within :data:`SEAM_RANGE_HZ` before the bands are averaged)
     """
-    frame = max(int(round(sample_rate_hz / envelope_rate_hz)), 1)
-    n_frames = audio.shape[0] // frame
-    blocks = np.asarray(audio[: n_frames * frame], dtype=np.float64).reshape(n_frames, frame)
-    return np.sqrt(np.mean(blocks ** 2, axis=1))
+    envelopes = texture.cochlear_envelopes(audio, sample_rate_hz, _SEAM_BANDS)
+    envelopes = envelopes[envelopes.max(axis=1) > 0]  # bands above Nyquist are all zero
+    rate_hz = _SEAM_BANDS.envelope_rate_hz
+    duration_s = envelopes.shape[1] / rate_hz
+    segment_s = min(max(duration_s / 2.0, _SEAM_SEGMENT_S[0]), _SEAM_SEGMENT_S[1])
+    n_segment = min(int(round(segment_s * rate_hz)), envelopes.shape[1])
+    freqs, power = scipy.signal.welch(envelopes, fs=rate_hz, window="hann", nperseg=n_segment,
+                                      noverlap=(3 * n_segment) // 4, detrend="linear", axis=-1)
+    in_range = (freqs >= SEAM_RANGE_HZ[0]) & (freqs <= SEAM_RANGE_HZ[1])
+    in_range[:2] = False  # DC and the first bin carry the removed trend
+    scale = np.median(power[:, in_range], axis=1, keepdims=True)
+    return freqs, np.mean(power / np.maximum(scale, 1e-300), axis=0)
+
+
+def _ring_median(power: np.ndarray, inner: int, outer: int, first: int) -> np.ndarray:
+    """Median of ``power[k + d]`` over ``inner < |d| <= outer`` (bins >= ``first`` only).
+
+    Returns
+    -------
+    np.ndarray, shape (n_freqs,); NaN where no neighbour exists
+    """
+    offsets = np.concatenate([np.arange(-outer, -inner), np.arange(inner + 1, outer + 1)])
+    index = np.arange(power.shape[0])[:, None] + offsets[None, :]
+    valid = (index >= first) & (index < power.shape[0])
+    neighbours = np.where(valid, power[np.clip(index, 0, power.shape[0] - 1)], np.nan)
+    has_any = valid.any(axis=1)
+    neighbours[~has_any] = 1.0  # placeholder rows, so nanmedian never sees an all-NaN row
+    return np.where(has_any, np.nanmedian(neighbours, axis=1), np.nan)
 
 
 def seam_periodicity_db(audio: np.ndarray, sample_rate_hz: float) -> SeamPeriodicity:
     """How strongly the audio's loudness pulses at one modulation frequency.
 
-    The broadband RMS envelope (2.5 ms frames) is analysed with Welch's method: Hann
-    segments of 4 s (2 s for audio under 16 s: at least ~7 averages; 50 % overlap, linear
-    trend removed so that fades do not count). The peak of the power spectrum between
-    :data:`SEAM_RANGE_HZ` (from two frequency bins up, away from the trend) is reported in dB
-    above the running median over +-1.5 Hz around each frequency. Averaged noise spectra
-    wander by a few dB; seams between chunks make a line at the chunk rate ten or more dB up.
+    Loudness is measured in 8 wide ERB bands (compressed Hilbert envelopes at 400 Hz, as in
+    :mod:`.texture`) rather than as one broadband envelope: chunk seams modulate every band
+    at once, while the random fluctuations of noise are independent between bands, so
+    averaging the bands' modulation spectra (each first divided by its own median) keeps the
+    seam line and steadies the noise floor. Each band's spectrum is Welch's estimate with
+    Hann segments of half the audio, clamped to 2-16 s (75 % overlap; each segment's linear
+    trend removed, so fades do not count).
+
+    The peak of that spectrum within :data:`SEAM_RANGE_HZ` is reported in dB above the
+    median of its neighbours from 3 bins to max(2 Hz, 5 bins) away on either side (the
+    Hann main lobe, +-2 bins, is left out so a line does not raise its own baseline).
+    Only frequencies with at least three such neighbours below them are examined, so the
+    rising low end of slow swells cannot fake a line: the lowest frequency examined is
+    7 bins, i.e. ``7 / segment_s`` (0.9 Hz for audio of 16 s, 1.75 Hz for 8 s, 3.5 Hz for
+    4 s or less). Stationary noise and real rain score a few dB (2-4 dB, up to ~6 dB with
+    slow swells); a stream of 0.5 s chunks with a level step or gap at each seam scores
+    15-20 dB over 8 s of audio.
 
     Parameters
     ----------
@@ -357,23 +395,23 @@ def seam_periodicity_db(audio: np.ndarray, sample_rate_hz: float) -> SeamPeriodi
     -------
     SeamPeriodicity, NaN for audio shorter than :data:`SEAM_MIN_DURATION_S`.
     """
-    duration_s = audio.shape[0] / sample_rate_hz
-    if duration_s < SEAM_MIN_DURATION_S:
+    if audio.shape[0] / sample_rate_hz < SEAM_MIN_DURATION_S:
         return SeamPeriodicity(math.nan, math.nan)
-    envelope = broadband_envelope(audio, sample_rate_hz)
-    rate_hz = sample_rate_hz / max(int(round(sample_rate_hz / _SEAM_ENVELOPE_RATE_HZ)), 1)
-    segment_s = 4.0 if duration_s >= 16.0 else 2.0
-    n_segment = min(int(round(segment_s * rate_hz)), envelope.shape[0])
-    freqs, power = scipy.signal.welch(envelope, fs=rate_hz, window="hann", nperseg=n_segment,
-                                      noverlap=n_segment // 2, detrend="linear")
+    freqs, power = _seam_spectrum(audio, sample_rate_hz)
     resolution_hz = freqs[1]
-    half = max(int(round(_SEAM_MEDIAN_HALF_WIDTH_HZ / resolution_hz)), 2)
-    local = scipy.ndimage.median_filter(power, size=2 * half + 1, mode="nearest")
-    low_hz = max(SEAM_RANGE_HZ[0], 2 * resolution_hz)
-    band = (freqs >= low_hz - 1e-9) & (freqs <= SEAM_RANGE_HZ[1])
-    ratio_db = 10.0 * np.log10(np.maximum(power[band], 1e-300) / np.maximum(local[band], 1e-300))
+    inner = 2
+    outer = max(int(round(_SEAM_NEIGHBOURS_HZ / resolution_hz)), inner + 3)
+    first = 2
+    baseline = _ring_median(power, inner, outer, first)
+    bins = np.arange(freqs.shape[0])
+    examined = ((bins >= first + inner + 3) & (freqs >= SEAM_RANGE_HZ[0])
+                & (freqs <= SEAM_RANGE_HZ[1]) & np.isfinite(baseline))
+    if not np.any(examined):
+        return SeamPeriodicity(math.nan, math.nan)
+    ratio_db = 10.0 * np.log10(np.maximum(power[examined], 1e-300)
+                               / np.maximum(baseline[examined], 1e-300))
     peak = int(np.argmax(ratio_db))
-    return SeamPeriodicity(float(ratio_db[peak]), float(freqs[band][peak]))
+    return SeamPeriodicity(float(ratio_db[peak]), float(freqs[examined][peak]))
 
 
 # -- repetition --------------------------------------------------------------------------------
@@ -381,7 +419,7 @@ def seam_periodicity_db(audio: np.ndarray, sample_rate_hz: float) -> SeamPeriodi
 def log_band_spectrogram(audio: np.ndarray, sample_rate_hz: float,
                          frame_s: float = _REPETITION_FRAME_S, hop_s: float = _REPETITION_HOP_S,
                          n_bands: int = _REPETITION_BANDS) -> np.ndarray:
-    """Log power in log-spaced bands (80 Hz to 12 kHz) of Hann-windowed frames.
+    """Log power in log-spaced bands (80 Hz to 12 kHz, or 0.45 x the rate) of Hann frames.
 
     Parameters
     ----------
@@ -415,63 +453,78 @@ def log_band_spectrogram(audio: np.ndarray, sample_rate_hz: float,
     return np.log10(power + 1e-10 * max(float(power.mean()), 1e-30))
 
 
-def _max_patch_correlation(z: np.ndarray, patch_frames: int, min_lag_frames: int) -> float:
-    """Highest Pearson correlation between patches ``z[i:i+P]`` and ``z[j:j+P]``, ``j - i >= L``.
+def _patch_moments(z: np.ndarray, patch_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and centred norm of every patch ``z[i:i+P]``, each shape (n_frames - P + 1,)."""
+    size = patch_frames * z.shape[1]
+    cumulative = np.concatenate([[0.0], np.cumsum(z.sum(axis=1))])
+    cumulative_sq = np.concatenate([[0.0], np.cumsum((z ** 2).sum(axis=1))])
+    mean = (cumulative[patch_frames:] - cumulative[:-patch_frames]) / size
+    ss = cumulative_sq[patch_frames:] - cumulative_sq[:-patch_frames] - size * mean ** 2
+    return mean, np.sqrt(np.maximum(ss, 1e-300))
 
-    Computed blockwise in lag coordinates: for a block of start frames, the frame inner
-    products with every later frame (one matrix product), read along diagonals and summed
-    over ``P`` consecutive frames. Time O(n_frames^2 * n_bands), memory O(block * n_frames).
+
+def _max_patch_correlation(za: np.ndarray, zb: np.ndarray, patch_frames: int,
+                           min_lag_frames: int) -> float:
+    """Highest Pearson correlation between patches ``za[i:i+P]`` and ``zb[j:j+P]``, ``j - i >= L``.
+
+    Computed blockwise in lag coordinates: for a block of start frames ``i``, the frame inner
+    products with every later frame of ``zb`` (one matrix product), read along diagonals and
+    summed over ``P`` consecutive frames. Time O(n_frames^2 * n_bands), memory
+    O(block * n_frames).
 
     Parameters
     ----------
-    z : shape (n_frames, n_bands)
+    za, zb : shape (n_frames_a, n_bands) and (n_frames_b, n_bands), the same frame rate
+
+    Returns
+    -------
+    float, or NaN when no pair of patches is far enough apart
     """
-    n_frames, n_bands = z.shape
-    n_patches = n_frames - patch_frames + 1
-    if n_patches - 1 < min_lag_frames:
+    size = patch_frames * za.shape[1]
+    mean_a, norm_a = _patch_moments(za, patch_frames)
+    mean_b, norm_b = _patch_moments(zb, patch_frames)
+    n_first = min(mean_a.shape[0], mean_b.shape[0] - min_lag_frames)
+    if n_first <= 0:
         return math.nan
-    size = patch_frames * n_bands
-    cumulative = np.concatenate([[0.0], np.cumsum(z.sum(axis=1))])
-    cumulative_sq = np.concatenate([[0.0], np.cumsum((z ** 2).sum(axis=1))])
-    patch_mean = (cumulative[patch_frames:] - cumulative[:-patch_frames]) / size
-    patch_ss = (cumulative_sq[patch_frames:] - cumulative_sq[:-patch_frames]
-                - size * patch_mean ** 2)
-    patch_norm = np.sqrt(np.maximum(patch_ss, 1e-300))
-    n_first = n_patches - min_lag_frames  # patches that have a partner far enough away
-    block = max(16, int(2_000_000 // max(n_frames, 1)))
+    block = max(16, int(2_000_000 // max(zb.shape[0], 1)))
     best = -math.inf
     for first in range(0, n_first, block):
         stop = min(first + block, n_first)
-        rows = z[first:stop + patch_frames - 1]
-        cols = z[first + min_lag_frames:]
-        # gram[r, c] = z[first + r] . z[first + min_lag + c]; zero padding on the right lets
+        rows = za[first:stop + patch_frames - 1]
+        cols = zb[first + min_lag_frames:]
+        # gram[r, c] = za[first + r] . zb[first + min_lag + c]; zero padding on the right lets
         # every row be read along its diagonal with one strided view.
         gram = np.zeros((rows.shape[0], cols.shape[0] + rows.shape[0]))
         gram[:, :cols.shape[0]] = rows @ cols.T
         diagonals = np.lib.stride_tricks.as_strided(
             gram, shape=(rows.shape[0], cols.shape[0]),
             strides=(gram.strides[0] + gram.strides[1], gram.strides[1]), writeable=False)
-        # diagonals[r, l] = z[first + r] . z[first + r + min_lag + l]
+        # diagonals[r, l] = za[first + r] . zb[first + r + min_lag + l]
         summed = np.cumsum(np.concatenate([np.zeros((1, cols.shape[0])), diagonals]), axis=0)
         inner = summed[patch_frames:patch_frames + stop - first] - summed[:stop - first]
         i = np.arange(first, stop)[:, None]
         j = i + min_lag_frames + np.arange(cols.shape[0])[None, :]
-        valid = j < n_patches
-        j = np.minimum(j, n_patches - 1)
-        corr = (inner - size * patch_mean[i] * patch_mean[j]) / (patch_norm[i] * patch_norm[j])
+        valid = j < mean_b.shape[0]
+        j = np.minimum(j, mean_b.shape[0] - 1)
+        corr = (inner - size * mean_a[i] * mean_b[j]) / (norm_a[i] * norm_b[j])
         best = max(best, float(np.max(np.where(valid, corr, -math.inf))))
     return best
 
 
 def repetition_score(audio: np.ndarray, sample_rate_hz: float) -> float:
-    """How much the audio repeats itself: 1 for material looped at least twice.
+    """How much the audio repeats itself: about 1 for material looped at least twice.
 
-    The log-band spectrogram (:func:`log_band_spectrogram`: 64 ms Hann frames every 16 ms,
-    40 log-spaced bands) has each band's long-term mean removed, so that the shared spectral
-    shape does not count as similarity; then the highest Pearson correlation between two
-    1 s patches whose start times are more than 2 s apart is returned. Independent noise
-    scores about 0.1-0.2 (the best of many chance matches); a loop scores about 1 even when
-    its length is not a whole number of frames (frames overlap by 75 %).
+    Features: the log-band spectrogram (:func:`log_band_spectrogram`: 64 ms Hann frames every
+    4 ms, 40 log-spaced bands from 80 Hz to 12 kHz), with each band's 0.5 s moving average
+    subtracted. That removes the shared spectral shape and slow swells in loudness, which
+    are not repetition; what is left is the fine pattern of drops, which only a loop
+    reproduces.
+
+    Score: the highest Pearson correlation between two 1 s patches whose start times are
+    more than 2 s apart. Patches are compared on a 16 ms grid for the earlier patch and the
+    full 4 ms grid for the later one (four interleaved 16 ms grids), so a loop of any length
+    is matched to within 2 ms and scores about 1, at four times the cost of a 16 ms grid.
+    Independent noise scores about 0.15-0.25 (the best of many chance matches).
 
     Parameters
     ----------
@@ -480,17 +533,22 @@ def repetition_score(audio: np.ndarray, sample_rate_hz: float) -> float:
 
     Returns
     -------
-    float in [-1, 1], or NaN when the audio is too short for two patches > 2 s apart
-    (about 3.1 s).
+    float in [-1, 1], or NaN when the audio is too short for two patches more than 2 s
+    apart (about 3.1 s).
     """
     spectrogram = log_band_spectrogram(audio, sample_rate_hz)
     if spectrogram.shape[0] == 0:
         return math.nan
-    z = spectrogram - spectrogram.mean(axis=0)
     hop_s = int(round(_REPETITION_HOP_S * sample_rate_hz)) / sample_rate_hz
-    patch_frames = int(round(REPETITION_PATCH_S / hop_s))
-    min_lag_frames = int(math.floor(REPETITION_MIN_LAG_S / hop_s)) + 1
-    return _max_patch_correlation(z, patch_frames, min_lag_frames)
+    smooth = int(round(_REPETITION_DETREND_S / hop_s)) | 1
+    z = spectrogram - scipy.ndimage.uniform_filter1d(spectrogram, smooth, axis=0, mode="nearest")
+    stride = _REPETITION_COARSE
+    coarse_hop_s = stride * hop_s
+    patch_frames = int(round(REPETITION_PATCH_S / coarse_hop_s))
+    min_lag_frames = int(math.floor(REPETITION_MIN_LAG_S / coarse_hop_s)) + 1
+    scores = [_max_patch_correlation(z[::stride], z[offset::stride], patch_frames,
+                                     min_lag_frames) for offset in range(stride)]
+    return math.nan if all(math.isnan(v) for v in scores) else float(np.nanmax(scores))
 
 
 # -- coloured-noise baseline -------------------------------------------------------------------

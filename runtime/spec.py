@@ -43,8 +43,11 @@ class SpectralSpec:
     win_length : Hann window length, samples
     hop_length : frame step, samples (must divide win_length)
     n_frames : frames per chunk, i.e. the image's time axis before any resize
-    freq_scale : "linear" keeps the ``n_fft // 2 + 1`` FFT bins; "mel" pools them into
-        ``n_mels`` Slaney-style triangular bands
+    freq_scale : "linear" keeps the FFT bins as rows; "mel" pools them into ``n_mels``
+        Slaney-style triangular bands
+    keep_nyquist : linear scale only: keep the Nyquist bin as the top row. Without it the
+        image has ``n_fft // 2`` rows (a power of two suits a conv generator) and the
+        Nyquist bin, negligible for real recordings, comes back as zero
     n_mels : mel band count (mel scale only)
     fmin_hz, fmax_hz : mel range; fmax_hz ``None`` means Nyquist
     log_offset : added to power before the log: ``db = 10 log10(S^2 + log_offset)``
@@ -64,6 +67,7 @@ class SpectralSpec:
     hop_length: int = 256
     n_frames: int = 128
     freq_scale: FreqScale = "mel"
+    keep_nyquist: bool = False
     n_mels: int = 128
     fmin_hz: float = 0.0
     fmax_hz: float | None = None
@@ -170,7 +174,9 @@ class SpectralSpec:
     @property
     def n_freq_rows(self) -> int:
         """Frequency rows of the STFT-grid image, before any resize."""
-        return self.n_mels if self.freq_scale == "mel" else self.n_fft_bins
+        if self.freq_scale == "mel":
+            return self.n_mels
+        return self.n_fft // 2 + 1 if self.keep_nyquist else self.n_fft // 2
 
     @property
     def image_shape(self) -> tuple[int, int]:
@@ -239,6 +245,8 @@ class SpectralSpec:
         power = np.square(magnitudes, dtype=np.float32)
         if self.freq_scale == "mel":
             power = power @ _mel_filterbank(self).T
+        else:
+            power = power[..., :self.n_freq_rows]
         rows = np.swapaxes(power, -1, -2)  # frequency rows, time columns
         db = 10.0 * np.log10(rows + self.log_offset, dtype=np.float32)
         images = self._normalize(db)
@@ -277,6 +285,9 @@ class SpectralSpec:
         power = np.swapaxes(power, -1, -2)  # back to (batch, frames, rows)
         if self.freq_scale == "mel":
             power = power @ _mel_interpolation(self).T
+        else:
+            missing = self.n_fft_bins - self.n_freq_rows
+            power = np.concatenate([power, np.zeros_like(power[..., :missing])], axis=-1)
         return np.sqrt(power, dtype=np.float32)
 
 
@@ -391,7 +402,7 @@ def article_spec() -> SpectralSpec:
     concatenated without crossfade.
     """
     return SpectralSpec(sample_rate_hz=48000, n_fft=2048, win_length=1024, hop_length=64,
-                        n_frames=375, freq_scale="linear", log_offset=1e-7, db_min=-70.0,
+                        n_frames=375, freq_scale="linear", keep_nyquist=True, log_offset=1e-7, db_min=-70.0,
                         db_max=50.0, normalization="minmax", image_height=256, image_width=256,
                         resize_down="bicubic", resize_up="area", crossfade_frames=0)
 

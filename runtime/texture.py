@@ -4,7 +4,8 @@ A signal is split into ERB-spaced cochlear subbands by half-cosine filters appli
 of the whole signal; each subband's Hilbert envelope is compressed (``^0.3``) and resampled to
 400 Hz. On analysis windows of those envelopes (2 s long, 1 s hop by default) we measure, per
 band, the envelope mean, coefficient of variation, skewness and kurtosis; correlations between
-band envelopes a few bands apart; and the envelope's modulation power in octave bands,
+band envelopes a few bands apart (linear trend removed per window); and the envelope's
+modulation power in octave bands,
 normalised by the envelope's variance. Statistics come out grouped (:data:`GROUPS`), one row
 per window, so that a caller can compare means and judge them against the reference's own
 window-to-window spread.
@@ -122,7 +123,8 @@ def _band_bins(n_samples: int, sample_rate_hz: float,
 
     Returns
     -------
-    list of (first_bin, response) per band; response has shape (n_band_bins,), float64
+    list of (first_bin, response) per band; response has shape (n_band_bins,), float64,
+    and is empty for a band that lies above the Nyquist frequency
     """
     centres = erb_number(band_centres_hz(config))
     spacing = centres[1] - centres[0]
@@ -135,7 +137,7 @@ def _band_bins(n_samples: int, sample_rate_hz: float,
         # Bin 0 (DC) is never part of a band: DC offset is reported separately.
         first = max(int(np.floor(lo_hz / bin_hz)) + 1, 1)
         stop = min(int(np.ceil(hi_hz / bin_hz)), n_bins)
-        freqs = np.arange(first, max(stop, first + 1)) * bin_hz
+        freqs = np.arange(first, max(stop, first)) * bin_hz  # empty above Nyquist
         offset = (erb_number(freqs) - centre) / spacing
         response = np.where(np.abs(offset) < 1.0, np.cos(0.5 * np.pi * offset), 0.0)
         bands.append((first, response))
@@ -170,24 +172,32 @@ def cochlear_envelopes(audio: np.ndarray, sample_rate_hz: float,
     Returns
     -------
     np.ndarray, shape (n_bands, n_frames), float64, ``n_frames = round(duration * rate)``,
-    non-negative; frame ``i`` is at time ``i / envelope_rate_hz`` seconds.
+    non-negative; frame ``i`` is at time ``i / envelope_rate_hz`` seconds. Bands above the
+    Nyquist frequency (audio sampled below ~22 kHz) are all zero.
     """
     x = np.asarray(audio, dtype=np.float64)
     if x.ndim != 1:
         raise ValueError(f"expected mono audio of shape (n_samples,), got {x.shape}")
-    n = x.shape[0]
-    n_frames = int(round(n * config.envelope_rate_hz / sample_rate_hz))
-    spectrum = sfft.rfft(x)
+    n_frames = int(round(x.shape[0] * config.envelope_rate_hz / sample_rate_hz))
+    # Zero-pad to a fast FFT length (a prime length costs ~15x more); the padding (well under
+    # 1 %) only touches the last few ms, as the periodic wrap-around does anyway, and the
+    # envelope frames past the end of the audio are dropped.
+    n = sfft.next_fast_len(x.shape[0], real=True)
+    n_frames_padded = max(int(round(n * config.envelope_rate_hz / sample_rate_hz)), n_frames)
+    spectrum = sfft.rfft(x, n=n)
     envelopes = np.empty((config.n_bands, n_frames))
     for b, (first, response) in enumerate(_band_bins(n, sample_rate_hz, config)):
         width = response.shape[0]
-        n_fine = sfft.next_fast_len(max(3 * width, 2 * n_frames))
+        if width == 0 or not np.any(response):
+            envelopes[b] = 0.0  # a band above the Nyquist frequency (or narrower than a bin)
+            continue
+        n_fine = sfft.next_fast_len(max(3 * width, 2 * n_frames_padded))
         baseband = np.zeros(n_fine, dtype=np.complex128)
         # Factor 2: the analytic signal keeps the positive frequencies only, doubled.
         baseband[:width] = 2.0 * spectrum[first:first + width] * response
         analytic = sfft.ifft(baseband) * (n_fine / n)
         compressed = np.abs(analytic) ** config.compression
-        envelopes[b] = _fft_downsample(compressed, n_frames)
+        envelopes[b] = _fft_downsample(compressed, n_frames_padded)[:n_frames]
     # The ideal low-pass rings slightly below zero next to silences; envelopes are >= 0.
     return np.maximum(envelopes, 0.0)
 
@@ -230,10 +240,10 @@ def modulation_centres_for(window_s: float, config: TextureConfig = TextureConfi
 
 # -- statistics --------------------------------------------------------------------------------
 
-def _moment_statistics(windows: np.ndarray, flat: np.ndarray,
-                       sigma: np.ndarray, centred: np.ndarray, mean: np.ndarray
-                       ) -> dict[str, np.ndarray]:
-    """Mean, CV, skewness and kurtosis; each (n_windows, n_bands)."""
+def _moment_statistics(flat: np.ndarray, sigma: np.ndarray, centred: np.ndarray,
+                       mean: np.ndarray) -> dict[str, np.ndarray]:
+    """Mean, CV, skewness and kurtosis, each (n_windows, n_bands), from arrays of shape
+    (n_bands, n_windows[, window_frames])."""
     safe_sigma = np.where(flat, 1.0, sigma)
     skew = np.mean(centred ** 3, axis=-1) / safe_sigma ** 3
     kurtosis = np.mean(centred ** 4, axis=-1) / safe_sigma ** 4
@@ -246,13 +256,38 @@ def _moment_statistics(windows: np.ndarray, flat: np.ndarray,
     }
 
 
+def _detrended_standardised(centred: np.ndarray) -> np.ndarray:
+    """Envelopes with their linear trend removed, scaled to unit variance.
+
+    A fade or a slow swell within a window moves every band together and would read as
+    strong cross-band correlation; the correlations are meant to capture co-modulation
+    (raindrops exciting many bands at once), so each window's linear trend is removed first.
+
+    Parameters
+    ----------
+    centred : shape (n_bands, n_windows, window_frames), zero-mean envelopes
+
+    Returns
+    -------
+    np.ndarray, same shape; rows without fluctuation are all zero
+    """
+    length = centred.shape[-1]
+    ramp = np.arange(length) - (length - 1) / 2.0
+    ramp /= max(float(np.sqrt(np.sum(ramp ** 2))), _TINY)
+    detrended = centred - np.einsum("bwt,t->bw", centred, ramp)[..., None] * ramp
+    sigma = np.sqrt(np.mean(detrended ** 2, axis=-1))
+    scale = np.max(np.abs(centred), axis=-1)
+    flat = sigma <= _FLAT_ENVELOPE_REL * scale + _TINY
+    return np.where(flat[..., None], 0.0, detrended / np.where(flat, 1.0, sigma)[..., None])
+
+
 def _band_correlations(standardised: np.ndarray, offsets: tuple[int, ...]) -> np.ndarray:
     """Pearson correlations between bands ``j`` and ``j + k`` for each offset ``k``.
 
     Parameters
     ----------
     standardised : shape (n_bands, n_windows, window_frames), zero mean, unit variance
-        (or all zero for a flat envelope)
+        (or all zero for a flat envelope); see :func:`_detrended_standardised`
 
     Returns
     -------
@@ -317,9 +352,9 @@ def window_statistics(envelopes: np.ndarray, window_s: float, modulation_centres
     flat = sigma <= _FLAT_ENVELOPE_REL * mean + _TINY
     # Flat envelopes become all-zero rows, so correlations and modulation fractions are 0.
     centred = np.where(flat[..., None], 0.0, centred)
-    standardised = centred / np.where(flat, 1.0, sigma)[..., None]
-    groups = _moment_statistics(windows, flat, sigma, centred, mean)
-    groups["band_correlation"] = _band_correlations(standardised, config.correlation_offsets)
+    groups = _moment_statistics(flat, sigma, centred, mean)
+    groups["band_correlation"] = _band_correlations(_detrended_standardised(centred),
+                                                    config.correlation_offsets)
     groups["modulation_power"] = _modulation_power(centred, window_frames / rate,
                                                    modulation_centres, rate)
     return {name: groups[name] for name in GROUPS}

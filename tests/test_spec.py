@@ -68,7 +68,7 @@ def test_images_are_in_range_and_invert_to_the_magnitudes(spec, rng):
     assert magnitudes.shape == true.shape
     error = np.linalg.norm(magnitudes - true) / np.linalg.norm(true)
     if spec.freq_scale == "linear":
-        assert error < 1e-3  # only float rounding between them
+        assert error < 1e-2  # float rounding, and the Nyquist bin (noise power) set to zero
     else:
         # Mel pooling keeps the envelope: each band's power is preserved on average.
         assert error < 0.7

@@ -1,0 +1,100 @@
+"""Round-trip quality of spectral specs against held-out real rain (issue 2, acceptance 1-2).
+
+Each corpus recording is split into its first two thirds (reference) and last third (held
+out). Candidates, each scored by `raingan eval`'s statistics against its own recording's
+reference:
+
+- held-out: the untouched last third (the floor a perfect system reaches);
+- round trip: the held-out third through a spec and phase reconstruction, stitched;
+- article: the RainGAN article's pipeline (256 x 256 squash, 30 plain Griffin-Lim
+  iterations, chunks concatenated);
+- noise: a spectrally matched coloured-noise twin of the held-out third.
+
+    python benchmarks/roundtrip_quality.py [--spec default --spec my_spec.json] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from raingan.cli import load_spec
+from raingan.runtime import evaluate
+from raingan.runtime.audio_io import read_audio
+from raingan.runtime.phase import ARTICLE_PHASE, PhaseSettings
+from raingan.runtime.roundtrip import round_trip
+from raingan.runtime.spec import article_spec
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "rain"
+
+
+def split_thirds(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    cut = 2 * samples.shape[0] // 3
+    return samples[:cut], samples[cut:]
+
+
+def score_recording(path: Path, candidates: dict[str, callable]) -> dict[str, dict]:
+    rec = read_audio(path)
+    reference, held_out = split_thirds(rec.samples)
+    names = ["held-out"] + list(candidates)
+    audio = [held_out] + [make(held_out, rec.sample_rate_hz) for make in candidates.values()]
+    report = evaluate.evaluate_arrays([reference], audio, rec.sample_rate_hz,
+                                      ref_names=[path.name], cand_names=names,
+                                      noise_baseline=True)
+    scores = {c.name: c.to_dict() for c in report.candidates}
+    scores["noise"] = report.noise_baseline[0].to_dict()  # the twin of the held-out third
+    return scores
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spec", action="append", help="spec name or JSON (repeatable)")
+    parser.add_argument("--iterations", type=int, default=PhaseSettings().n_iter)
+    parser.add_argument("--phase-init", default=PhaseSettings().init)
+    parser.add_argument("--skip-article", action="store_true")
+    parser.add_argument("--json", type=Path, help="write all scores here")
+    args = parser.parse_args()
+
+    settings = PhaseSettings(init=args.phase_init, n_iter=args.iterations)
+    candidates = {}
+    for name in args.spec or ["default"]:
+        spec = load_spec(name)
+        candidates[f"rt:{Path(name).stem}"] = (
+            lambda x, sr, spec=spec: round_trip(x, sr, spec, settings))
+    if not args.skip_article:
+        candidates["article"] = lambda x, sr: round_trip(x, sr, article_spec(), ARTICLE_PHASE)
+
+    started = time.perf_counter()
+    results = {p.name: score_recording(p, candidates)
+               for p in sorted(DATA.iterdir()) if p.suffix in (".wav", ".ogg", ".flac")}
+    columns = ["held-out", *candidates, "noise"]
+    print(f"mean texture distance to each recording's reference (lower is better); "
+          f"phase {settings.init} + {settings.n_iter} it")
+    print(f"{'recording':<32}" + "".join(f"{c:>16}" for c in columns))
+    for name, scores in results.items():
+        print(f"{name:<32}" + "".join(f"{scores[c]['mean_distance']:16.3f}" for c in columns))
+    means = {c: float(np.mean([s[c]["mean_distance"] for s in results.values()])) for c in columns}
+    print(f"{'mean over recordings':<32}" + "".join(f"{means[c]:16.3f}" for c in columns))
+    held = means["held-out"]
+    print(f"{'ratio to held-out':<32}" + "".join(f"{means[c] / held:16.2f}" for c in columns))
+
+    print("\nseam periodicity, dB (NaN: shorter than the seam analysis needs)")
+    for name, scores in results.items():
+        print(f"{name:<32}" + "".join(f"{_num(scores[c]['seam_periodicity_db']):>16}" for c in columns))
+    print(f"\n{time.perf_counter() - started:.1f} s in all")
+    if args.json:
+        args.json.write_text(json.dumps({"means": means, "recordings": results}, indent=2))
+
+
+def _num(value) -> str:
+    return "nan" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.2f}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
