@@ -187,8 +187,14 @@ _GROUP_HEADINGS = {"envelope_mean": "mean", "envelope_cv": "cv", "envelope_skew"
                    "modulation_power": "mod"}
 
 
+_TWIN_PREFIX = "noise twin: "
+
+
 def _short_name(name: str, width: int) -> str:
-    return name if len(name) <= width else "..." + name[-(width - 3):]
+    """A label that fits ``width``: file names without their folder, then the tail."""
+    prefix = _TWIN_PREFIX if name.startswith(_TWIN_PREFIX) else ""
+    name = prefix + Path(name[len(prefix):]).name
+    return name if len(name) <= width else name[: len(prefix)] + "..." + name[-(width - 3 - len(prefix)):]
 
 
 def _format_row(score: CandidateScore, name_width: int) -> str:
@@ -209,7 +215,7 @@ def _format_table(report: EvalReport) -> str:
     rows = report.candidates + [report.overall] + report.noise_baseline
     if report.noise_overall is not None:
         rows.append(report.noise_overall)
-    name_width = min(max(len(r.name) for r in rows + [report.overall]), 32)
+    name_width = min(max(len(_short_name(r.name, 10_000)) for r in rows), 32)
     name_width = max(name_width, len("candidate"))
     header = " ".join(["candidate".ljust(name_width), f"{'sec':>7}", f"{'MEAN':>6}"]
                       + [f"{_GROUP_HEADINGS[g]:>6}" for g in GROUPS]
@@ -320,7 +326,8 @@ class SeamPeriodicity:
     Attributes
     ----------
     peak_db : height above the running median of neighbouring modulation frequencies, dB
-    peak_hz : its modulation frequency, Hz
+    peak_hz : its modulation frequency, Hz; when lines at a sub-multiple of it stand out
+        nearly as strongly (a comb of seam harmonics), the lowest such frequency
     """
 
     peak_db: float
@@ -411,7 +418,30 @@ def seam_periodicity_db(audio: np.ndarray, sample_rate_hz: float) -> SeamPeriodi
     ratio_db = 10.0 * np.log10(np.maximum(power[examined], 1e-300)
                                / np.maximum(baseline[examined], 1e-300))
     peak = int(np.argmax(ratio_db))
-    return SeamPeriodicity(float(ratio_db[peak]), float(freqs[examined][peak]))
+    fundamental_hz = _fundamental_hz(freqs[examined], ratio_db, peak)
+    return SeamPeriodicity(float(ratio_db[peak]), fundamental_hz)
+
+
+def _fundamental_hz(freqs_hz: np.ndarray, ratio_db: np.ndarray, peak: int) -> float:
+    """The lowest sub-multiple ``f_peak / k`` (k <= 8) that is itself a clear line.
+
+    Seams make a comb of lines at the chunk rate and its harmonics, any of which can come out
+    strongest; the chunk rate is what a reader needs. A sub-multiple counts when the line at
+    the nearest frequency bin stands within 6 dB of the peak and at least 6 dB up.
+
+    Parameters
+    ----------
+    freqs_hz, ratio_db : shape (n,), the examined frequencies and their line heights, dB
+    peak : index of the strongest line
+    """
+    resolution_hz = freqs_hz[1] - freqs_hz[0] if freqs_hz.shape[0] > 1 else np.inf
+    threshold_db = max(ratio_db[peak] - 6.0, 6.0)
+    for k in range(8, 1, -1):
+        target_hz = freqs_hz[peak] / k
+        near = np.flatnonzero(np.abs(freqs_hz - target_hz) <= resolution_hz * 1.01)
+        if near.size and ratio_db[near].max() >= threshold_db:
+            return float(freqs_hz[near[np.argmax(ratio_db[near])]])
+    return float(freqs_hz[peak])
 
 
 # -- repetition --------------------------------------------------------------------------------
@@ -688,7 +718,7 @@ def _evaluate_prepared(refs: Sequence[_Prepared], cands: Sequence[_Prepared],
     noise, noise_overall = [], None
     if noise_baseline:
         twins = [_twin(c, seed) for seed, c in enumerate(cands)]
-        noise, noise_overall = _score_all("noise twin: ", "noise twins overall", twins,
+        noise, noise_overall = _score_all(_TWIN_PREFIX, "noise twins overall", twins,
                                           ref_stats, shortest, config)
     return EvalReport(
         references=[r.name for r in refs],
@@ -777,15 +807,22 @@ def _mono_list(audio: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
     return np.concatenate(monos) if monos else np.zeros(0)
 
 
-def _draw_spectrogram(axis: Any, audio: np.ndarray, sample_rate_hz: float, title: str) -> Any:
+def _log_spectrogram_db(audio: np.ndarray, sample_rate_hz: float
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(times_s, freqs_hz, power_db) of the first 30 s, for drawing."""
     audio = audio[: int(_PLOT_MAX_S * sample_rate_hz)]
-    n_fft = 1024 if sample_rate_hz <= 24_000 else 2048
+    n_fft = min(1024 if sample_rate_hz <= 24_000 else 2048, audio.shape[0])
     freqs, times, power = scipy.signal.spectrogram(
-        audio, fs=sample_rate_hz, window="hann", nperseg=min(n_fft, audio.shape[0]),
-        noverlap=min(n_fft, audio.shape[0]) * 3 // 4, mode="psd")
-    db = 10.0 * np.log10(power + 1e-12)
+        audio, fs=sample_rate_hz, window="hann", nperseg=n_fft, noverlap=n_fft * 3 // 4,
+        mode="psd")
+    return times, freqs, 10.0 * np.log10(power + 1e-12)
+
+
+def _draw_spectrogram(axis: Any, spectrogram: tuple[np.ndarray, np.ndarray, np.ndarray],
+                      top_db: float, title: str) -> Any:
+    times, freqs, db = spectrogram
     image = axis.pcolormesh(times, freqs / 1000.0, db, shading="auto", cmap="magma",
-                            vmin=db.max() - 90.0, vmax=db.max())
+                            vmin=top_db - 90.0, vmax=top_db)
     axis.set_title(title)
     axis.set_xlabel("time (s)")
     axis.set_ylabel("frequency (kHz)")
@@ -840,9 +877,11 @@ def plot_report(report: EvalReport, ref_audio: np.ndarray | Sequence[np.ndarray]
         raise OutputPathError(f"{path}: folder {folder} does not exist")
     figure = plt.figure(figsize=(13, 8), layout="constrained")
     grid = figure.add_gridspec(2, 2)
-    image = _draw_spectrogram(figure.add_subplot(grid[0, 0]), _mono_list(ref_audio), sr,
-                              "reference")
-    _draw_spectrogram(figure.add_subplot(grid[0, 1]), _mono_list(cand_audio), sr, "candidate")
+    ref_spec = _log_spectrogram_db(_mono_list(ref_audio), sr)
+    cand_spec = _log_spectrogram_db(_mono_list(cand_audio), sr)
+    top_db = max(float(ref_spec[2].max()), float(cand_spec[2].max()))  # one colour scale
+    image = _draw_spectrogram(figure.add_subplot(grid[0, 0]), ref_spec, top_db, "reference")
+    _draw_spectrogram(figure.add_subplot(grid[0, 1]), cand_spec, top_db, "candidate")
     figure.colorbar(image, ax=figure.axes, label="dB", shrink=0.6, location="right")
     _draw_distances(figure.add_subplot(grid[1, :]), report)
     try:
