@@ -5,7 +5,8 @@ Four kinds of evidence, per candidate file and overall:
 * **texture distance** (:func:`texture_distance`): McDermott & Simoncelli statistics
   (:mod:`.texture`) of the candidate's analysis windows against the pooled windows of all
   references, each statistic's difference of means divided by the references' own
-  window-to-window spread; averaged within each statistic group, then over groups;
+  window-to-window spread; averaged over frequency regions of five neighbouring bands, then
+  (as magnitudes) within each statistic group, then over groups;
 * **seam periodicity** (:func:`seam_periodicity_db`): the strongest line in the modulation
   spectrum of the audio's loudness, in dB above its neighbourhood; chunk seams show up as a
   line at the chunk rate (or a harmonic of it);
@@ -250,14 +251,18 @@ def _format_table(report: EvalReport) -> str:
 
 # -- texture distance --------------------------------------------------------------------------
 
+#: Statistics are compared in frequency regions of this many adjacent cochlear bands.
+REGION_BANDS = 5
+
+
 @dataclass(frozen=True)
 class TextureDistance:
     """Distances between candidate and reference statistics.
 
     Attributes
     ----------
-    groups : per statistic group, the mean over its statistics of
-        ``|mean_cand - mean_ref| / spread_ref``
+    groups : per statistic group, the mean over frequency regions of
+        ``|mean_cand - mean_ref| / spread_ref`` (see :func:`texture_distance`)
     mean : mean over groups
     """
 
@@ -289,14 +294,36 @@ def reference_spread(windows: np.ndarray, group: str) -> np.ndarray:
     return np.maximum(std, floor)
 
 
+def region_means(z: np.ndarray, band: np.ndarray, kind: np.ndarray) -> np.ndarray:
+    """Mean of ``z`` over each (kind, region of :data:`REGION_BANDS` bands) cell.
+
+    Parameters
+    ----------
+    z : shape (n_statistics,), signed standardised differences
+    band, kind : shape (n_statistics,), from :meth:`.texture.TextureStats.layout`
+
+    Returns
+    -------
+    np.ndarray, shape (n_cells,), the non-empty cells only
+    """
+    cell = kind * (int(band.max()) // REGION_BANDS + 1) + band // REGION_BANDS
+    counts = np.bincount(cell)
+    sums = np.bincount(cell, weights=z)
+    return sums[counts > 0] / counts[counts > 0]
+
+
 def texture_distance(reference: Sequence[TextureStats],
                      candidate: Sequence[TextureStats]) -> TextureDistance:
     """Distance of the candidates' texture statistics from the references', per group.
 
     Windows of all references are pooled, and so are the candidates'. For each statistic,
-    ``|mean over candidate windows - mean over reference windows|`` is divided by the
-    reference's spread (:func:`reference_spread`); each group reports the mean over its
-    statistics, and ``mean`` is the mean over groups.
+    ``mean over candidate windows - mean over reference windows`` is divided by the
+    reference's spread (:func:`reference_spread`). These signed differences are averaged
+    over frequency regions of :data:`REGION_BANDS` adjacent cochlear bands (within one
+    correlation offset or modulation band) before their magnitude is taken: a statistic of
+    one band in a few seconds of audio is noisy, while a real difference in texture (duller
+    drops, smeared transients, a pulse) moves neighbouring bands together. Each group
+    reports the mean magnitude over its regions; ``mean`` is the mean over groups.
 
     Parameters
     ----------
@@ -312,8 +339,8 @@ def texture_distance(reference: Sequence[TextureStats],
         if ref.shape[1] != cand.shape[1]:
             raise ValueError(f"{group}: reference has {ref.shape[1]} statistics, candidate "
                              f"{cand.shape[1]}; compute both with the same shortest window")
-        z = np.abs(cand.mean(axis=0) - ref.mean(axis=0)) / reference_spread(ref, group)
-        groups[group] = float(np.mean(z))
+        z = (cand.mean(axis=0) - ref.mean(axis=0)) / reference_spread(ref, group)
+        groups[group] = float(np.mean(np.abs(region_means(z, *reference[0].layout(group)))))
     return TextureDistance(groups, float(np.mean(list(groups.values()))))
 
 

@@ -140,7 +140,8 @@ def fast_griffin_lim(spectra: np.ndarray, magnitudes: np.ndarray, spec: Spectral
     # The FFTs stay in scipy; the native kernels fuse the passes between them. One FFT
     # worker: the caller runs pieces of the batch on every core.
     for _ in range(n_iter):
-        inverse = scipy.fft.irfft(spectra, n=n_fft, axis=-1, workers=1)
+        # spectra is rewritten in full by the projection, so irfft may scratch it.
+        inverse = scipy.fft.irfft(spectra, n=n_fft, axis=-1, workers=1, overwrite_x=True)
         _native.overlap_add_reframe(inverse, win, hop, window, inverse_sum, signal, frames)
         rebuilt = scipy.fft.rfft(frames, n=n_fft, axis=-1, workers=1)
         _native.project_with_momentum(rebuilt, magnitudes, previous, spectra, momentum)

@@ -9,6 +9,12 @@ Geometry of one chunk (all in samples): a chunk *owns* ``chunk_samples = n_frame
 samples of audio. Imaging it needs ``margin = (win - hop) / 2`` samples of context on each
 side, so that every frame is whole; reconstruction returns the owned part only.
 Consecutive chunks of a stream overlap by ``crossfade_frames * hop`` samples.
+
+The defaults were chosen by measurement (BENCHMARKS.md, ``benchmarks/spec_sweep.py``): a
+linear 512 x 128 image (n_fft 1024, hop 256, 0.74 s chunks) with short 46 ms crossfades
+keeps rain's texture best among specs of that image size. Mel pooling loses the fine
+frequency detail that keeps high bands' envelopes steady, and long crossfades mix two
+streams for a large share of the time, which blurs the drops.
 """
 
 from __future__ import annotations
@@ -66,7 +72,7 @@ class SpectralSpec:
     win_length: int = 1024
     hop_length: int = 256
     n_frames: int = 128
-    freq_scale: FreqScale = "mel"
+    freq_scale: FreqScale = "linear"
     keep_nyquist: bool = False
     n_mels: int = 128
     fmin_hz: float = 0.0
@@ -79,7 +85,7 @@ class SpectralSpec:
     image_width: int | None = None
     resize_down: ResizeMethod = "bicubic"
     resize_up: ResizeMethod = "area"
-    crossfade_frames: int = 32
+    crossfade_frames: int = 8
     version: int = SPEC_VERSION
 
     def __post_init__(self) -> None:

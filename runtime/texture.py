@@ -83,16 +83,39 @@ class TextureStats:
     window_s : analysis window length actually used, seconds
     band_centres_hz : shape (n_bands,), centre frequency of each cochlear band, Hz
     modulation_centres_hz : shape (n_modulation_bands,), the modulation bands kept, Hz
+    correlation_offsets : band offsets of the ``band_correlation`` statistics
     """
 
     groups: dict[str, np.ndarray]
     window_s: float
     band_centres_hz: np.ndarray
     modulation_centres_hz: np.ndarray
+    correlation_offsets: tuple[int, ...] = TextureConfig().correlation_offsets
 
     @property
     def n_windows(self) -> int:
         return next(iter(self.groups.values())).shape[0]
+
+    def layout(self, group: str) -> tuple[np.ndarray, np.ndarray]:
+        """Which cochlear band and which kind each statistic of ``group`` belongs to.
+
+        Returns
+        -------
+        (band, kind) : two int arrays of shape (n_statistics,). ``band`` is the (lower)
+        cochlear band; ``kind`` is 0 for per-band moments, the offset's index for
+        correlations, and the modulation band's index for modulation power.
+        """
+        n_bands = self.band_centres_hz.shape[0]
+        if group == "band_correlation":
+            band = np.concatenate([np.arange(n_bands - k) for k in self.correlation_offsets])
+            kind = np.concatenate([np.full(n_bands - k, i)
+                                   for i, k in enumerate(self.correlation_offsets)])
+        elif group == "modulation_power":  # band-major, see _modulation_power
+            n_mod = self.modulation_centres_hz.shape[0]
+            band, kind = np.repeat(np.arange(n_bands), n_mod), np.tile(np.arange(n_mod), n_bands)
+        else:
+            band, kind = np.arange(n_bands), np.zeros(n_bands, dtype=np.int64)
+        return band, kind
 
 
 # -- cochlear filterbank and envelopes ---------------------------------------------------------
@@ -384,4 +407,5 @@ def texture_statistics(audio: np.ndarray, sample_rate_hz: float,
     centres = modulation_centres_for(shortest, config)
     envelopes = cochlear_envelopes(audio, sample_rate_hz, config)
     groups = window_statistics(envelopes, window_s, centres, config)
-    return TextureStats(groups, window_s, band_centres_hz(config), centres)
+    return TextureStats(groups, window_s, band_centres_hz(config), centres,
+                        config.correlation_offsets)

@@ -1,6 +1,7 @@
 #include "raingan/griffin_lim.hpp"
 
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 
 namespace raingan {
@@ -32,13 +33,17 @@ void overlap_add_reframe(const float* frames_in, std::size_t batch, std::size_t 
 void project_with_momentum(const std::complex<float>* rebuilt, const float* target,
                            std::complex<float>* previous, std::complex<float>* spectra,
                            std::size_t n, float momentum) {
-    // Interleaved re/im as plain floats, so the loop vectorises.
-    const float* r = reinterpret_cast<const float*>(rebuilt);
-    float* p = reinterpret_cast<float*>(previous);
-    float* s = reinterpret_cast<float*>(spectra);
-    for (std::size_t i = 0; i < n; ++i) {
+    // Interleaved re/im as plain restrict-qualified floats with a signed index, and a
+    // comparison instead of fmax: in this form GCC vectorises the loop (sqrt needs
+    // -fno-math-errno); an unsigned index or std::fmax keeps it scalar, at 2-3x the time.
+    const float* __restrict r = reinterpret_cast<const float*>(rebuilt);
+    float* __restrict p = reinterpret_cast<float*>(previous);
+    float* __restrict s = reinterpret_cast<float*>(spectra);
+    const std::ptrdiff_t count = static_cast<std::ptrdiff_t>(n);
+    for (std::ptrdiff_t i = 0; i < count; ++i) {
         const float re = r[2 * i], im = r[2 * i + 1];
-        const float gain = target[i] / std::sqrt(std::fmax(re * re + im * im, 1e-30f));
+        const float power = re * re + im * im;
+        const float gain = target[i] / std::sqrt(power > 1e-30f ? power : 1e-30f);
         const float pre = re * gain, pim = im * gain;
         s[2 * i] = pre + momentum * (pre - p[2 * i]);
         s[2 * i + 1] = pim + momentum * (pim - p[2 * i + 1]);
