@@ -153,7 +153,10 @@ def _add_eval(commands: argparse._SubParsersAction) -> None:
 def _run_eval(args: argparse.Namespace) -> int:
     from raingan.runtime import evaluate
 
-    report = evaluate.evaluate_files(args.ref, args.cand, noise_baseline=args.noise_baseline)
+    steps = evaluate.evaluate_steps(len(args.ref), len(args.cand), args.noise_baseline)
+    with _progress(steps, "step") as advance:
+        report = evaluate.evaluate_files(args.ref, args.cand,
+                                         noise_baseline=args.noise_baseline, progress=advance)
     if args.json_path == "-":
         print(json.dumps(report.to_dict(), indent=2))
     else:

@@ -26,7 +26,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import scipy.fft as sfft
@@ -37,6 +37,9 @@ from . import texture
 from .audio_io import SILENCE_PEAK, read_audio, resample
 from .errors import AudioInputError, OutputPathError, RainGANError
 from .texture import GROUPS, TextureConfig, TextureStats
+
+#: Called with the number of steps just finished.
+Progress = Callable[[int], None]
 
 #: Every signal is analysed at this rate, Hz.
 ANALYSIS_RATE_HZ = 32_000
@@ -717,11 +720,15 @@ def _score(name: str, prepared: Sequence[_Prepared], stats: Sequence[TextureStat
 
 def _score_all(prefix: str, overall_name: str, cands: Sequence[_Prepared],
                ref_stats: Sequence[TextureStats], shortest_window_s: float,
-               config: TextureConfig) -> tuple[list[CandidateScore], CandidateScore]:
-    stats = [texture.texture_statistics(c.mono, ANALYSIS_RATE_HZ, config, shortest_window_s)
-             for c in cands]
-    seams = [seam_periodicity_db(c.mono, ANALYSIS_RATE_HZ) for c in cands]
-    reps = [repetition_score(c.mono, ANALYSIS_RATE_HZ) for c in cands]
+               config: TextureConfig, progress: Progress | None
+               ) -> tuple[list[CandidateScore], CandidateScore]:
+    stats, seams, reps = [], [], []
+    for c in cands:
+        stats.append(texture.texture_statistics(c.mono, ANALYSIS_RATE_HZ, config,
+                                                shortest_window_s))
+        seams.append(seam_periodicity_db(c.mono, ANALYSIS_RATE_HZ))
+        reps.append(repetition_score(c.mono, ANALYSIS_RATE_HZ))
+        _tick(progress)
     each = [_score(prefix + c.name, [c], [s], ref_stats, [seam], [rep])
             for c, s, seam, rep in zip(cands, stats, seams, reps)]
     return each, _score(overall_name, cands, stats, ref_stats, seams, reps)
@@ -734,19 +741,23 @@ def _twin(prepared: _Prepared, seed: int) -> _Prepared:
 
 
 def _evaluate_prepared(refs: Sequence[_Prepared], cands: Sequence[_Prepared],
-                       noise_baseline: bool, config: TextureConfig) -> EvalReport:
+                       noise_baseline: bool, config: TextureConfig,
+                       progress: Progress | None = None) -> EvalReport:
     if not refs or not cands:
         raise AudioInputError("need at least one reference and one candidate")
     everything = list(refs) + list(cands)
     shortest = min(texture.analysis_window_s(p.duration_s, config) for p in everything)
-    ref_stats = [texture.texture_statistics(r.mono, ANALYSIS_RATE_HZ, config, shortest)
-                 for r in refs]
-    candidates, overall = _score_all("", "overall", cands, ref_stats, shortest, config)
+    ref_stats = []
+    for r in refs:
+        ref_stats.append(texture.texture_statistics(r.mono, ANALYSIS_RATE_HZ, config, shortest))
+        _tick(progress)
+    candidates, overall = _score_all("", "overall", cands, ref_stats, shortest, config,
+                                     progress)
     noise, noise_overall = [], None
     if noise_baseline:
         twins = [_twin(c, seed) for seed, c in enumerate(cands)]
         noise, noise_overall = _score_all(_TWIN_PREFIX, "noise twins overall", twins,
-                                          ref_stats, shortest, config)
+                                          ref_stats, shortest, config, progress)
     return EvalReport(
         references=[r.name for r in refs],
         reference_duration_s=float(sum(r.duration_s for r in refs)),
@@ -798,14 +809,21 @@ def _read(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     return recording.samples, recording.sample_rate_hz
 
 
+def evaluate_steps(n_refs: int, n_cands: int, noise_baseline: bool) -> int:
+    """How many times :func:`evaluate_files` calls its ``progress`` callback."""
+    return 2 * n_refs + (3 if noise_baseline else 2) * n_cands
+
+
 def evaluate_files(ref_paths: Sequence[str | os.PathLike],
                    cand_paths: Sequence[str | os.PathLike],
                    noise_baseline: bool = False,
-                   config: TextureConfig = TextureConfig()) -> EvalReport:
+                   config: TextureConfig = TextureConfig(),
+                   progress: Progress | None = None) -> EvalReport:
     """:func:`evaluate_arrays` on audio files (any rate and channel count libsndfile reads).
 
     Clipping and DC are measured on the samples as stored; analysis happens on the mono mix
-    resampled to :data:`ANALYSIS_RATE_HZ`.
+    resampled to :data:`ANALYSIS_RATE_HZ`. ``progress`` is called with 1 after each file is
+    read and after each is analysed (:func:`evaluate_steps` calls in all).
 
     Raises
     ------
@@ -814,11 +832,18 @@ def evaluate_files(ref_paths: Sequence[str | os.PathLike],
     """
     def prepare(path: str | os.PathLike) -> _Prepared:
         samples, rate = _read(path)
-        return _prepare(samples, rate, str(path))
+        prepared = _prepare(samples, rate, str(path))
+        _tick(progress)
+        return prepared
 
     refs = [prepare(p) for p in ref_paths]
     cands = [prepare(p) for p in cand_paths]
-    return _evaluate_prepared(refs, cands, noise_baseline, config)
+    return _evaluate_prepared(refs, cands, noise_baseline, config, progress)
+
+
+def _tick(progress: Progress | None) -> None:
+    if progress is not None:
+        progress(1)
 
 
 # -- plot --------------------------------------------------------------------------------------

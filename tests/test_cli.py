@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+
 # The installed console script, run outside the checkout: from the repository root,
 # `python -m raingan` would import the source folder raingan/ instead of the installed package.
 RAINGAN = [str(Path(sys.executable).with_name("raingan"))]
 OUTSIDE_CHECKOUT = Path(__file__).resolve().parents[1].parent
+DATA = Path(__file__).resolve().parents[1] / "data" / "rain"
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -90,6 +92,60 @@ def test_reconstruct_refuses_inconsistent_specs(short_rain, tmp_path, spec_json,
 def test_reconstruct_to_unwritable_place_fails_cleanly(short_rain, tmp_path):
     result = run("reconstruct", short_rain, tmp_path / "no" / "such" / "dir.wav", "--iterations", "1")
     assert result.returncode == 2 and "does not exist" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def rain_halves(tmp_path_factory) -> tuple[Path, Path]:
+    """8 s of a textured stereo recording as reference, the next 6 s as candidate."""
+    audio, rate = sf.read(DATA / "megaglest_birch_forest.ogg", dtype="float32")
+    folder = tmp_path_factory.mktemp("halves")
+    sf.write(folder / "ref.wav", audio[: 8 * rate], rate)
+    sf.write(folder / "cand.flac", audio[8 * rate: 14 * rate], rate)
+    return folder / "ref.wav", folder / "cand.flac"
+
+
+def test_eval_prints_a_table_and_writes_json_and_png(rain_halves, tmp_path):
+    ref, cand = rain_halves
+    report, png = tmp_path / "report.json", tmp_path / "eval.png"
+    result = run("eval", "--ref", ref, "--cand", cand, "--noise-baseline", "--json", report,
+                 "--plot", png)
+    assert result.returncode == 0, result.stderr
+    assert "MEAN" in result.stdout and "cand.flac" in result.stdout
+    assert "noise twin: cand.flac" in result.stdout
+    scores = json.loads(report.read_text())
+    real = scores["overall"]["mean_distance"]
+    noise = scores["noise_overall"]["mean_distance"]
+    assert 0 < real < noise  # real rain is closer to its own reference than coloured noise
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["eval.png", "report.json"]
+
+
+def test_eval_json_to_stdout_is_the_only_output(rain_halves):
+    ref, cand = rain_halves
+    result = run("eval", "--ref", ref, "--cand", cand, "--json", "-")
+    assert result.returncode == 0, result.stderr
+    scores = json.loads(result.stdout)
+    assert set(scores["overall"]["distances"]) == set(scores["groups"])
+
+
+@pytest.mark.parametrize("make_input, message", [
+    (lambda d: d / "missing.wav", "no such file"),
+    (lambda d: write_bytes(d / "corrupt.wav", b"RIFF\x00\x00garbage" * 10), "not readable as audio"),
+    (lambda d: _write_wav(d / "silent.wav", np.zeros((44100 * 2, 1))), "is silent"),
+    (lambda d: _write_wav(d / "short.wav", 0.1 * np.ones((4410, 1))), "too short"),
+])
+def test_eval_bad_input_gets_one_line_and_writes_nothing(rain_halves, tmp_path, make_input,
+                                                         message):
+    ref, _ = rain_halves
+    bad = make_input(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    result = run("eval", "--ref", ref, "--cand", bad, "--json", out / "r.json",
+                 "--plot", out / "p.png")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and bad.name in lines[0], result.stderr
+    assert list(out.iterdir()) == []
 
 
 def test_info_describes_installation_spec_and_audio(short_rain):

@@ -112,6 +112,20 @@ def test_amplitude_modulation_moves_modulation_power():
     assert pulsing["modulation_power"] > 5 * plain["modulation_power"]
 
 
+def test_distances_average_neighbouring_bands_before_taking_magnitudes():
+    stats = texture.texture_statistics(noise(3, 2.0), SR)
+    band, kind = stats.layout("modulation_power")
+    assert band.shape == kind.shape == (stats.groups["modulation_power"].shape[1],)
+    band, kind = stats.layout("band_correlation")
+    assert band.shape[0] == stats.groups["band_correlation"].shape[1]
+    assert kind.max() == len(stats.correlation_offsets) - 1
+    # Opposite deviations within a region cancel; one-sided ones do not.
+    z = np.r_[np.tile([1.0, -1.0], 15)]
+    band, kind = stats.layout("envelope_cv")
+    np.testing.assert_allclose(np.abs(evaluate.region_means(z, band, kind)), 0.2)
+    np.testing.assert_allclose(evaluate.region_means(np.ones(30), band, kind), np.ones(6))
+
+
 def test_spread_floor_keeps_a_constant_statistic_finite():
     windows = np.ones((5, 3))
     spread = evaluate.reference_spread(windows, "envelope_mean")
