@@ -173,3 +173,24 @@ def test_importing_the_runtime_never_imports_tensorflow():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=OUTSIDE_CHECKOUT)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_install_has_one_namespace_and_the_native_module():
+    code = ("import importlib.metadata as m, raingan._native; "
+            "tops = {f.parts[0] for f in m.files('raingan') if len(f.parts) > 1 "
+            "and not f.parts[0].endswith('.dist-info') and f.parts[0] != '..'}; print(sorted(tops))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=OUTSIDE_CHECKOUT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['raingan']"
+
+
+def test_round_trip_example_runs(tmp_path):
+    example = Path(__file__).resolve().parents[1] / "examples" / "round_trip_and_judge.py"
+    out = tmp_path / "trip.wav"
+    result = subprocess.run([sys.executable, str(example), str(DATA / "flightgear_rain.wav"),
+                             str(out)], capture_output=True, text=True, timeout=300,
+                            cwd=OUTSIDE_CHECKOUT)
+    assert result.returncode == 0, result.stderr
+    assert "its round trip" in result.stdout
+    assert sf.info(out).frames > 0
