@@ -95,37 +95,34 @@ def main() -> None:
     print("\nseam periodicity, dB (NaN: shorter than the seam analysis needs)")
     for name, scores in results.items():
         print(f"{name:<32}" + "".join(f"{_num(scores[c]['seam_periodicity_db']):>16}" for c in columns))
-    seams = {}
-    for name, scores in results.items():
-        held_db, trip_dbs = scores["held-out"]["seam_periodicity_db"], [
-            scores[c]["seam_periodicity_db"] for c in columns[1:-1]]
-        seams[name] = (held_db, trip_dbs)
-    measured = [(h, t) for h, t in seams.values() if h is not None]
+    # Mean over the recordings whose held-out third is long enough to be measured.
+    measured = [s for s in results.values() if s["held-out"]["seam_periodicity_db"] is not None]
     if measured:
-        print(f"{'mean where measured':<32}" + f"{np.mean([h for h, _ in measured]):16.2f}" + "".join(
-            f"{np.mean([t[k] for _, t in measured]):16.2f}" for k in range(len(columns) - 2)))
+        print(f"{'mean where measured':<32}" + "".join(
+            f"{np.mean([s[c]['seam_periodicity_db'] for s in measured]):16.2f}"
+            for c in columns[:-1]))
 
     whole = {}
-    print(f"\nseam periodicity of whole recordings, dB (peak frequency), original vs round trip")
+    print("\nseam periodicity of whole recordings, dB (peak frequency), original vs round trip")
     for path in recordings():
         rec = read_audio(path)
-        scores = {"original": rec.samples}
-        scores.update({c: make(rec.samples, rec.sample_rate_hz) for c, make in candidates.items()})
+        audio = {"original": rec.samples}
+        audio.update({c: make(rec.samples, rec.sample_rate_hz) for c, make in candidates.items()})
         seam = {c: evaluate.seam_periodicity_db(
             resample(a.mean(axis=1), rec.sample_rate_hz, evaluate.ANALYSIS_RATE_HZ),
-            evaluate.ANALYSIS_RATE_HZ) for c, a in scores.items()}
-        whole[path.name] = {c: [s.peak_db, s.peak_hz] for c, s in seam.items()}
+            evaluate.ANALYSIS_RATE_HZ) for c, a in audio.items()}
+        whole[path.name] = {c: [_or_none(s.peak_db), _or_none(s.peak_hz)] for c, s in seam.items()}
         print(f"{path.name:<32}" + "".join(
             f"{c}: {s.peak_db:5.2f} ({s.peak_hz:4.1f} Hz)   " for c, s in seam.items()))
     print(f"\n{time.perf_counter() - started:.1f} s in all")
     if args.json:
         args.json.write_text(json.dumps({"means": means, "recordings": results,
-                                         "whole_recording_seams": whole}, indent=2,
-                                        default=_none_for_nan))
+                                         "whole_recording_seams": whole}, indent=2))
 
 
-def _none_for_nan(value):
-    return None
+def _or_none(value: float) -> float | None:
+    """JSON has no NaN: not measurable becomes null."""
+    return None if math.isnan(value) else value
 
 
 def _num(value) -> str:

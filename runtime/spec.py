@@ -408,9 +408,10 @@ def article_spec() -> SpectralSpec:
     concatenated without crossfade.
     """
     return SpectralSpec(sample_rate_hz=48000, n_fft=2048, win_length=1024, hop_length=64,
-                        n_frames=375, freq_scale="linear", keep_nyquist=True, log_offset=1e-7, db_min=-70.0,
-                        db_max=50.0, normalization="minmax", image_height=256, image_width=256,
-                        resize_down="bicubic", resize_up="area", crossfade_frames=0)
+                        n_frames=375, freq_scale="linear", keep_nyquist=True,
+                        log_offset=1e-7, db_min=-70.0, db_max=50.0, normalization="minmax",
+                        image_height=256, image_width=256, resize_down="bicubic",
+                        resize_up="area", crossfade_frames=0)
 
 
 #: Named specs a user can pick with ``--spec NAME``; any other value is read as a JSON file.
