@@ -216,20 +216,10 @@ class _progress:
 
 
 def _write_text_atomic(path: Path, text: str) -> None:
-    import os
-    import tempfile
+    from raingan.runtime.atomic import atomic_output
 
-    from raingan.runtime.errors import OutputPathError
-
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
-    except OSError as exc:
-        raise OutputPathError(f"{path}: cannot write ({exc.strerror})") from None
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
-
+    with atomic_output(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from .atomic import atomic_output
 from .errors import AudioInputError, OutputPathError
 
 #: Peak below which a recording counts as silent (about -120 dBFS).
@@ -105,22 +105,15 @@ def write_audio(path: str | os.PathLike, samples: np.ndarray, sample_rate_hz: in
         If the folder does not exist, is not writable, or the format is unknown.
     """
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise OutputPathError(f"{path}: folder {folder} does not exist")
     fmt = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}.get(path.suffix.lower())
     if fmt is None:
         raise OutputPathError(f"{path}: unknown audio format (use .wav, .flac or .ogg)")
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=folder)
-    except OSError as exc:
-        raise OutputPathError(f"{path}: cannot write ({exc.strerror})") from None
-    os.close(fd)
-    try:
-        sf.write(tmp_name, np.asarray(samples, dtype=np.float32), sample_rate_hz,
-                 format=fmt, subtype=subtype)
-        os.replace(tmp_name, path)
+        with atomic_output(path, suffix=path.suffix) as tmp:
+            sf.write(tmp, np.asarray(samples, dtype=np.float32), sample_rate_hz, format=fmt,
+                     subtype=subtype)
+    except OutputPathError:
+        raise
     except (sf.LibsndfileError, RuntimeError, ValueError, OSError) as exc:
-        Path(tmp_name).unlink(missing_ok=True)
         raise OutputPathError(f"{path}: cannot write ({exc})") from None
     return path

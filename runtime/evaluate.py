@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -34,6 +33,7 @@ import scipy.ndimage
 import scipy.signal
 
 from . import texture
+from .atomic import atomic_output
 from .audio_io import SILENCE_PEAK, read_audio, resample
 from .errors import AudioInputError, OutputPathError, RainGANError
 from .texture import GROUPS, TextureConfig, TextureStats
@@ -924,9 +924,6 @@ def plot_report(report: EvalReport, ref_audio: np.ndarray | Sequence[np.ndarray]
     except ImportError:
         raise RainGANError("matplotlib is needed for --plot: pip install 'raingan[plot]'") from None
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise OutputPathError(f"{path}: folder {folder} does not exist")
     figure = plt.figure(figsize=(13, 8), layout="constrained")
     grid = figure.add_gridspec(2, 2)
     ref_spec = _log_spectrogram_db(_mono_list(ref_audio), sr)
@@ -937,16 +934,11 @@ def plot_report(report: EvalReport, ref_audio: np.ndarray | Sequence[np.ndarray]
     figure.colorbar(image, ax=figure.axes, label="dB", shrink=0.6, location="right")
     _draw_distances(figure.add_subplot(grid[1, :]), report)
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=folder)
-        os.close(fd)
-    except OSError as exc:
-        plt.close(figure)
-        raise OutputPathError(f"{path}: cannot write ({exc.strerror})") from None
-    try:
-        figure.savefig(tmp_name, format="png", dpi=100)
-        os.replace(tmp_name, path)
+        with atomic_output(path, suffix=".png") as tmp:
+            figure.savefig(tmp, format="png", dpi=100)
+    except OutputPathError:
+        raise
     except (OSError, ValueError) as exc:
-        Path(tmp_name).unlink(missing_ok=True)
         raise OutputPathError(f"{path}: cannot write ({exc})") from None
     finally:
         plt.close(figure)
