@@ -37,11 +37,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="raingan", description="Endless generated rain: reconstruct, evaluate, inspect.")
+        prog="raingan", description="Endless generated rain: train, export, reconstruct, evaluate, inspect.")
     parser.add_argument("--version", action="version", version=f"raingan {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in (_add_reconstruct, _add_eval, _add_info):
         add(commands)
+    from raingan.cli_training import add_export, add_train
+
+    add_train(commands)
+    add_export(commands)
     return parser
 
 

@@ -11,10 +11,8 @@ from typing import Any
 import soundfile as sf
 
 from .errors import AudioInputError, RainGANError
+from .model_meta import ModelMetadata
 from .spec import SpectralSpec
-
-#: Key under which an exported model carries its spec in the ONNX metadata_props.
-SPEC_METADATA_KEY = "raingan.spec"
 
 
 def installation_info() -> dict[str, Any]:
@@ -73,8 +71,7 @@ def model_info(path: Path) -> dict[str, Any]:
     except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
         raise RainGANError(f"{path}: not a readable ONNX model ({str(exc).splitlines()[0]})") from None
     metadata = dict(session.get_modelmeta().custom_metadata_map)
-    if SPEC_METADATA_KEY not in metadata:
-        raise RainGANError(f"{path}: not a RainGAN model (no {SPEC_METADATA_KEY} in its metadata)")
+    ModelMetadata.from_props(metadata, str(path))  # refuses foreign or damaged models
     facts: dict[str, Any] = {"file": str(path)}
     for key, value in sorted(metadata.items()):
         try:

@@ -11,12 +11,12 @@ from typing import Callable
 
 import numpy as np
 
-from . import phase
 from .audio_io import resample
 from .errors import AudioInputError
 from .phase import PhaseSettings
 from .spec import SpectralSpec
 from .stitch import stitch
+from .synthesis import images_to_chunks
 
 #: Chunks reconstructed per batch: large enough to fill both FFT workers, small in memory.
 BATCH_CHUNKS = 32
@@ -51,12 +51,11 @@ def chunk_contexts(signal: np.ndarray, spec: SpectralSpec) -> np.ndarray:
 def round_trip_chunks(contexts: np.ndarray, spec: SpectralSpec, settings: PhaseSettings,
                       progress: Callable[[int], None] | None = None) -> np.ndarray:
     """Reconstruct each chunk from its own image; shape (n_chunks, chunk_samples)."""
-    owned = slice(spec.margin_samples, spec.margin_samples + spec.chunk_samples)
     out = np.empty((contexts.shape[0], spec.chunk_samples), dtype=np.float32)
     for start in range(0, contexts.shape[0], BATCH_CHUNKS):
         batch = contexts[start:start + BATCH_CHUNKS]
-        magnitudes = spec.images_to_magnitudes(spec.audio_to_images(batch))
-        out[start:start + batch.shape[0]] = phase.reconstruct(magnitudes, spec, settings)[:, owned]
+        out[start:start + batch.shape[0]] = images_to_chunks(spec.audio_to_images(batch), spec,
+                                                             settings)
         if progress is not None:
             progress(batch.shape[0])
     return out

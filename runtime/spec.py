@@ -29,6 +29,7 @@ import numpy as np
 
 from . import stft as stft_mod
 from .errors import SpecError
+from .fields import from_known_fields
 
 FreqScale = Literal["linear", "mel"]
 Normalization = Literal["fixed", "minmax"]
@@ -148,11 +149,7 @@ class SpectralSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "SpectralSpec":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise SpecError(f"spec: unknown field(s) {', '.join(unknown)}")
-        return cls(**data)
+        return from_known_fields(cls, data, "spec", SpecError)
 
     @classmethod
     def from_json(cls, text: str) -> "SpectralSpec":

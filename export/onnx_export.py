@@ -1,0 +1,126 @@
+"""``raingan export``: a trained generator as an .onnx file that carries its spectral spec.
+
+The exported graph is the inference graph: batch norm uses its running statistics, and the
+spectrally normalised kernels are baked into plain convolutions (no power iteration). The
+latent batch dimension is dynamic. Before anything is written, onnxruntime's output is
+compared with TensorFlow's on random latents; a model that differs by more than
+:data:`PARITY_ATOL` is refused.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from ..runtime.atomic import atomic_output  # noqa: E402
+from ..runtime.errors import RainGANError  # noqa: E402
+from ..runtime.latent import truncated_normal  # noqa: E402
+from ..runtime.model_meta import INPUT_NAME, OUTPUT_NAME, ModelMetadata  # noqa: E402
+from ..training.checkpoint import (CheckpointError, latest_checkpoint, load_weights,  # noqa: E402
+                                   read_state)
+from ..training.layers import SelfAttention, _SpectralNormalized  # noqa: E402
+from ..training.models import build_generator  # noqa: E402
+
+#: Largest allowed |TensorFlow - onnxruntime| over the parity latents.
+PARITY_ATOL = 1e-4
+#: onnxruntime supports opsets 7 and up; 17 has every op the generator uses, unchanged since.
+DEFAULT_OPSET = 17
+PARITY_BATCH = 8
+
+
+class ExportError(RainGANError, RuntimeError):
+    """The model could not be exported, or the export does not match TensorFlow."""
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    step: int
+    max_abs_difference: float
+    n_nodes: int
+
+
+def _copy_inference_weights(trained: keras.layers.Layer, plain: keras.layers.Layer) -> None:
+    """Copy weights into the plain twin, baking spectral normalisation into the kernels."""
+    if isinstance(trained, _SpectralNormalized):
+        plain.kernel.assign(trained.normalized_kernel())
+        plain.bias.assign(keras.ops.convert_to_numpy(trained.bias.value))
+    elif isinstance(trained, SelfAttention):
+        for name in ("query", "key", "value", "out"):
+            _copy_inference_weights(getattr(trained, name), getattr(plain, name))
+        plain.gamma.assign(keras.ops.convert_to_numpy(trained.gamma.value))
+    elif isinstance(trained, keras.Model):
+        for a, b in zip(trained.layers, plain.layers, strict=True):
+            _copy_inference_weights(a, b)
+    else:
+        plain.set_weights(trained.get_weights())
+
+
+def export_model(run_dir: Path, out: Path, checkpoint: Path | None = None,
+                 opset: int = DEFAULT_OPSET) -> ExportResult:
+    """Export a run's generator (its latest checkpoint unless one is named) to ``out``.
+
+    Raises
+    ------
+    CheckpointError
+        No usable checkpoint.
+    ExportError
+        Conversion failed, or onnxruntime disagrees with TensorFlow beyond ``PARITY_ATOL``.
+    """
+    import onnx
+    import onnxruntime
+    import tensorflow as tf
+    import tf2onnx
+
+    if keras.backend.backend() != "tensorflow":
+        raise ExportError(f"export needs the TensorFlow Keras backend, not "
+                          f"{keras.backend.backend()} (unset KERAS_BACKEND)")
+    run_dir = Path(run_dir)
+    checkpoint = checkpoint or latest_checkpoint(run_dir)
+    if checkpoint is None:
+        raise CheckpointError(f"{run_dir}: no checkpoint to export (is it a training run folder?)")
+    state = read_state(checkpoint)
+    trained = build_generator(state.spec, state.config)
+    load_weights(checkpoint, trained)
+    plain = build_generator(state.spec, state.config, spectral_norm=False)
+    _copy_inference_weights(trained, plain)
+
+    signature = [tf.TensorSpec([None, state.config.latent_dim], tf.float32, name=INPUT_NAME)]
+
+    @tf.function(input_signature=signature)
+    def generate(latent):
+        return {OUTPUT_NAME: plain(latent, training=False)}
+
+    try:
+        model_proto, _ = tf2onnx.convert.from_function(generate, input_signature=signature,
+                                                       opset=opset)
+    except Exception as exc:  # tf2onnx raises many untyped errors
+        raise ExportError(f"tf2onnx could not convert the generator ({exc})") from None
+    metadata = ModelMetadata(
+        spec=state.spec, latent_dim=state.config.latent_dim,
+        truncation=state.config.truncation, data_fingerprint=state.data_fingerprint,
+        step=state.step,
+        training={"loss": state.config.loss, "g_channels": list(state.config.g_channels),
+                  "g_attention_level": state.config.g_attention_level,
+                  "backend": state.backend})
+    onnx.helper.set_model_props(model_proto, metadata.to_props())
+    serialized = model_proto.SerializeToString()
+
+    rng = np.random.default_rng(0)
+    latents = truncated_normal(rng, (PARITY_BATCH, state.config.latent_dim), metadata.truncation)
+    expected = np.asarray(trained(latents, training=False))
+    session = onnxruntime.InferenceSession(serialized, providers=["CPUExecutionProvider"])
+    got = session.run([OUTPUT_NAME], {INPUT_NAME: latents})[0]
+    difference = float(np.max(np.abs(got - expected))) if got.shape == expected.shape else np.inf
+    if not difference <= PARITY_ATOL:
+        raise ExportError(f"onnxruntime output differs from TensorFlow by {difference:.3g} "
+                          f"(limit {PARITY_ATOL:g}); nothing was written")
+    with atomic_output(out, suffix=".onnx") as temp:
+        Path(temp).write_bytes(serialized)
+    return ExportResult(Path(out), state.step, difference, len(model_proto.graph.node))

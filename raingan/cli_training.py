@@ -1,0 +1,122 @@
+"""`raingan train` and `raingan export`: the subcommands that need the `train` extra.
+
+TensorFlow is imported only when one of them runs, so the rest of the CLI starts quickly
+and works without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+#: Keep TensorFlow's C++ start-up chatter (CUDA probing on machines without a GPU) off stderr.
+_QUIET_TF = {"TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+def _prepare_environment() -> None:
+    for key, value in _QUIET_TF.items():
+        os.environ.setdefault(key, value)
+    logging.basicConfig(format="raingan: %(levelname)s: %(message)s", level=logging.INFO,
+                        stream=sys.stderr)
+    for noisy in ("tensorflow", "absl", "tf2onnx", "h5py", "jax"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+def _missing_extra(exc: ImportError) -> int:
+    print(f"raingan: error: training and export need the train extra ({exc.name} is missing): "
+          f"pip install 'raingan[train]'", file=sys.stderr)
+    return 2
+
+
+# -- train -----------------------------------------------------------------------------------
+
+def add_train(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "train", help="train a generator on a folder of rain recordings",
+        description="Train the spectrogram GAN on every audio file in DATA_DIR (any format, "
+                    "rate and channel count). Checkpoints, metrics.jsonl, TensorBoard logs "
+                    "and scored audio samples go to RUN_DIR. KERAS_BACKEND=jax trains with "
+                    "JAX where TensorFlow is missing.")
+    p.add_argument("data_dir", type=Path, metavar="DATA_DIR", help="folder of recordings")
+    p.add_argument("--out", type=Path, required=True, metavar="RUN_DIR", help="run folder")
+    p.add_argument("--preset", choices=("tiny", "cpu", "full"),
+                   help="model size and schedule: tiny (seconds, for tests), cpu (about an hour "
+                        "on two cores), full (the article's scale, for a GPU); default cpu, or "
+                        "the run's own when resuming")
+    p.add_argument("--steps", type=int, help="train until this step (default: the preset's)")
+    p.add_argument("--resume", action="store_true", help="continue RUN_DIR's last checkpoint")
+    p.add_argument("--strategy", default="default", choices=("default", "mirrored", "multiworker"),
+                   help="tf.distribute strategy: mirrored (all local GPUs, or CPU devices), "
+                        "multiworker (cluster from TF_CONFIG)")
+    p.add_argument("--cpu-devices", type=int, metavar="N",
+                   help="split the CPU into N logical devices (to try --strategy mirrored)")
+    p.add_argument("--spec", metavar="SPEC",
+                   help="spectral spec: default, article, or a JSON file (default: default)")
+    p.add_argument("--train-fraction", type=float, default=1.0, metavar="F",
+                   help="train on the first F of each recording, leaving the rest held out")
+    p.add_argument("--loss", choices=("hinge", "nonsaturating", "wgan-gp"),
+                   help="GAN loss (default: the preset's, hinge)")
+    p.add_argument("--batch-size", type=int, help="global batch size (default: the preset's)")
+    p.add_argument("--g-lr", type=float, help="generator learning rate")
+    p.add_argument("--d-lr", type=float, help="discriminator learning rate")
+    p.add_argument("--seed", type=int, help="seed of crops, latents and initial weights")
+    p.set_defaults(run=_run_train)
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    _prepare_environment()
+    try:
+        from raingan.training.train import TrainRequest, train
+    except ImportError as exc:
+        return _missing_extra(exc)
+    from raingan.cli import load_spec
+    overrides = {name: getattr(args, name) for name in ("loss", "batch_size", "g_lr", "d_lr",
+                                                        "seed")
+                 if getattr(args, name) is not None}
+    if args.resume and overrides:
+        print("raingan train: error: --resume continues the run's own configuration; "
+              f"drop {', '.join('--' + k.replace('_', '-') for k in overrides)}", file=sys.stderr)
+        return 2
+    result = train(TrainRequest(
+        data_dir=args.data_dir, run_dir=args.out, preset=args.preset,
+        spec=None if args.spec is None else load_spec(args.spec),
+        steps=args.steps, resume=args.resume, strategy=args.strategy,
+        cpu_devices=args.cpu_devices, train_fraction=args.train_fraction,
+        overrides=overrides or None, progress=None))
+    print(f"trained to step {result.step} ({result.steps_per_s:.2f} steps/s); "
+          f"checkpoint: {result.checkpoint}")
+    return 0
+
+
+# -- export ----------------------------------------------------------------------------------
+
+def add_export(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "export", help="write a run's generator as an .onnx model with its spec inside",
+        description="Export the generator of RUN_DIR's latest checkpoint to ONNX (inference "
+                    "graph, dynamic batch), check it against TensorFlow, and write it with its "
+                    "spectral spec and training facts in the metadata.")
+    p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="training run folder")
+    p.add_argument("--out", type=Path, required=True, help="output .onnx file")
+    p.add_argument("--checkpoint", type=Path, help="a checkpoint folder (default: the latest)")
+    p.add_argument("--opset", type=int, default=17, help="ONNX opset, 15 or newer (default 17)")
+    p.set_defaults(run=_run_export)
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    _prepare_environment()
+    if args.opset < 15:
+        print("raingan export: error: --opset must be 15 or newer", file=sys.stderr)
+        return 2
+    os.environ["KERAS_BACKEND"] = "tensorflow"  # a JAX-trained run exports with TensorFlow
+    try:
+        from raingan.export.onnx_export import export_model
+    except ImportError as exc:
+        return _missing_extra(exc)
+    result = export_model(args.run_dir, args.out, args.checkpoint, args.opset)
+    print(f"wrote {result.path} (step {result.step}, {result.n_nodes} nodes, "
+          f"parity {result.max_abs_difference:.2g})")
+    return 0

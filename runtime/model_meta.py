@@ -1,0 +1,89 @@
+"""What an exported RainGAN model says about itself (ONNX metadata_props).
+
+The exporter writes :class:`ModelMetadata`; the runtime reads it back and refuses models it
+cannot trust. Values are JSON strings so that any ONNX tool can show them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from .errors import RainGANError
+from .spec import SpectralSpec
+
+#: Version of this metadata layout; bump when a reader would misread older models.
+FORMAT_VERSION = 1
+
+SPEC_KEY = "raingan.spec"
+_PREFIX = "raingan."
+#: Name of the generator's input (latents, shape (batch, latent_dim)) and output
+#: (images, shape (batch, height, width)) in the ONNX graph.
+INPUT_NAME = "latent"
+OUTPUT_NAME = "image"
+
+
+class ModelFormatError(RainGANError, ValueError):
+    """An .onnx file that is not a RainGAN model this version can use."""
+
+
+@dataclass(frozen=True)
+class ModelMetadata:
+    """Facts carried by an exported generator.
+
+    Attributes
+    ----------
+    spec : the spectral spec the model's images follow
+    latent_dim : size of the latent vector
+    truncation : default truncation threshold, standard deviations
+    data_fingerprint : sha256 over the training files' names and bytes
+    step : training step the weights come from
+    format_version : :data:`FORMAT_VERSION` of the writer
+    training : free-form training facts (preset, loss, architecture)
+    """
+
+    spec: SpectralSpec
+    latent_dim: int
+    truncation: float
+    data_fingerprint: str
+    step: int
+    format_version: int = FORMAT_VERSION
+    training: Mapping[str, Any] | None = None
+
+    def to_props(self) -> dict[str, str]:
+        """metadata_props entries: ``raingan.<field>`` -> JSON text."""
+        props = {
+            SPEC_KEY: self.spec.to_json(),
+            _PREFIX + "format_version": json.dumps(self.format_version),
+            _PREFIX + "latent_dim": json.dumps(self.latent_dim),
+            _PREFIX + "truncation": json.dumps(self.truncation),
+            _PREFIX + "data_fingerprint": json.dumps(self.data_fingerprint),
+            _PREFIX + "step": json.dumps(self.step),
+        }
+        if self.training is not None:
+            props[_PREFIX + "training"] = json.dumps(dict(self.training), sort_keys=True)
+        return props
+
+    @classmethod
+    def from_props(cls, props: Mapping[str, str], source: str = "model") -> "ModelMetadata":
+        """Parse metadata_props; raise :class:`ModelFormatError` naming ``source`` if unusable."""
+        if SPEC_KEY not in props:
+            raise ModelFormatError(f"{source}: not a RainGAN model (no {SPEC_KEY} in its metadata)")
+        try:
+            version = json.loads(props.get(_PREFIX + "format_version", "null"))
+            if version != FORMAT_VERSION:
+                raise ModelFormatError(f"{source}: model format version {version} is not "
+                                       f"supported (this RainGAN reads version {FORMAT_VERSION})")
+            training = props.get(_PREFIX + "training")
+            return cls(spec=SpectralSpec.from_json(props[SPEC_KEY]),
+                       latent_dim=int(json.loads(props[_PREFIX + "latent_dim"])),
+                       truncation=float(json.loads(props[_PREFIX + "truncation"])),
+                       data_fingerprint=str(json.loads(props[_PREFIX + "data_fingerprint"])),
+                       step=int(json.loads(props[_PREFIX + "step"])),
+                       format_version=version,
+                       training=None if training is None else json.loads(training))
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, ModelFormatError):
+                raise
+            raise ModelFormatError(f"{source}: damaged RainGAN metadata ({exc})") from None

@@ -1,0 +1,240 @@
+"""End-to-end training and export through the `raingan` command, on the tiny preset.
+
+`raingan train` -> `raingan export` -> onnxruntime inference, plus resume, the distributed
+path on two logical CPU devices, the JAX backend, and every kind of bad input.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+import pytest
+import soundfile as sf
+
+RAINGAN = [str(Path(sys.executable).with_name("raingan"))]
+OUTSIDE_CHECKOUT = Path(__file__).resolve().parents[1].parent
+
+
+def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*RAINGAN, *map(str, args)], capture_output=True, text=True,
+                          timeout=600, cwd=OUTSIDE_CHECKOUT, env={**os.environ, **(env or {})})
+
+
+def rain_like(rng: np.random.Generator, seconds: float, rate: int, channels: int) -> np.ndarray:
+    """Noise with decaying clicks (drops) on top: enough structure for the pipeline."""
+    n = int(seconds * rate)
+    out = 0.02 * rng.standard_normal((n, channels))
+    for start in rng.integers(0, n - 400, size=int(40 * seconds)):
+        decay = np.exp(-np.arange(400) / 40.0)[:, None]
+        out[start:start + 400] += 0.3 * rng.standard_normal((400, channels)) * decay
+    return np.clip(out, -1, 1).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    """Two usable recordings (48 kHz stereo, 22.05 kHz mono), a text file and a short file."""
+    rng = np.random.default_rng(7)
+    folder = tmp_path_factory.mktemp("rain")
+    sf.write(folder / "roof.wav", rain_like(rng, 3.0, 48_000, 2), 48_000)
+    sf.write(folder / "street.flac", rain_like(rng, 2.5, 22_050, 1), 22_050)
+    sf.write(folder / "blip.wav", rain_like(rng, 0.3, 44_100, 1), 44_100)
+    (folder / "notes.txt").write_text("recorded in the rain\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_run(data_dir, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    run_dir = tmp_path_factory.mktemp("runs") / "tiny"
+    result = run("train", data_dir, "--out", run_dir, "--preset", "tiny")
+    assert result.returncode == 0, result.stderr
+    return run_dir, result
+
+
+@pytest.fixture(scope="module")
+def exported(tiny_run, tmp_path_factory) -> Path:
+    model = tmp_path_factory.mktemp("models") / "tiny.onnx"
+    result = run("export", tiny_run[0], "--out", model)
+    assert result.returncode == 0, result.stderr
+    assert "parity" in result.stdout
+    return model
+
+
+def test_train_reports_skipped_files_and_writes_a_run(tiny_run):
+    run_dir, result = tiny_run
+    assert "notes.txt" in result.stderr  # non-audio: skipped with a warning naming it
+    assert "1 recording channel(s) shorter than one chunk" in result.stderr
+    assert "blip.wav" in result.stderr
+    assert "3 signal(s)" in result.stderr  # two stereo channels and one mono file
+    assert "trained to step 4" in result.stdout
+    checkpoints = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
+    assert checkpoints == ["step_00000002", "step_00000004"]
+    metrics = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    losses = [m for m in metrics if "d_loss" in m]
+    assert [m["step"] for m in losses] == [1, 2, 3, 4]
+    assert all(np.isfinite(m["g_grad_norm"]) and m["perf/steps_per_s"] > 0 for m in losses)
+    scored = [m for m in metrics if "eval/texture_distance" in m]
+    assert scored and np.isfinite(scored[-1]["eval/texture_distance"])
+    assert (run_dir / "samples" / "step_00000004.wav").is_file()
+    assert any((run_dir / "tensorboard").iterdir())
+    state = json.loads((run_dir / "checkpoints" / "step_00000004" / "state.json").read_text())
+    assert state["step"] == 4 and state["config"]["latent_dim"] == 16
+    assert state["spec"]["n_frames"] == 128
+
+
+def test_exported_model_runs_in_onnxruntime_with_any_batch(exported):
+    session = onnxruntime.InferenceSession(str(exported), providers=["CPUExecutionProvider"])
+    (latent,), (image,) = session.get_inputs(), session.get_outputs()
+    assert (latent.name, image.name) == ("latent", "image")
+    assert isinstance(latent.shape[0], str) and latent.shape[1] == 16
+    assert image.shape[1:] == [512, 128]
+    for batch in (1, 5):
+        z = np.random.default_rng(batch).standard_normal((batch, 16)).astype(np.float32)
+        out = session.run(None, {"latent": z})[0]
+        assert out.shape == (batch, 512, 128)
+        assert np.all(np.isfinite(out)) and np.all(np.abs(out) <= 1.0)
+
+
+def test_exported_graph_is_an_inference_graph(exported):
+    import onnx
+
+    model = onnx.load(str(exported))
+    assert model.opset_import[0].version >= 15
+    ops = {node.op_type for node in model.graph.node}
+    # No training-mode batch norm, no power iteration (a loop or a norm of the kernels).
+    assert not ops & {"Loop", "If", "ReduceL2", "LpNormalization", "Sqrt"}
+    for node in model.graph.node:
+        if node.op_type == "BatchNormalization":
+            assert all(a.i == 0 for a in node.attribute if a.name == "training_mode")
+
+
+def test_info_prints_the_model_metadata(exported, tiny_run):
+    result = run("info", exported, "--json")
+    assert result.returncode == 0, result.stderr
+    facts = json.loads(result.stdout)
+    assert facts["raingan.format_version"] == 1
+    assert facts["raingan.latent_dim"] == 16
+    assert facts["raingan.truncation"] == 3.0
+    assert facts["raingan.step"] == 4
+    assert facts["raingan.spec"]["hop_length"] == 256
+    run_facts = json.loads((tiny_run[0] / "run.json").read_text())
+    assert facts["raingan.data_fingerprint"] == run_facts["data_fingerprint"]
+
+
+def test_resume_continues_from_the_last_checkpoint(tiny_run, tmp_path):
+    import shutil
+
+    run_dir = tmp_path / "resumed"
+    shutil.copytree(tiny_run[0], run_dir)
+    result = run("train", tiny_run[0].parent.parent / "unused", "--out", run_dir, "--resume",
+                 "--steps", "6")
+    assert result.returncode == 2  # the data folder must exist even when resuming
+    data = Path(json.loads((run_dir / "run.json").read_text())["data"])
+    result = run("train", data, "--out", run_dir, "--resume", "--steps", "6")
+    assert result.returncode == 0, result.stderr
+    assert "resuming" in result.stderr and "at step 4" in result.stderr
+    assert "trained to step 6" in result.stdout
+    names = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
+    assert names[-1] == "step_00000006"
+
+
+def test_a_fresh_run_refuses_an_existing_run_folder(tiny_run, data_dir):
+    result = run("train", data_dir, "--out", tiny_run[0], "--preset", "tiny")
+    assert result.returncode == 2
+    assert "already holds a run" in result.stderr and "--resume" in result.stderr
+
+
+def test_resume_refuses_another_spec(tiny_run, data_dir):
+    result = run("train", data_dir, "--out", tiny_run[0], "--resume", "--spec", "article")
+    assert result.returncode == 2
+    assert "another spectral spec" in result.stderr
+    assert len(result.stderr.strip().splitlines()[-1]) < 300
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tiny_run, data_dir, tmp_path):
+    import shutil
+
+    import h5py
+
+    run_dir = tmp_path / "diverging"
+    shutil.copytree(tiny_run[0], run_dir)
+    good = run_dir / "checkpoints" / "step_00000004"
+    with h5py.File(good / "generator.weights.h5", "r+") as weights:
+        kernels = []
+        weights.visititems(lambda name, obj: kernels.append(obj)
+                           if isinstance(obj, h5py.Dataset) and obj.ndim == 4 else None)
+        kernels[0][...] = np.nan  # the next generator step poisons the losses
+    result = run("train", data_dir, "--out", run_dir, "--resume", "--steps", "8")
+    assert result.returncode == 2
+    message = result.stderr.strip().splitlines()[-1]
+    assert "became nan at step 5" in message
+    assert "step_00000004" in message and "kept" in message
+    names = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
+    assert names == ["step_00000002", "step_00000004"]
+
+
+def test_empty_folder_is_refused(tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = run("train", tmp_path / "empty", "--out", tmp_path / "run", "--preset", "tiny")
+    assert result.returncode == 2
+    assert "empty" in result.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "run").exists()
+
+
+def test_folder_without_usable_audio_is_refused(tmp_path):
+    folder = tmp_path / "texts"
+    folder.mkdir()
+    (folder / "a.txt").write_text("no audio here")
+    result = run("train", folder, "--out", tmp_path / "run", "--preset", "tiny")
+    assert result.returncode == 2
+    assert "no usable recordings" in result.stderr
+
+
+def test_corrupt_file_is_named(data_dir, tmp_path):
+    import shutil
+
+    folder = tmp_path / "with_corrupt"
+    shutil.copytree(data_dir, folder)
+    (folder / "broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk" * 10)
+    result = run("train", folder, "--out", tmp_path / "run", "--preset", "tiny")
+    assert result.returncode == 2
+    assert "broken.wav" in result.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "run").exists()
+
+
+def test_export_of_a_folder_that_is_not_a_run(tmp_path):
+    result = run("export", tmp_path, "--out", tmp_path / "model.onnx")
+    assert result.returncode == 2
+    assert "no checkpoint" in result.stderr
+    assert not (tmp_path / "model.onnx").exists()
+
+
+def test_mirrored_strategy_on_two_logical_cpus(data_dir, tmp_path):
+    run_dir = tmp_path / "mirrored"
+    result = run("train", data_dir, "--out", run_dir, "--preset", "tiny", "--strategy",
+                 "mirrored", "--cpu-devices", "2")
+    assert result.returncode == 0, result.stderr
+    assert "on 2 replica(s)" in result.stderr
+    assert "trained to step 4" in result.stdout
+    exported = run("export", run_dir, "--out", tmp_path / "mirrored.onnx")
+    assert exported.returncode == 0, exported.stderr
+
+
+def test_jax_trained_run_exports_with_tensorflow(data_dir, tmp_path):
+    run_dir = tmp_path / "jax"
+    result = run("train", data_dir, "--out", run_dir, "--preset", "tiny",
+                 env={"KERAS_BACKEND": "jax"})
+    assert result.returncode == 0, result.stderr
+    assert "training with jax" in result.stderr
+    state = json.loads((run_dir / "checkpoints" / "step_00000004" / "state.json").read_text())
+    assert state["backend"] == "jax"
+    exported = run("export", run_dir, "--out", tmp_path / "jax.onnx",
+                   env={"KERAS_BACKEND": "jax"})
+    assert exported.returncode == 0, exported.stderr
+    session = onnxruntime.InferenceSession(str(tmp_path / "jax.onnx"),
+                                           providers=["CPUExecutionProvider"])
+    out = session.run(None, {"latent": np.zeros((2, 16), np.float32)})[0]
+    assert out.shape == (2, 512, 128) and np.all(np.isfinite(out))

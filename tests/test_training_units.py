@@ -1,0 +1,181 @@
+"""Unit tests of the training and export pieces, in process, on small shapes."""
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import keras  # noqa: E402,F401  (the train extra is part of the test extra)
+
+from raingan.runtime.errors import RainGANError  # noqa: E402
+from raingan.runtime.latent import truncated_normal  # noqa: E402
+from raingan.runtime.model_meta import ModelFormatError, ModelMetadata  # noqa: E402
+from raingan.runtime.spec import SpectralSpec, article_spec  # noqa: E402
+from raingan.training import losses  # noqa: E402
+from raingan.training.config import PRESETS, ConfigError, TrainConfig  # noqa: E402
+from raingan.training.corpus import CropSampler, load_corpus  # noqa: E402
+from raingan.training.layers import SelfAttention, SNConv2D, SNDense  # noqa: E402
+from raingan.training.models import build_discriminator, build_generator, coarse_shape  # noqa: E402
+
+TINY = PRESETS["tiny"]
+
+
+@settings(max_examples=30, deadline=None)
+@given(threshold=st.floats(0.1, 4.0), seed=st.integers(0, 2**32 - 1))
+def test_truncated_normal_stays_inside_and_repeats(threshold, seed):
+    a = truncated_normal(np.random.default_rng(seed), (64, 8), threshold)
+    b = truncated_normal(np.random.default_rng(seed), (64, 8), threshold)
+    assert a.dtype == np.float32 and a.shape == (64, 8)
+    assert np.all(np.abs(a) <= threshold)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_truncated_normal_keeps_the_shape_of_a_normal_inside():
+    z = truncated_normal(np.random.default_rng(0), (200_000,), 1.0)
+    # Truncated to +-1 sigma the standard deviation is about 0.538 (not 1: no clipping).
+    assert abs(z.std() - 0.538) < 0.01
+    assert np.mean(np.abs(z) > 0.99) < 0.01  # no pile-up at the threshold
+    with pytest.raises(ValueError):
+        truncated_normal(np.random.default_rng(0), (3,), 0.0)
+
+
+def test_metadata_round_trips_and_refuses_other_versions():
+    meta = ModelMetadata(spec=SpectralSpec(), latent_dim=32, truncation=2.5,
+                         data_fingerprint="ab" * 32, step=1200, training={"loss": "hinge"})
+    props = meta.to_props()
+    assert all(isinstance(v, str) for v in props.values())
+    assert ModelMetadata.from_props(props) == meta
+    with pytest.raises(ModelFormatError, match="version 99 is not supported"):
+        ModelMetadata.from_props({**props, "raingan.format_version": "99"}, "m.onnx")
+    with pytest.raises(ModelFormatError, match="not a RainGAN model"):
+        ModelMetadata.from_props({"producer": "someone"}, "m.onnx")
+    with pytest.raises(ModelFormatError, match="damaged"):
+        ModelMetadata.from_props({k: v for k, v in props.items() if k != "raingan.latent_dim"})
+
+
+def test_config_validates_and_round_trips():
+    assert TrainConfig.from_dict(json.loads(json.dumps(TINY.to_dict()))) == TINY
+    with pytest.raises(ConfigError, match="loss"):
+        TINY.replace(loss="least-squares")
+    with pytest.raises(ConfigError, match="attention"):
+        TINY.replace(g_attention_level=9)
+    with pytest.raises(ConfigError, match="unknown"):
+        TrainConfig.from_dict({**TINY.to_dict(), "dropout": 0.1})
+
+
+def test_spectral_norm_brings_the_largest_singular_value_to_one():
+    layer = SNDense(24)
+    x = np.random.default_rng(0).standard_normal((4, 40)).astype(np.float32)
+    layer(x)
+    layer.kernel.assign(layer.kernel.numpy() * 7.0)
+    for _ in range(30):  # each training call is one power iteration
+        layer(x, training=True)
+    assert np.linalg.svd(layer.normalized_kernel(), compute_uv=False)[0] == pytest.approx(1, abs=1e-3)
+    conv = SNConv2D(6, 3)
+    conv(np.zeros((1, 8, 8, 5), np.float32))
+    first = np.linalg.svd(conv.normalized_kernel().reshape(-1, 6), compute_uv=False)[0]
+    for _ in range(200):  # power iteration converges as (s2 / s1) ** k: slowly for close values
+        conv(np.zeros((1, 8, 8, 5), np.float32), training=True)
+    matrix = conv.normalized_kernel().reshape(-1, 6)
+    last = np.linalg.svd(matrix, compute_uv=False)[0]
+    assert abs(last - 1) < abs(first - 1) and last == pytest.approx(1, abs=5e-3)
+
+
+def test_self_attention_starts_as_identity_and_mixes_positions_once_trained():
+    x = np.random.default_rng(1).standard_normal((2, 4, 6, 16)).astype(np.float32)
+    block = SelfAttention(16)
+    np.testing.assert_allclose(block(x), x, atol=1e-6)
+    for _ in range(5):  # settle the spectral-norm estimates
+        block(x, training=True)
+    block.gamma.assign(1.0)
+    y = np.asarray(block(x))
+    x2 = x.copy()
+    x2[:, 0, 0, :] += 1.0  # one position changes every output position
+    changed = np.abs(np.asarray(block(x2)) - y).max(axis=-1)
+    assert np.all(changed[:, 1:, 1:] > 0)
+
+
+@pytest.mark.parametrize("spec", [SpectralSpec(), article_spec()], ids=["default", "article"])
+def test_models_follow_the_spec_image(spec):
+    generator = build_generator(spec, TINY)
+    discriminator = build_discriminator(spec, TINY)
+    z = np.zeros((3, TINY.latent_dim), np.float32)
+    images = np.asarray(generator(z))
+    assert images.shape == (3, *spec.image_shape)
+    assert np.all(np.abs(images) <= 1)
+    assert np.asarray(discriminator(images[..., None])).shape == (3, 1)
+
+
+def test_image_sizes_the_generator_cannot_reach_are_refused():
+    with pytest.raises(ConfigError, match="not divisible"):
+        coarse_shape(SpectralSpec(n_frames=100), TINY)
+
+
+def test_losses_on_known_logits():
+    real, fake = np.array([[2.0], [0.5]]), np.array([[-2.0], [0.0]])
+    hinge = float(losses.discriminator_loss("hinge", real, fake))
+    assert hinge == pytest.approx(np.mean([0, 0.5]) + np.mean([0, 1]))
+    ns = float(losses.discriminator_loss("nonsaturating", real, fake))
+    softplus = lambda v: np.log1p(np.exp(v))  # noqa: E731
+    assert ns == pytest.approx(np.mean(softplus(-real)) + np.mean(softplus(fake)), rel=1e-6)
+    assert float(losses.generator_loss("hinge", fake)) == pytest.approx(1.0)
+    assert float(losses.generator_loss("nonsaturating", fake)) == pytest.approx(
+        np.mean(softplus(-fake)), rel=1e-6)
+    unit = np.zeros((2, 3, 3, 1), np.float32)
+    unit[:, 0, 0, 0] = 1.0  # gradients of norm exactly 1: no penalty
+    assert float(losses.gradient_penalty(unit)) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_crops_depend_only_on_seed_step_and_stream(tmp_path):
+    import soundfile as sf
+
+    rng = np.random.default_rng(0)
+    sf.write(tmp_path / "a.wav", 0.1 * rng.standard_normal((60_000, 2)), 44_100)
+    spec = SpectralSpec()
+    corpus = load_corpus(tmp_path, spec)
+    sampler = CropSampler(corpus, spec, 3, 8, 2.0, 6.0, seed=5)
+    a, b = sampler.batch(10), sampler.batch(10)
+    np.testing.assert_array_equal(a.real, b.real)
+    np.testing.assert_array_equal(a.z_g, b.z_g)
+    assert a.real.shape == (3, *spec.image_shape, 1)
+    assert np.all(np.abs(a.z_d) <= 2.0)
+    assert not np.array_equal(sampler.batch(11).real, a.real)
+    assert not np.array_equal(sampler.batch(10, stream=1).real, a.real)
+    streams = sampler.batches(7, range(2))
+    np.testing.assert_array_equal(next(streams).real, sampler.batch(7, 0).real)
+    np.testing.assert_array_equal(next(streams).real, sampler.batch(7, 1).real)
+
+
+def test_train_fraction_keeps_only_the_head(tmp_path):
+    import soundfile as sf
+
+    sf.write(tmp_path / "a.wav", 0.1 * np.ones((88_200, 1)), 44_100)
+    spec = SpectralSpec()
+    corpus = load_corpus(tmp_path, spec, train_fraction=0.5)
+    assert corpus.signals[0].shape[0] == 44_100
+    assert load_corpus(tmp_path, spec).fingerprint != corpus.fingerprint
+    with pytest.raises(RainGANError, match="fraction"):
+        load_corpus(tmp_path, spec, train_fraction=0.0)
+
+
+def test_export_refuses_a_model_that_fails_parity(tmp_path, monkeypatch):
+    import soundfile as sf
+
+    from raingan.export import onnx_export
+    from raingan.training.train import TrainRequest, train
+
+    rng = np.random.default_rng(0)
+    data = tmp_path / "data"
+    data.mkdir()
+    sf.write(data / "a.wav", 0.1 * rng.standard_normal((50_000, 1)), 44_100)
+    result = train(TrainRequest(data, tmp_path / "run", preset="tiny", steps=2,
+                                overrides={"eval_every": 0}, progress=False))
+    good = onnx_export.export_model(tmp_path / "run", tmp_path / "good.onnx")
+    assert good.max_abs_difference <= onnx_export.PARITY_ATOL and good.step == result.step
+    monkeypatch.setattr(onnx_export, "PARITY_ATOL", -1.0)  # no export can meet this
+    with pytest.raises(onnx_export.ExportError, match="nothing was written"):
+        onnx_export.export_model(tmp_path / "run", tmp_path / "bad.onnx")
+    assert not (tmp_path / "bad.onnx").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

@@ -1,0 +1,140 @@
+"""Checkpoints: everything needed to continue a run exactly where it stopped.
+
+A checkpoint is a folder ``RUN_DIR/checkpoints/step_00001234/`` holding the generator and
+discriminator weights (.weights.h5, readable by any Keras backend), both optimisers' state
+(.npz) and ``state.json`` (step, spec, config, data fingerprint, backend). The random state
+is (config seed, step): batches are drawn from a stream keyed by both, so nothing else needs
+saving. Folders are written under a temporary name and renamed, so a crash never leaves a
+half-written checkpoint that --resume would pick up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from ..runtime.errors import RainGANError
+from ..runtime.spec import SpectralSpec
+from .config import TrainConfig
+
+CHECKPOINT_FORMAT = 1
+_DIR = "checkpoints"
+_PREFIX = "step_"
+GENERATOR_FILE = "generator.weights.h5"
+DISCRIMINATOR_FILE = "discriminator.weights.h5"
+OPTIMIZERS_FILE = "optimizers.npz"
+STATE_FILE = "state.json"
+
+
+class CheckpointError(RainGANError, ValueError):
+    """A checkpoint or run folder that cannot be used."""
+
+
+@dataclass(frozen=True)
+class CheckpointState:
+    """What ``state.json`` holds."""
+
+    step: int
+    spec: SpectralSpec
+    config: TrainConfig
+    data_fingerprint: str
+    backend: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": CHECKPOINT_FORMAT, "step": self.step, "spec": self.spec.to_dict(),
+                "config": self.config.to_dict(), "data_fingerprint": self.data_fingerprint,
+                "backend": self.backend}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "CheckpointState":
+        if data.get("format") != CHECKPOINT_FORMAT:
+            raise CheckpointError(f"checkpoint format {data.get('format')} is not supported")
+        return cls(step=int(data["step"]), spec=SpectralSpec.from_dict(data["spec"]),
+                   config=TrainConfig.from_dict(data["config"]),
+                   data_fingerprint=str(data["data_fingerprint"]), backend=str(data["backend"]))
+
+
+def checkpoint_dirs(run_dir: Path) -> list[Path]:
+    """Finished checkpoints of a run, oldest first."""
+    folder = Path(run_dir) / _DIR
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir()
+                  if p.is_dir() and p.name.startswith(_PREFIX) and (p / STATE_FILE).is_file())
+
+
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    found = checkpoint_dirs(run_dir)
+    return found[-1] if found else None
+
+
+def read_state(checkpoint: Path) -> CheckpointState:
+    try:
+        return CheckpointState.from_dict(json.loads((checkpoint / STATE_FILE).read_text()))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        if isinstance(exc, RainGANError):
+            raise
+        raise CheckpointError(f"{checkpoint}: unreadable checkpoint state ({exc})") from None
+
+
+def _optimizer_arrays(prefix: str, optimizer: keras.optimizers.Optimizer) -> dict[str, np.ndarray]:
+    return {f"{prefix}{i:04d}": np.asarray(keras.ops.convert_to_numpy(v.value))
+            for i, v in enumerate(optimizer.variables)}
+
+
+def save_checkpoint(run_dir: Path, state: CheckpointState, generator: keras.Model,
+                    discriminator: keras.Model, g_optimizer: keras.optimizers.Optimizer,
+                    d_optimizer: keras.optimizers.Optimizer, keep: int) -> Path:
+    """Write a checkpoint for ``state.step`` and delete all but the ``keep`` newest."""
+    folder = Path(run_dir) / _DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / f"{_PREFIX}{state.step:08d}"
+    temp = folder / f".tmp-{final.name}-{os.getpid()}"
+    shutil.rmtree(temp, ignore_errors=True)
+    temp.mkdir()
+    try:
+        generator.save_weights(temp / GENERATOR_FILE)
+        discriminator.save_weights(temp / DISCRIMINATOR_FILE)
+        np.savez(temp / OPTIMIZERS_FILE, **_optimizer_arrays("g", g_optimizer),
+                 **_optimizer_arrays("d", d_optimizer))
+        (temp / STATE_FILE).write_text(json.dumps(state.to_dict(), indent=2))
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(temp, final)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    for old in checkpoint_dirs(run_dir)[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def load_weights(checkpoint: Path, generator: keras.Model,
+                 discriminator: keras.Model | None = None) -> None:
+    """Load model weights from a checkpoint into already-built models."""
+    try:
+        generator.load_weights(checkpoint / GENERATOR_FILE)
+        if discriminator is not None:
+            discriminator.load_weights(checkpoint / DISCRIMINATOR_FILE)
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"{checkpoint}: weights do not fit this model "
+                              f"({str(exc).splitlines()[0]})") from None
+
+
+def load_optimizers(checkpoint: Path, g_optimizer: keras.optimizers.Optimizer,
+                    d_optimizer: keras.optimizers.Optimizer) -> None:
+    """Restore optimiser state into optimisers already built for their models' variables."""
+    with np.load(checkpoint / OPTIMIZERS_FILE) as arrays:
+        for prefix, optimizer in (("g", g_optimizer), ("d", d_optimizer)):
+            names = sorted(k for k in arrays.files if k.startswith(prefix))
+            if len(names) != len(optimizer.variables):
+                raise CheckpointError(f"{checkpoint}: optimiser state does not fit this model")
+            for name, variable in zip(names, optimizer.variables):
+                variable.assign(arrays[name])

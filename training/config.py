@@ -1,0 +1,126 @@
+"""Training configuration: one dataclass, and the presets users pick by name."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from ..runtime.errors import RainGANError
+from ..runtime.fields import from_known_fields
+from ..runtime.latent import DEFAULT_TRUNCATION
+
+LOSSES = ("hinge", "nonsaturating", "wgan-gp")
+
+
+class ConfigError(RainGANError, ValueError):
+    """A training configuration that cannot work."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides a training run, apart from the data and the spec.
+
+    Attributes
+    ----------
+    latent_dim : size of the generator's latent vector
+    g_channels : generator feature maps per resolution, coarsest first; each step after the
+        first doubles both image dimensions, so the coarsest resolution is the image size
+        divided by ``2 ** (len(g_channels) - 1)``
+    d_channels : discriminator feature maps per resolution, finest first (each halves it)
+    g_attention_level, d_attention_level : index into the channel lists of the resolution that
+        gets a self-attention block; None for none
+    loss : "hinge" (default, SAGAN), "nonsaturating" (the RainGAN article) or "wgan-gp"
+    gp_weight : gradient-penalty weight for "wgan-gp"
+    d_steps : discriminator updates per generator update
+    g_lr, d_lr : Adam learning rates (two time-scale update rule: D learns faster)
+    beta_1, beta_2 : Adam moment decays
+    batch_size : global batch, summed over replicas
+    steps : default number of generator updates for the run
+    truncation : latent truncation threshold, standard deviations (also the export default)
+    gain_db : crops are scaled by a random gain, uniform in +-gain_db (0 disables)
+    checkpoint_every : steps between checkpoints
+    eval_every : steps between rendered, scored samples (0 disables)
+    eval_seconds : seconds of audio rendered for each scored sample
+    log_every : steps between scalar log entries
+    keep_checkpoints : how many recent checkpoints stay on disk
+    seed : seeds crops, latents and initial weights
+    """
+
+    latent_dim: int = 256
+    g_channels: tuple[int, ...] = (256, 128, 64, 32, 16, 8)
+    d_channels: tuple[int, ...] = (8, 16, 32, 64, 128, 256)
+    g_attention_level: int | None = 2
+    d_attention_level: int | None = 3
+    loss: str = "hinge"
+    gp_weight: float = 10.0
+    d_steps: int = 1
+    g_lr: float = 1e-4
+    d_lr: float = 4e-4
+    beta_1: float = 0.0
+    beta_2: float = 0.9
+    batch_size: int = 16
+    steps: int = 2000
+    truncation: float = DEFAULT_TRUNCATION
+    gain_db: float = 6.0
+    checkpoint_every: int = 250
+    eval_every: int = 250
+    eval_seconds: float = 6.0
+    log_every: int = 10
+    keep_checkpoints: int = 3
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("g_channels", "d_channels"):
+            object.__setattr__(self, name, tuple(int(c) for c in getattr(self, name)))
+        self.validate()
+
+    def validate(self) -> None:
+        if self.loss not in LOSSES:
+            raise ConfigError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        if len(self.g_channels) < 2 or len(self.d_channels) < 2:
+            raise ConfigError("g_channels and d_channels need at least two resolutions")
+        if min(self.g_channels + self.d_channels) < 1:
+            raise ConfigError("channel counts must be positive")
+        for name, level, channels in (("g_attention_level", self.g_attention_level, self.g_channels),
+                                      ("d_attention_level", self.d_attention_level, self.d_channels)):
+            if level is not None and not 0 <= level < len(channels):
+                raise ConfigError(f"{name} {level} is outside 0..{len(channels) - 1}")
+        positive = ("latent_dim", "batch_size", "steps", "d_steps", "checkpoint_every",
+                    "log_every", "keep_checkpoints")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not (self.g_lr > 0 and self.d_lr > 0 and self.truncation > 0):
+            raise ConfigError("learning rates and truncation must be > 0")
+        if self.eval_every < 0 or self.gain_db < 0 or self.eval_seconds <= 0:
+            raise ConfigError("eval_every and gain_db must be >= 0, eval_seconds > 0")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["g_channels"] = list(self.g_channels)
+        data["d_channels"] = list(self.d_channels)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        return from_known_fields(cls, data, "config", ConfigError)
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        return dataclasses.replace(self, **changes)
+
+
+PRESETS: dict[str, TrainConfig] = {
+    # Seconds on a CPU: proves the whole pipeline, learns nothing.
+    "tiny": TrainConfig(latent_dim=16, g_channels=(8, 8, 4, 4, 4, 2), d_channels=(2, 4, 4, 4, 8, 8),
+                        g_attention_level=1, d_attention_level=4, batch_size=4, steps=4,
+                        checkpoint_every=2, eval_every=4, eval_seconds=2.0, log_every=1),
+    # About an hour on two CPU cores.
+    "cpu": TrainConfig(latent_dim=128, g_channels=(128, 64, 32, 16, 8, 4),
+                       d_channels=(4, 8, 16, 32, 64, 128), batch_size=16, steps=6000,
+                       checkpoint_every=500, eval_every=500),
+    # The article's scale, for a GPU.
+    "full": TrainConfig(g_channels=(512, 256, 128, 64, 32, 16),
+                        d_channels=(16, 32, 64, 128, 256, 512), batch_size=64, steps=30000,
+                        checkpoint_every=1000, eval_every=1000, eval_seconds=10.0),
+}

@@ -1,0 +1,147 @@
+"""Spectrally normalised convolution and dense layers, and a SAGAN self-attention block.
+
+Written with keras.ops only, so they run on TensorFlow and JAX alike. Spectral
+normalisation divides the kernel by an estimate of its largest singular value; one power
+iteration per training call refines the estimate (Miyato et al. 2018). Unlike
+keras.layers.SpectralNormalization, the raw kernel is never overwritten, so training is the
+same on every backend, and :meth:`normalized_kernel` gives the exact kernel inference uses,
+which the exporter bakes into a plain layer.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import ops
+
+_EPS = 1e-12
+
+
+def _l2_normalize(x):
+    return x / ops.sqrt(ops.sum(ops.square(x)) + _EPS)
+
+
+class _SpectralNormalized(keras.layers.Layer):
+    """Base for layers whose ``kernel`` (last axis = outputs) may be spectrally normalised."""
+
+    def __init__(self, units: int, spectral_norm: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.spectral_norm = spectral_norm
+
+    def _kernel_shape(self, input_shape) -> tuple[int, ...]:
+        raise NotImplementedError
+
+    def build(self, input_shape) -> None:
+        self.kernel = self.add_weight(name="kernel", shape=self._kernel_shape(input_shape),
+                                      initializer="glorot_uniform")
+        self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
+        if self.spectral_norm:
+            # Replicas average their estimates of u: it is a running estimate, not a weight.
+            self.u = self.add_weight(name="sn_u", shape=(1, self.units), trainable=False,
+                                     initializer=keras.initializers.RandomNormal(seed=None),
+                                     aggregation="mean")
+
+    def _kernel(self, training: bool):
+        if not self.spectral_norm:
+            return self.kernel
+        w = ops.reshape(self.kernel, (-1, self.units))
+        u = ops.stop_gradient(_l2_normalize(self.u))
+        v = _l2_normalize(ops.matmul(u, ops.transpose(w)))
+        if training:
+            u = ops.stop_gradient(_l2_normalize(ops.matmul(v, w)))
+            v = ops.stop_gradient(_l2_normalize(ops.matmul(u, ops.transpose(w))))
+            self.u.assign(u)
+        else:
+            v = ops.stop_gradient(v)
+        sigma = ops.sum(ops.matmul(v, w) * u)
+        return self.kernel / sigma
+
+    def normalized_kernel(self) -> np.ndarray:
+        """The kernel that inference uses, as a numpy array (the raw kernel without SN)."""
+        return np.asarray(ops.convert_to_numpy(self._kernel(training=False)))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "units": self.units, "spectral_norm": self.spectral_norm}
+
+
+class SNConv2D(_SpectralNormalized):
+    """2-D convolution, 'same' padding, channels last, optionally spectrally normalised."""
+
+    def __init__(self, filters: int, kernel_size: int = 3, strides: int = 1,
+                 spectral_norm: bool = True, **kwargs):
+        super().__init__(filters, spectral_norm, **kwargs)
+        self.kernel_size, self.strides = kernel_size, strides
+
+    def _kernel_shape(self, input_shape):
+        return (self.kernel_size, self.kernel_size, input_shape[-1], self.units)
+
+    def call(self, x, training: bool = False):
+        y = ops.conv(x, self._kernel(training), strides=self.strides, padding="same")
+        return y + self.bias
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, _ = input_shape
+        s = self.strides
+        return (batch, None if height is None else -(-height // s),
+                None if width is None else -(-width // s), self.units)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.pop("units")
+        return {**config, "filters": self.units, "kernel_size": self.kernel_size,
+                "strides": self.strides}
+
+
+class SNDense(_SpectralNormalized):
+    """Dense layer, optionally spectrally normalised."""
+
+    def _kernel_shape(self, input_shape):
+        return (input_shape[-1], self.units)
+
+    def call(self, x, training: bool = False):
+        return ops.matmul(x, self._kernel(training)) + self.bias
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.units)
+
+
+class SelfAttention(keras.layers.Layer):
+    """SAGAN self-attention over all positions of a feature map (Zhang et al. 2019).
+
+    ``x + gamma * attention(x)`` with ``gamma`` starting at zero, so the block begins as the
+    identity and the model learns how much long-range structure to use. Cost grows with the
+    square of the positions (height * width), so it goes at a coarse resolution.
+    """
+
+    def __init__(self, channels: int, spectral_norm: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.channels, self.spectral_norm = channels, spectral_norm
+        key = max(channels // 8, 1)
+        self.query = SNConv2D(key, 1, spectral_norm=spectral_norm, name="query")
+        self.key = SNConv2D(key, 1, spectral_norm=spectral_norm, name="key")
+        self.value = SNConv2D(max(channels // 2, 1), 1, spectral_norm=spectral_norm, name="value")
+        self.out = SNConv2D(channels, 1, spectral_norm=spectral_norm, name="out")
+
+    def build(self, input_shape) -> None:
+        _, self.height, self.width, _ = input_shape
+        self.positions = self.height * self.width
+        for layer in (self.query, self.key, self.value):
+            layer.build(input_shape)
+        self.out.build((*input_shape[:-1], self.value.units))
+        self.gamma = self.add_weight(name="gamma", shape=(), initializer="zeros")
+
+    def call(self, x, training: bool = False):
+        q = ops.reshape(self.query(x, training=training), (-1, self.positions, self.query.units))
+        k = ops.reshape(self.key(x, training=training), (-1, self.positions, self.key.units))
+        v = ops.reshape(self.value(x, training=training), (-1, self.positions, self.value.units))
+        weights = ops.softmax(ops.matmul(q, ops.transpose(k, (0, 2, 1))), axis=-1)
+        attended = ops.reshape(ops.matmul(weights, v), (-1, self.height, self.width, self.value.units))
+        return x + self.gamma * self.out(attended, training=training)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "channels": self.channels,
+                "spectral_norm": self.spectral_norm}

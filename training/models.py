@@ -1,0 +1,73 @@
+"""Generator and discriminator for spectrogram images (SN-GAN with self-attention).
+
+The image size comes from the spec: (height = frequency rows, width = time frames). The
+generator grows a coarse map by nearest-neighbour upsampling and 3x3 convolutions, which,
+unlike the article's transposed convolutions, leaves no checkerboard pattern in the image
+(a checkerboard in a spectrogram is an audible periodic buzz).
+"""
+
+from __future__ import annotations
+
+import keras
+
+from ..runtime.model_meta import INPUT_NAME, OUTPUT_NAME
+from ..runtime.spec import SpectralSpec
+from .config import ConfigError, TrainConfig
+from .layers import SelfAttention, SNConv2D, SNDense
+
+LEAKY_SLOPE = 0.2
+#: Generator batch-norm momentum: quick enough that the running statistics used at
+#: inference follow the generator while it trains.
+BN_MOMENTUM = 0.9
+
+
+def coarse_shape(spec: SpectralSpec, config: TrainConfig) -> tuple[int, int]:
+    """(height, width) of the generator's first feature map."""
+    factor = 2 ** (len(config.g_channels) - 1)
+    height, width = spec.image_shape
+    if height % factor or width % factor:
+        raise ConfigError(f"image {height}x{width} is not divisible by {factor}: use "
+                          f"{len(config.g_channels)} generator resolutions with another spec, "
+                          f"or fewer resolutions")
+    return height // factor, width // factor
+
+
+def build_generator(spec: SpectralSpec, config: TrainConfig,
+                    spectral_norm: bool = True) -> keras.Model:
+    """Latents (batch, latent_dim) -> images (batch, height, width) in [-1, 1].
+
+    ``spectral_norm=False`` builds the same graph with plain kernels: the exporter loads the
+    normalised kernels into it, so the exported graph has no power iteration.
+    """
+    height, width = coarse_shape(spec, config)
+    z = keras.Input((config.latent_dim,), name=INPUT_NAME)
+    x = SNDense(height * width * config.g_channels[0], spectral_norm=spectral_norm)(z)
+    x = keras.layers.Reshape((height, width, config.g_channels[0]))(x)
+    x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
+    x = keras.layers.ReLU()(x)
+    for level, channels in enumerate(config.g_channels):
+        if level > 0:
+            x = keras.layers.UpSampling2D(2)(x)
+            x = SNConv2D(channels, 3, spectral_norm=spectral_norm)(x)
+            x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
+            x = keras.layers.ReLU()(x)
+        if level == config.g_attention_level:
+            x = SelfAttention(channels, spectral_norm=spectral_norm)(x)
+    x = SNConv2D(1, 3, spectral_norm=spectral_norm)(x)
+    x = keras.layers.Activation("tanh")(x)
+    image = keras.layers.Reshape(spec.image_shape, name=OUTPUT_NAME)(x)
+    return keras.Model(z, image, name="generator")
+
+
+def build_discriminator(spec: SpectralSpec, config: TrainConfig) -> keras.Model:
+    """Images (batch, height, width, 1) -> one realness logit per image, shape (batch, 1)."""
+    image = keras.Input((*spec.image_shape, 1), name="image")
+    x = image
+    for level, channels in enumerate(config.d_channels):
+        x = SNConv2D(channels, 3, strides=1 if level == 0 else 2)(x)
+        x = keras.layers.LeakyReLU(LEAKY_SLOPE)(x)
+        if level == config.d_attention_level:
+            x = SelfAttention(channels)(x)
+    # Summing (not averaging) over positions, as SN-GAN does, keeps the logit's scale.
+    x = keras.layers.Lambda(lambda t: keras.ops.sum(t, axis=(1, 2)))(x)
+    return keras.Model(image, SNDense(1)(x), name="discriminator")

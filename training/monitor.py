@@ -1,0 +1,113 @@
+"""What a run reports while it trains: scalars, audio, and scored samples.
+
+Scalars go to ``RUN_DIR/metrics.jsonl`` (always) and to TensorBoard under
+``RUN_DIR/tensorboard`` (when TensorFlow is installed). Scored samples are rendered through
+the runtime's own path (images -> phase reconstruction -> stitching) and judged by the eval
+tool against the training audio, so the curve shows what a user would hear.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from ..runtime.audio_io import write_audio
+from ..runtime.errors import AudioInputError
+from ..runtime.evaluate import evaluate_arrays
+from ..runtime.latent import truncated_normal
+from ..runtime.spec import SpectralSpec
+from ..runtime.synthesis import images_to_audio
+from .config import TrainConfig
+from .corpus import Corpus
+
+log = logging.getLogger(__name__)
+
+METRICS_FILE = "metrics.jsonl"
+#: Reference audio for scoring samples: the first seconds of each training signal.
+REFERENCE_S_PER_SIGNAL = 20.0
+#: Stream of the fixed latents used for every scored sample, apart from training's streams.
+_EVAL_STREAM = 2**31 - 1
+
+
+class RunLog:
+    """Appends scalar records to metrics.jsonl and mirrors them to TensorBoard."""
+
+    def __init__(self, run_dir: Path):
+        self.path = Path(run_dir) / METRICS_FILE
+        self._writer = None
+        try:
+            import tensorflow as tf
+
+            self._tf = tf
+            self._writer = tf.summary.create_file_writer(str(Path(run_dir) / "tensorboard"))
+        except ImportError:
+            log.warning("TensorFlow is not installed: TensorBoard logs are off, "
+                        "scalars go to %s only", self.path)
+
+    def scalars(self, step: int, values: dict[str, float]) -> None:
+        record = {"step": step, **{k: float(v) for k, v in values.items()}}
+        with self.path.open("a") as f:
+            f.write(json.dumps(record) + "\n")
+        if self._writer is not None:
+            with self._writer.as_default(step=step):
+                for name, value in values.items():
+                    self._tf.summary.scalar(name, float(value))
+            self._writer.flush()
+
+    def audio(self, step: int, name: str, samples: np.ndarray, sample_rate_hz: int) -> None:
+        if self._writer is not None:
+            clip = np.clip(samples, -1.0, 1.0).reshape(1, -1, 1).astype(np.float32)
+            with self._writer.as_default(step=step):
+                self._tf.summary.audio(name, clip, sample_rate_hz, max_outputs=1)
+            self._writer.flush()
+
+
+def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
+    """Every record of a run's metrics.jsonl, in order."""
+    path = Path(run_dir) / METRICS_FILE
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+class SampleScorer:
+    """Renders the same latents at every evaluation and scores them against the corpus."""
+
+    def __init__(self, corpus: Corpus, spec: SpectralSpec, config: TrainConfig):
+        self.spec = spec
+        keep = int(REFERENCE_S_PER_SIGNAL * spec.sample_rate_hz)
+        self.references = [s[:keep] for s in corpus.signals]
+        target = config.eval_seconds * spec.sample_rate_hz
+        n_chunks = 1 + max(math.ceil((target - spec.chunk_samples) / spec.chunk_step_samples), 0)
+        rng = np.random.default_rng([config.seed, _EVAL_STREAM])
+        self.latents = truncated_normal(rng, (n_chunks, config.latent_dim), config.truncation)
+
+    def render(self, generator: keras.Model) -> np.ndarray:
+        """Mono audio, shape (n_samples,), at the spec's rate, from the fixed latents."""
+        images = np.asarray(keras.ops.convert_to_numpy(generator(self.latents, training=False)))
+        return images_to_audio(images, self.spec)
+
+    def score(self, generator: keras.Model, samples_dir: Path | None = None,
+              step: int = 0) -> tuple[np.ndarray, dict[str, float]]:
+        """Render, optionally save as ``samples_dir/step_N.wav``, and score; returns both."""
+        audio = self.render(generator)
+        if samples_dir is not None:
+            samples_dir.mkdir(parents=True, exist_ok=True)
+            write_audio(samples_dir / f"step_{step:08d}.wav", audio, self.spec.sample_rate_hz)
+        rms_db = 20.0 * math.log10(float(np.sqrt(np.mean(audio ** 2))) + 1e-12)
+        try:
+            score = evaluate_arrays(self.references, [audio], self.spec.sample_rate_hz).overall
+        except AudioInputError as exc:  # e.g. a generator that collapsed to silence
+            log.warning("step %d: sample not scorable (%s)", step, exc)
+            nan = float("nan")
+            return audio, {"eval/texture_distance": nan, "eval/rms_db": rms_db}
+        return audio, {"eval/texture_distance": score.mean_distance,
+                       "eval/repetition": score.repetition,
+                       "eval/seam_db": score.seam_db,
+                       "eval/rms_db": rms_db}

@@ -1,0 +1,176 @@
+"""One GAN training step (a discriminator update, then a generator update), per backend.
+
+The models and losses are backend-neutral; only taking gradients differs. TensorFlow uses
+GradientTape and stateful optimizers, which is what tf.distribute replicates and all-reduces.
+JAX uses pure functions over variable values (``stateless_call``, ``stateless_apply``),
+compiled once with jax.jit. Both return the same metrics and leave the Keras variables
+holding the trained values after :meth:`sync_to_models`, so checkpoints are interchangeable.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import keras
+import numpy as np
+from keras import ops
+
+from .config import ConfigError, TrainConfig
+from .corpus import Batch
+from .losses import discriminator_loss, generator_loss, gradient_penalty, interpolate
+
+
+class TrainStep(Protocol):
+    def __call__(self, batch: Any) -> dict[str, float]: ...
+
+    def sync_to_models(self) -> None: ...
+
+
+def make_train_step(generator: keras.Model, discriminator: keras.Model,
+                    g_optimizer: keras.optimizers.Optimizer,
+                    d_optimizer: keras.optimizers.Optimizer, config: TrainConfig,
+                    strategy: Any = None) -> TrainStep:
+    """The step for the running Keras backend (``KERAS_BACKEND``)."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        return TensorFlowStep(generator, discriminator, g_optimizer, d_optimizer, config, strategy)
+    if strategy is not None:
+        raise ConfigError(f"--strategy needs the TensorFlow backend, not {backend}")
+    if backend == "jax":
+        return JaxStep(generator, discriminator, g_optimizer, d_optimizer, config)
+    raise ConfigError(f"training supports the tensorflow and jax Keras backends, not {backend}")
+
+
+def _global_norm(gradients) -> Any:
+    return ops.sqrt(sum(ops.sum(ops.square(g)) for g in gradients))
+
+
+class TensorFlowStep:
+    """GradientTape step, replicated by a tf.distribute strategy when one is given.
+
+    Called with a distributed batch (a tuple ``(real, z_d, z_g, mix)`` of per-replica values)
+    from :func:`raingan.training.pipeline.tf_dataset`.
+    """
+
+    def __init__(self, generator, discriminator, g_optimizer, d_optimizer, config: TrainConfig,
+                 strategy: Any = None):
+        import tensorflow as tf
+
+        self.tf = tf
+        self.generator, self.discriminator = generator, discriminator
+        self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
+        self.config = config
+        self.strategy = strategy or tf.distribute.get_strategy()
+        # Each replica's gradients are summed across replicas, so each scales its mean loss.
+        self.loss_scale = 1.0 / self.strategy.num_replicas_in_sync
+        self._compiled = tf.function(self._distributed_step)
+
+    def __call__(self, batch) -> dict[str, float]:
+        return {k: float(v) for k, v in self._compiled(batch).items()}
+
+    def sync_to_models(self) -> None:
+        """Nothing to do: TensorFlow updates the Keras variables in place."""
+
+    def _distributed_step(self, batch):
+        per_replica = self.strategy.run(self._replica_step, args=batch)
+        mean = self.tf.distribute.ReduceOp.MEAN
+        return {k: self.strategy.reduce(mean, v, axis=None) for k, v in per_replica.items()}
+
+    def _replica_step(self, real, z_d, z_g, mix):
+        tf, G, D, kind = self.tf, self.generator, self.discriminator, self.config.loss
+        with tf.GradientTape() as tape:
+            fake = G(z_d, training=True)[..., None]
+            d_loss = discriminator_loss(kind, D(real, training=True), D(fake, training=True))
+            if kind == "wgan-gp":
+                mixed = interpolate(real, fake, mix)
+                with tf.GradientTape() as inner:
+                    inner.watch(mixed)
+                    score = tf.reduce_sum(D(mixed, training=True))
+                penalty = gradient_penalty(inner.gradient(score, mixed))
+                d_loss = d_loss + self.config.gp_weight * penalty
+            scaled = d_loss * self.loss_scale
+        d_grads = tape.gradient(scaled, D.trainable_variables)
+        self.d_optimizer.apply_gradients(zip(d_grads, D.trainable_variables))
+
+        with tf.GradientTape() as tape:
+            g_loss = generator_loss(kind, D(G(z_g, training=True)[..., None], training=True))
+            scaled = g_loss * self.loss_scale
+        g_grads = tape.gradient(scaled, G.trainable_variables)
+        self.g_optimizer.apply_gradients(zip(g_grads, G.trainable_variables))
+        return {"d_loss": d_loss, "g_loss": g_loss,
+                "d_grad_norm": _global_norm(d_grads) / self.loss_scale,
+                "g_grad_norm": _global_norm(g_grads) / self.loss_scale}
+
+
+class JaxStep:
+    """Pure-function step on variable values, jit-compiled; called with a :class:`Batch`."""
+
+    def __init__(self, generator, discriminator, g_optimizer, d_optimizer, config: TrainConfig):
+        import jax
+
+        self.jax = jax
+        self.generator, self.discriminator = generator, discriminator
+        self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
+        self.config = config
+        self.state = self._state_from_models()
+        self._compiled = jax.jit(self._step)
+
+    def __call__(self, batch: Batch) -> dict[str, float]:
+        self.state, metrics = self._compiled(self.state, batch.real, batch.z_d, batch.z_g,
+                                             batch.mix)
+        return {k: float(v) for k, v in metrics.items()}
+
+    def _state_from_models(self):
+        values = lambda variables: [v.value for v in variables]  # noqa: E731
+        G, D = self.generator, self.discriminator
+        return (values(G.trainable_variables), values(G.non_trainable_variables),
+                values(D.trainable_variables), values(D.non_trainable_variables),
+                values(self.g_optimizer.variables), values(self.d_optimizer.variables))
+
+    def sync_to_models(self) -> None:
+        """Write the step's variable values back into the Keras models and optimizers."""
+        G, D = self.generator, self.discriminator
+        owners = (G.trainable_variables, G.non_trainable_variables, D.trainable_variables,
+                  D.non_trainable_variables, self.g_optimizer.variables,
+                  self.d_optimizer.variables)
+        for variables, values in zip(owners, self.state):
+            for variable, value in zip(variables, values):
+                variable.assign(value)
+
+    def _d_loss(self, d_train, d_fixed, g_train, g_fixed, real, z, mix):
+        G, D, kind = self.generator, self.discriminator, self.config.loss
+        fake, g_fixed = G.stateless_call(g_train, g_fixed, z, training=True)
+        fake = fake[..., None]
+        real_logits, d_fixed = D.stateless_call(d_train, d_fixed, real, training=True)
+        fake_logits, d_fixed = D.stateless_call(d_train, d_fixed, fake, training=True)
+        loss = discriminator_loss(kind, real_logits, fake_logits)
+        if kind == "wgan-gp":
+            def score(x):
+                return ops.sum(D.stateless_call(d_train, d_fixed, x, training=True)[0])
+
+            mixed = interpolate(real, self.jax.lax.stop_gradient(fake), mix)
+            loss = loss + self.config.gp_weight * gradient_penalty(self.jax.grad(score)(mixed))
+        return loss, (d_fixed, g_fixed)
+
+    def _g_loss(self, g_train, g_fixed, d_train, d_fixed, z):
+        G, D = self.generator, self.discriminator
+        fake, g_fixed = G.stateless_call(g_train, g_fixed, z, training=True)
+        logits, d_fixed = D.stateless_call(d_train, d_fixed, fake[..., None], training=True)
+        return generator_loss(self.config.loss, logits), (g_fixed, d_fixed)
+
+    def _step(self, state, real, z_d, z_g, mix):
+        g_train, g_fixed, d_train, d_fixed, g_opt, d_opt = state
+        grad = self.jax.value_and_grad
+        (d_loss, (d_fixed, g_fixed)), d_grads = grad(self._d_loss, has_aux=True)(
+            d_train, d_fixed, g_train, g_fixed, real, z_d, mix)
+        d_train, d_opt = self.d_optimizer.stateless_apply(d_opt, d_grads, d_train)
+        (g_loss, (g_fixed, d_fixed)), g_grads = grad(self._g_loss, has_aux=True)(
+            g_train, g_fixed, d_train, d_fixed, z_g)
+        g_train, g_opt = self.g_optimizer.stateless_apply(g_opt, g_grads, g_train)
+        metrics = {"d_loss": d_loss, "g_loss": g_loss, "d_grad_norm": _global_norm(d_grads),
+                   "g_grad_norm": _global_norm(g_grads)}
+        return (g_train, g_fixed, d_train, d_fixed, g_opt, d_opt), metrics
+
+
+def as_numpy(value) -> np.ndarray:
+    return np.asarray(ops.convert_to_numpy(value))

@@ -1,0 +1,205 @@
+"""The training loop behind ``raingan train``: data, models, steps, checkpoints, monitoring."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from ..runtime.errors import RainGANError
+from ..runtime.spec import SpectralSpec
+from .checkpoint import (CheckpointError, CheckpointState, latest_checkpoint, load_optimizers,
+                         load_weights, read_state, save_checkpoint)
+from .config import PRESETS, TrainConfig
+from .corpus import CropSampler, load_corpus
+from .distribute import make_strategy, split_cpu
+from .models import build_discriminator, build_generator
+from .monitor import RunLog, SampleScorer
+from .pipeline import tf_batches
+from .step import make_train_step
+
+log = logging.getLogger(__name__)
+
+RUN_FILE = "run.json"
+
+
+class TrainingDivergedError(RainGANError, ArithmeticError):
+    """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """What the user asked for; None means "the preset's" or, when resuming, "the run's"."""
+
+    data_dir: Path
+    run_dir: Path
+    preset: str | None = None
+    spec: SpectralSpec | None = None
+    steps: int | None = None
+    resume: bool = False
+    strategy: str = "default"
+    cpu_devices: int | None = None
+    train_fraction: float = 1.0
+    overrides: dict[str, Any] | None = None
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    run_dir: Path
+    step: int
+    checkpoint: Path
+    steps_per_s: float
+
+
+def _resolve(request: TrainRequest) -> tuple[SpectralSpec, TrainConfig, Path | None]:
+    """Spec, config and the checkpoint to resume from (None for a fresh run)."""
+    run_dir = request.run_dir
+    checkpoint = latest_checkpoint(run_dir)
+    if not request.resume:
+        if checkpoint is not None or (run_dir / RUN_FILE).exists():
+            raise CheckpointError(f"{run_dir} already holds a run: pass --resume to continue it, "
+                                  f"or choose another --out")
+        config = PRESETS[request.preset or "cpu"]
+        if request.overrides:
+            config = config.replace(**request.overrides)
+        return request.spec or SpectralSpec(), config, None
+    if checkpoint is None:
+        raise CheckpointError(f"{run_dir}: no checkpoint to resume from")
+    state = read_state(checkpoint)
+    if request.spec is not None and request.spec != state.spec:
+        raise CheckpointError(f"{run_dir} was trained with another spectral spec; a run cannot "
+                              f"change its spec (see {checkpoint / 'state.json'})")
+    if request.preset is not None:
+        wanted = PRESETS[request.preset].replace(steps=state.config.steps)
+        if wanted != state.config.replace(steps=state.config.steps):
+            raise CheckpointError(f"{run_dir} was trained with another configuration than the "
+                                  f"{request.preset!r} preset; resume without --preset")
+    return state.spec, state.config, checkpoint
+
+
+def train(request: TrainRequest) -> TrainResult:
+    """Train (or continue) a run; see ``raingan train --help``.
+
+    Raises
+    ------
+    RainGANError
+        Bad data, a run folder that does not fit the request, or a diverged loss.
+    """
+    if request.cpu_devices:
+        split_cpu(request.cpu_devices)
+    run_dir = request.run_dir
+    spec, config, checkpoint = _resolve(request)
+    total_steps = request.steps or config.steps
+    corpus = load_corpus(request.data_dir, spec, request.train_fraction)
+    log.info("corpus: %d signal(s), %.1f s, from %d file(s)", len(corpus.signals),
+             corpus.total_s, len(corpus.files))
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    strategy = make_strategy(request.strategy)
+    replicas = 1 if strategy is None else strategy.num_replicas_in_sync
+    log.info("training with %s on %d replica(s)", keras.backend.backend(), replicas)
+    keras.utils.set_random_seed(config.seed)
+    scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
+    with scope:
+        generator = build_generator(spec, config)
+        discriminator = build_discriminator(spec, config)
+        g_optimizer = keras.optimizers.Adam(config.g_lr, config.beta_1, config.beta_2)
+        d_optimizer = keras.optimizers.Adam(config.d_lr, config.beta_1, config.beta_2)
+        g_optimizer.build(generator.trainable_variables)
+        d_optimizer.build(discriminator.trainable_variables)
+        first_step = 0
+        if checkpoint is not None:
+            state = read_state(checkpoint)
+            if state.data_fingerprint != corpus.fingerprint:
+                log.warning("the data differ from those the run was trained on so far")
+            load_weights(checkpoint, generator, discriminator)
+            load_optimizers(checkpoint, g_optimizer, d_optimizer)
+            first_step = state.step
+            log.info("resuming %s at step %d", run_dir, first_step)
+        step_fn = make_train_step(generator, discriminator, g_optimizer, d_optimizer, config,
+                                  strategy)
+
+    if checkpoint is None:
+        (run_dir / RUN_FILE).write_text(json.dumps(
+            {"spec": spec.to_dict(), "config": config.to_dict(), "data": str(request.data_dir),
+             "files": [p.name for p in corpus.files], "data_fingerprint": corpus.fingerprint,
+             "train_fraction": request.train_fraction, "backend": keras.backend.backend()},
+            indent=2))
+
+    def make_sampler(batch_size: int) -> CropSampler:
+        return CropSampler(corpus, spec, batch_size, config.latent_dim, config.truncation,
+                           config.gain_db, config.seed)
+
+    if keras.backend.backend() == "tensorflow":
+        batches = tf_batches(make_sampler, config.batch_size, first_step,
+                             strategy or _default_tf_strategy())
+    else:
+        batches = make_sampler(config.batch_size).batches(first_step)
+
+    def checkpoint_state(step: int) -> CheckpointState:
+        return CheckpointState(step, spec, config, corpus.fingerprint, keras.backend.backend())
+
+    run_log, scorer = RunLog(run_dir), SampleScorer(corpus, spec, config)
+    last_checkpoint = checkpoint
+    step, started, timed_from = first_step, time.perf_counter(), first_step
+    interval_start = started
+    bar = _progress_bar(first_step, total_steps, request.progress)
+    try:
+        while step < total_steps:
+            metrics = step_fn(next(batches))
+            step += 1
+            bar.update(1)
+            bad = [k for k, v in metrics.items() if not math.isfinite(v)]
+            if bad:
+                kept = (f"the last good checkpoint, {last_checkpoint.name}, is kept"
+                        if last_checkpoint is not None else "no checkpoint had been written yet")
+                raise TrainingDivergedError(f"{', '.join(bad)} became {metrics[bad[0]]} at step "
+                                            f"{step}; training stopped and {kept}")
+            if step % config.log_every == 0 or step == total_steps:
+                now = time.perf_counter()
+                per_s = (step - timed_from) / max(now - interval_start, 1e-9)
+                metrics.update({"perf/steps_per_s": per_s,
+                                "perf/samples_per_s": per_s * config.batch_size})
+                run_log.scalars(step, metrics)
+                bar.set_postfix(d=f"{metrics['d_loss']:.3f}", g=f"{metrics['g_loss']:.3f}")
+                timed_from, interval_start = step, now
+            scored = config.eval_every and (step % config.eval_every == 0 or step == total_steps)
+            saved = step % config.checkpoint_every == 0 or step == total_steps
+            if scored or saved:
+                step_fn.sync_to_models()
+            if scored:
+                audio, scores = scorer.score(generator, run_dir / "samples", step)
+                run_log.scalars(step, scores)
+                run_log.audio(step, "sample", audio, spec.sample_rate_hz)
+                bar.write(f"step {step}: texture distance {scores['eval/texture_distance']:.3f}")
+            if saved:
+                last_checkpoint = save_checkpoint(run_dir, checkpoint_state(step), generator,
+                                                  discriminator, g_optimizer, d_optimizer,
+                                                  config.keep_checkpoints)
+    finally:
+        bar.close()
+    elapsed = time.perf_counter() - started
+    assert last_checkpoint is not None  # the last step always saves
+    return TrainResult(run_dir, step, last_checkpoint,
+                       (step - first_step) / elapsed if elapsed > 0 else float("nan"))
+
+
+def _default_tf_strategy() -> Any:
+    import tensorflow as tf
+
+    return tf.distribute.get_strategy()
+
+
+def _progress_bar(first_step: int, total_steps: int, enabled: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total_steps, initial=first_step, unit="step", disable=not enabled,
+                dynamic_ncols=True, smoothing=0.1)
