@@ -37,15 +37,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="raingan", description="Endless generated rain: train, export, reconstruct, evaluate, inspect.")
+        prog="raingan", description="Endless generated rain: train, export, render, reconstruct, evaluate, inspect.")
     parser.add_argument("--version", action="version", version=f"raingan {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in (_add_reconstruct, _add_eval, _add_info):
         add(commands)
     from raingan.cli_training import add_export, add_train
 
+    from raingan.cli_render import add_render
+
     add_train(commands)
     add_export(commands)
+    add_render(commands)
     return parser
 
 

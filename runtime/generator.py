@@ -1,0 +1,140 @@
+"""Load an exported RainGAN model and turn latents into chunks of audio.
+
+The model's own metadata gives its spectral spec, latent size and default truncation, so a
+model file is all the runtime needs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+import numpy as np
+
+from .latent import truncated_normal
+from .model_meta import INPUT_NAME, OUTPUT_NAME, ModelFormatError, ModelMetadata
+from .phase import PhaseSettings
+from .synthesis import images_to_chunks
+
+#: Latents per onnxruntime call: amortises call overhead, bounds memory.
+BATCH_LATENTS = 16
+PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
+
+
+def choose_providers(device: str = "auto") -> list[str]:
+    """onnxruntime providers for ``device``: "auto" (CUDA where available), "cpu" or "cuda".
+
+    Raises
+    ------
+    ModelFormatError
+        "cuda" where onnxruntime has no CUDA provider (onnxruntime-gpu is not installed).
+    """
+    import onnxruntime
+
+    available = onnxruntime.get_available_providers()
+    if device == "auto":
+        return [p for p in (PROVIDERS["cuda"], PROVIDERS["cpu"]) if p in available]
+    if device not in PROVIDERS:
+        raise ModelFormatError(f"device must be auto, cpu or cuda, got {device!r}")
+    if PROVIDERS[device] not in available:
+        raise ModelFormatError(f"onnxruntime has no {PROVIDERS[device]} here (available: "
+                               f"{', '.join(available)}); install onnxruntime-gpu for CUDA")
+    return [PROVIDERS[device]] + ([PROVIDERS["cpu"]] if device != "cpu" else [])
+
+
+class Generator:
+    """An exported generator in an onnxruntime session.
+
+    Parameters
+    ----------
+    model_path : an .onnx file written by ``raingan export``
+    device : "auto", "cpu" or "cuda" (see :func:`choose_providers`)
+    phase : phase reconstruction settings for :meth:`chunks`
+
+    Raises
+    ------
+    ModelFormatError
+        A missing, unreadable or non-RainGAN model, or one of an unknown format version.
+    """
+
+    def __init__(self, model_path: str | Path, device: str = "auto",
+                 phase: PhaseSettings = PhaseSettings()):
+        import onnxruntime
+
+        path = Path(model_path)
+        if not path.is_file():
+            raise ModelFormatError(f"{path}: no such model file")
+        try:
+            self.session = onnxruntime.InferenceSession(str(path),
+                                                        providers=choose_providers(device))
+        except ModelFormatError:
+            raise
+        except Exception as exc:  # onnxruntime raises untyped errors for bad files
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ModelFormatError(f"{path}: not a readable ONNX model ({reason})") from None
+        props = dict(self.session.get_modelmeta().custom_metadata_map)
+        self.metadata = ModelMetadata.from_props(props, str(path))
+        self.path, self.phase = path, phase
+        inputs = {i.name: i.shape for i in self.session.get_inputs()}
+        outputs = {o.name: o.shape for o in self.session.get_outputs()}
+        if (inputs.get(INPUT_NAME, [None, None])[1:] != [self.latent_dim]
+                or outputs.get(OUTPUT_NAME, [None])[1:] != list(self.spec.image_shape)):
+            raise ModelFormatError(f"{path}: its graph does not match its metadata "
+                                   f"(inputs {inputs}, outputs {outputs})")
+
+    @property
+    def spec(self):
+        return self.metadata.spec
+
+    @property
+    def latent_dim(self) -> int:
+        return self.metadata.latent_dim
+
+    @property
+    def providers(self) -> list[str]:
+        return self.session.get_providers()
+
+    def latents(self, rng: np.random.Generator, count: int,
+                truncation: float | None = None) -> np.ndarray:
+        """``count`` truncated-normal latents, shape (count, latent_dim), float32.
+
+        ``truncation`` defaults to the model's; lower values give more typical, less varied
+        rain.
+        """
+        threshold = self.metadata.truncation if truncation is None else truncation
+        return truncated_normal(rng, (count, self.latent_dim), threshold)
+
+    def images(self, latents: np.ndarray) -> np.ndarray:
+        """Model images, shape (batch, height, width), values in [-1, 1]."""
+        latents = np.ascontiguousarray(latents, dtype=np.float32)
+        if latents.ndim != 2 or latents.shape[1] != self.latent_dim:
+            raise ValueError(f"expected latents of shape (batch, {self.latent_dim}), "
+                             f"got {latents.shape}")
+        parts = [self.session.run([OUTPUT_NAME], {INPUT_NAME: latents[i:i + BATCH_LATENTS]})[0]
+                 for i in range(0, latents.shape[0], BATCH_LATENTS)]
+        images = np.concatenate(parts) if parts else np.zeros((0, *self.spec.image_shape))
+        return np.nan_to_num(images.astype(np.float32, copy=False), nan=-1.0, posinf=1.0,
+                             neginf=-1.0)
+
+    def chunks(self, latents: np.ndarray) -> np.ndarray:
+        """Audio owned by each latent's chunk, shape (batch, spec.chunk_samples), float32."""
+        return images_to_chunks(self.images(latents), self.spec, self.phase)
+
+    def chunk_count(self, seconds: float) -> int:
+        """Chunks needed for a stitched stream of at least ``seconds`` at the spec's rate."""
+        samples = float(seconds) * self.spec.sample_rate_hz
+        extra = max(samples - self.spec.chunk_samples, 0.0)
+        return 1 + int(np.ceil(extra / self.spec.chunk_step_samples))
+
+
+def default_model_path() -> Path:
+    """The model shipped inside the package (raingan/models/default.onnx).
+
+    Raises
+    ------
+    ModelFormatError
+        This installation carries no default model.
+    """
+    path = Path(__file__).resolve().parent.parent / "models" / "default.onnx"
+    if not path.is_file():
+        raise ModelFormatError("this installation has no bundled default model; pass --model "
+                               "MODEL.onnx (make one with raingan train and raingan export)")
+    return path

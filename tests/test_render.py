@@ -1,0 +1,185 @@
+"""The runtime generator, offline rendering and output safety."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from raingan.runtime.generator import Generator
+from raingan.runtime.model_meta import ModelFormatError
+from raingan.runtime.render import RenderSettings, RenderSettingsError, render, width_matrix
+from raingan.runtime.safety import LIMITER_KNEE, OutputSafety, soft_limit
+
+RAINGAN = [str(Path(sys.executable).with_name("raingan"))]
+OUTSIDE_CHECKOUT = Path(__file__).resolve().parents[1].parent
+
+
+def run(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([*RAINGAN, *map(str, args)], capture_output=True, text=True,
+                          timeout=300, cwd=OUTSIDE_CHECKOUT)
+
+
+@pytest.fixture(scope="module")
+def generator(tiny_model) -> Generator:
+    return Generator(tiny_model, device="cpu")
+
+
+def test_generator_reads_its_spec_from_the_model(generator):
+    assert generator.latent_dim == 16
+    assert generator.spec.image_shape == (512, 128)
+    assert generator.providers == ["CPUExecutionProvider"]
+    images = generator.images(generator.latents(np.random.default_rng(0), 3))
+    assert images.shape == (3, 512, 128) and np.all(np.abs(images) <= 1)
+    with pytest.raises(ValueError, match="latents of shape"):
+        generator.images(np.zeros((2, 5), np.float32))
+
+
+def test_latents_respect_truncation(generator):
+    z = generator.latents(np.random.default_rng(0), 50, truncation=0.5)
+    assert np.all(np.abs(z) <= 0.5)
+    assert np.all(np.abs(generator.latents(np.random.default_rng(0), 50)) <= 3.0)
+
+
+def test_render_is_deterministic_and_seeded(generator):
+    a = render(generator, RenderSettings(seconds=2.0, seed=11)).samples
+    b = render(generator, RenderSettings(seconds=2.0, seed=11)).samples
+    c = render(generator, RenderSettings(seconds=2.0, seed=12)).samples
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    drawn = render(generator, RenderSettings(seconds=1.0))
+    assert drawn.seed >= 0  # a drawn seed is reported so the render can be repeated
+    again = render(generator, RenderSettings(seconds=1.0, seed=drawn.seed))
+    np.testing.assert_array_equal(drawn.samples, again.samples)
+
+
+@pytest.mark.parametrize("rate", [44_100, 48_000, 96_000])
+def test_render_length_rate_and_safety(generator, rate):
+    out = render(generator, RenderSettings(seconds=1.5, sample_rate_hz=rate, seed=1)).samples
+    assert out.shape == (int(1.5 * rate), 2) and out.dtype == np.float32
+    assert np.all(np.isfinite(out)) and np.max(np.abs(out)) <= 1.0
+    assert np.all(np.abs(out.mean(axis=0)) < 0.01)
+
+
+def test_width_moves_stereo_from_independent_to_alike(generator):
+    wide = render(generator, RenderSettings(seconds=2.0, seed=5, width=1.0)).samples
+    narrow = render(generator, RenderSettings(seconds=2.0, seed=5, width=0.0)).samples
+    np.testing.assert_allclose(narrow[:, 0], narrow[:, 1], atol=1e-6)
+    correlation = np.corrcoef(wide[:, 0], wide[:, 1])[0, 1]
+    assert abs(correlation) < 0.5
+    mono = render(generator, RenderSettings(seconds=2.0, seed=5, channels=1)).samples
+    assert mono.shape[1] == 1
+
+
+@given(width=st.floats(0.0, 1.0))
+def test_width_matrix_keeps_each_channels_power(width):
+    m = width_matrix(width)
+    np.testing.assert_allclose(np.sum(m ** 2, axis=1), 1.0, rtol=1e-6)
+
+
+@settings(max_examples=50, deadline=None)
+@given(values=st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=50))
+def test_soft_limit_is_monotonic_bounded_and_transparent_below_the_knee(values):
+    x = np.sort(np.array(values, dtype=np.float64))
+    y = soft_limit(x)
+    assert np.all(np.abs(y) < 1.0 + 1e-12)
+    assert np.all(np.diff(y) >= 0)
+    quiet = np.abs(x) <= LIMITER_KNEE
+    np.testing.assert_array_equal(y[quiet], x[quiet])
+
+
+@settings(max_examples=25, deadline=None)
+@given(split=st.lists(st.integers(1, 500), min_size=1, max_size=6))
+def test_output_safety_does_not_depend_on_block_sizes(split):
+    rng = np.random.default_rng(0)
+    audio = (0.5 + rng.standard_normal((1500, 2))).astype(np.float32)  # DC and overs
+    audio[100, 0] = np.nan
+    audio[200, 1] = np.inf
+    whole = OutputSafety(48_000, 2).process(audio)
+    safety, pieces, start = OutputSafety(48_000, 2), [], 0
+    for size in split + [len(audio)]:
+        pieces.append(safety.process(audio[start:start + size]))
+        start += size
+    np.testing.assert_allclose(np.concatenate(pieces), whole, atol=1e-6)
+    assert np.all(np.isfinite(whole)) and np.max(np.abs(whole)) <= 1.0
+
+
+def test_dc_is_removed():
+    audio = np.full((48_000, 1), 0.3, np.float32)
+    out = OutputSafety(48_000, 1).process(audio)
+    assert abs(out[-4800:].mean()) < 1e-3
+
+
+@pytest.mark.parametrize("changes", [dict(seconds=0), dict(seconds=-1), dict(seconds=float("nan")),
+                                     dict(sample_rate_hz=1000), dict(channels=3),
+                                     dict(width=1.5), dict(truncation=0)])
+def test_bad_render_settings_are_refused(changes):
+    with pytest.raises(RenderSettingsError):
+        RenderSettings(**{"seconds": 1.0, **changes})
+
+
+def test_models_that_are_not_raingan_models_are_refused(tmp_path, tiny_model):
+    import onnx
+    from onnx import TensorProto, helper
+
+    with pytest.raises(ModelFormatError, match="no such model"):
+        Generator(tmp_path / "missing.onnx")
+    (tmp_path / "junk.onnx").write_bytes(b"not a model")
+    with pytest.raises(ModelFormatError, match="not a readable ONNX model"):
+        Generator(tmp_path / "junk.onnx")
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
+    onnx.save(helper.make_model(graph), tmp_path / "identity.onnx")
+    with pytest.raises(ModelFormatError, match="not a RainGAN model"):
+        Generator(tmp_path / "identity.onnx")
+    model = onnx.load(str(tiny_model))
+    for prop in model.metadata_props:
+        if prop.key == "raingan.format_version":
+            prop.value = json.dumps(99)
+    onnx.save(model, tmp_path / "future.onnx")
+    with pytest.raises(ModelFormatError, match="version 99"):
+        Generator(tmp_path / "future.onnx")
+    result = run("render", tmp_path / "out.wav", "--seconds", "1", "--model",
+                 tmp_path / "future.onnx")
+    assert result.returncode == 2 and "version 99" in result.stderr
+    assert not (tmp_path / "out.wav").exists()
+
+
+def test_render_cli_writes_24_bit_stereo(tiny_model, tmp_path):
+    out = tmp_path / "rain.wav"
+    result = run("render", out, "--seconds", "2", "--model", tiny_model, "--seed", "3")
+    assert result.returncode == 0, result.stderr
+    info = sf.info(str(out))
+    assert (info.samplerate, info.channels, info.subtype, info.frames) == (48000, 2, "PCM_24",
+                                                                          96000)
+    flac = tmp_path / "rain.flac"
+    result = run("render", flac, "--seconds", "1", "--model", tiny_model, "--sr", "44100",
+                 "--channels", "1", "--subtype", "PCM_16", "--format", "flac")
+    assert result.returncode == 0, result.stderr
+    assert sf.info(str(flac)).channels == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--seconds", "0"], "seconds must be a positive"),
+    (["--seconds", "1", "--sr", "1000"], "not supported"),
+    (["--seconds", "1", "--channels", "6"], "6 channels"),
+    (["--seconds", "1", "--format", "flac"], "needs a .flac"),
+])
+def test_render_cli_refuses_bad_settings(tiny_model, tmp_path, args, message):
+    out = tmp_path / "rain.wav"
+    result = run("render", out, "--model", tiny_model, *args)
+    assert result.returncode == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_render_cli_refuses_unwritable_output(tiny_model, tmp_path):
+    result = run("render", tmp_path / "no" / "such" / "rain.wav", "--seconds", "1",
+                 "--model", tiny_model)
+    assert result.returncode == 2 and "does not exist" in result.stderr
