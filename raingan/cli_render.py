@@ -25,6 +25,9 @@ def add_render(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--gain-db", type=float, default=0.0, help="output gain, dB (default 0)")
     p.add_argument("--truncation", type=float,
                    help="latent truncation in standard deviations (default: the model's)")
+    p.add_argument("--drift-s", type=float, default=10.0, metavar="S",
+                   help="time over which the rain's character drifts; 0 makes every chunk "
+                        "independent (default 10)")
     p.add_argument("--format", choices=tuple(FORMATS), help="file format (default: from OUT)")
     p.add_argument("--subtype", default="PCM_24",
                    help="sample format, e.g. PCM_16, PCM_24, FLOAT (default PCM_24)")
@@ -50,7 +53,8 @@ def _run_render(args: argparse.Namespace) -> int:
         raise OutputPathError(f"{args.output}: folder {args.output.parent} does not exist")
     settings = RenderSettings(seconds=args.seconds, sample_rate_hz=args.sr,
                               channels=args.channels, seed=args.seed, gain_db=args.gain_db,
-                              width=args.width, truncation=args.truncation)
+                              width=args.width, truncation=args.truncation,
+                              drift_s=args.drift_s)
     generator = Generator(args.model or default_model_path(), device=args.device)
     with _progress(generator.chunk_count(settings.seconds), "chunks") as advance:
         result = render(generator, settings, advance)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 import numpy as np
 
-from .latent import truncated_normal
+from .latent import LatentWalk, truncated_normal
 from .model_meta import INPUT_NAME, OUTPUT_NAME, ModelFormatError, ModelMetadata
 from .phase import PhaseSettings
 from .synthesis import images_to_chunks
@@ -101,6 +101,12 @@ class Generator:
         """
         threshold = self.metadata.truncation if truncation is None else truncation
         return truncated_normal(rng, (count, self.latent_dim), threshold)
+
+    def latent_walk(self, rng: np.random.Generator, correlation: float,
+                    truncation: float | None = None) -> LatentWalk:
+        """A :class:`~raingan.runtime.latent.LatentWalk` for one stream of this model."""
+        threshold = self.metadata.truncation if truncation is None else truncation
+        return LatentWalk(rng, self.latent_dim, threshold, correlation)
 
     def images(self, latents: np.ndarray) -> np.ndarray:
         """Model images, shape (batch, height, width), values in [-1, 1]."""

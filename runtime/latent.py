@@ -37,3 +37,50 @@ def truncated_normal(rng: np.random.Generator, shape: tuple[int, ...],
         z[outside] = rng.standard_normal(int(outside.sum()))
         outside = np.abs(z) > threshold
     return z.astype(np.float32)
+
+
+class LatentWalk:
+    """Latents for consecutive chunks of one stream: a slow random walk, not independent draws.
+
+    Independent latents let every chunk (0.7 s with the default spec) pick a different kind
+    of rain, which is heard as switching. Here ``z[k] = rho * z[k-1] + sqrt(1 - rho^2) * e[k]``
+    with standard normal ``e``: every latent is still standard normal (so the generator sees
+    what it was trained on), while neighbours stay alike. Components that would leave
+    ``[-threshold, threshold]`` have their innovation redrawn.
+
+    Parameters
+    ----------
+    rng : source of randomness
+    latent_dim : size of each latent
+    threshold : truncation, standard deviations
+    correlation : ``rho`` in [0, 1): 0 gives independent latents
+    """
+
+    def __init__(self, rng: np.random.Generator, latent_dim: int,
+                 threshold: float = DEFAULT_TRUNCATION, correlation: float = 0.0):
+        if not 0.0 <= correlation < 1.0:
+            raise ValueError(f"correlation must be in [0, 1), got {correlation}")
+        self.rng, self.threshold, self.correlation = rng, threshold, correlation
+        self._z = truncated_normal(rng, (latent_dim,), threshold).astype(np.float64)
+
+    def take(self, count: int) -> np.ndarray:
+        """The next ``count`` latents, shape (count, latent_dim), float32."""
+        rho = self.correlation
+        spread = np.sqrt(1.0 - rho * rho)
+        out = np.empty((count, self._z.shape[0]), dtype=np.float32)
+        for k in range(count):
+            z = rho * self._z + spread * self.rng.standard_normal(self._z.shape)
+            outside = np.abs(z) > self.threshold
+            while outside.any():
+                z[outside] = (rho * self._z[outside]
+                              + spread * self.rng.standard_normal(int(outside.sum())))
+                outside = np.abs(z) > self.threshold
+            self._z = z
+            out[k] = z
+        return out
+
+
+def walk_correlation(step_s: float, drift_s: float) -> float:
+    """``rho`` for chunks ``step_s`` apart whose latents decorrelate over ``drift_s`` seconds
+    (time constant); ``drift_s`` of 0 gives independent chunks."""
+    return 0.0 if drift_s <= 0 else float(np.exp(-step_s / drift_s))

@@ -12,11 +12,14 @@ import numpy as np
 from .audio_io import resample
 from .errors import RainGANError
 from .generator import BATCH_LATENTS, Generator
+from .latent import walk_correlation
 from .safety import OutputSafety
 from .stitch import Stitcher
 
 MIN_RATE_HZ, MAX_RATE_HZ = 8_000, 192_000
 MAX_CHANNELS = 2
+#: Default time constant of the rain's drift, seconds (see RenderSettings.drift_s).
+DEFAULT_DRIFT_S = 10.0
 
 
 class RenderSettingsError(RainGANError, ValueError):
@@ -38,6 +41,9 @@ class RenderSettings:
     width : stereo width, 0 (both channels alike) to 1 (independent channels); each channel
         keeps its power at every width
     truncation : latent truncation, standard deviations; None for the model's default
+    drift_s : time constant, seconds, over which the rain's character drifts: consecutive
+        chunks' latents follow a random walk (:class:`~raingan.runtime.latent.LatentWalk`);
+        0 makes every chunk independent
     """
 
     seconds: float
@@ -47,6 +53,7 @@ class RenderSettings:
     gain_db: float = 0.0
     width: float = 1.0
     truncation: float | None = None
+    drift_s: float = DEFAULT_DRIFT_S
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.seconds) and self.seconds > 0):
@@ -60,6 +67,8 @@ class RenderSettings:
             raise RenderSettingsError(f"width must be in [0, 1], got {self.width}")
         if not math.isfinite(self.gain_db):
             raise RenderSettingsError(f"gain must be finite, got {self.gain_db} dB")
+        if not (math.isfinite(self.drift_s) and self.drift_s >= 0):
+            raise RenderSettingsError(f"drift must be >= 0 seconds, got {self.drift_s}")
         if self.truncation is not None and not self.truncation > 0:
             raise RenderSettingsError(f"truncation must be > 0, got {self.truncation}")
 
@@ -101,11 +110,16 @@ def render(generator: Generator, settings: RenderSettings,
     n_chunks = generator.chunk_count(settings.seconds + 2 * spec.crossfade_samples
                                      / spec.sample_rate_hz + 0.01)
     stitcher = Stitcher(spec)
+    correlation = walk_correlation(spec.chunk_step_samples / spec.sample_rate_hz,
+                                   settings.drift_s)
+    walks = [generator.latent_walk(rng, correlation, settings.truncation)
+             for _ in range(settings.channels)]
     pieces = []
     for start in range(0, n_chunks, BATCH_LATENTS):
         count = min(BATCH_LATENTS, n_chunks - start)
-        latents = generator.latents(rng, count * settings.channels, settings.truncation)
-        chunks = generator.chunks(latents).reshape(count, settings.channels, -1)
+        latents = np.stack([walk.take(count) for walk in walks], axis=1)  # (count, ch, dim)
+        chunks = generator.chunks(latents.reshape(count * settings.channels, -1))
+        chunks = chunks.reshape(count, settings.channels, -1)
         for chunk in chunks:
             pieces.append(stitcher.push(chunk.T))
         if progress is not None:

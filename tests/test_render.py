@@ -183,3 +183,24 @@ def test_render_cli_refuses_unwritable_output(tiny_model, tmp_path):
     result = run("render", tmp_path / "no" / "such" / "rain.wav", "--seconds", "1",
                  "--model", tiny_model)
     assert result.returncode == 2 and "does not exist" in result.stderr
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.5, 0.93])
+def test_latent_walk_is_standard_normal_with_the_asked_correlation(rho):
+    from raingan.runtime.latent import LatentWalk
+
+    walk = LatentWalk(np.random.default_rng(0), 64, threshold=3.0, correlation=rho)
+    z = np.concatenate([walk.take(500), walk.take(500)]).astype(np.float64)
+    assert np.all(np.abs(z) <= 3.0)
+    assert abs(z.std() - 1.0) < 0.05
+    lag1 = np.mean([np.corrcoef(z[:-1, i], z[1:, i])[0, 1] for i in range(64)])
+    assert abs(lag1 - rho) < 0.03
+
+
+def test_drift_sets_the_walk_correlation_and_is_validated():
+    from raingan.runtime.latent import walk_correlation
+
+    assert walk_correlation(0.7, 0.0) == 0.0
+    assert walk_correlation(0.7, 10.0) == pytest.approx(np.exp(-0.07))
+    with pytest.raises(RenderSettingsError, match="drift"):
+        RenderSettings(seconds=1.0, drift_s=-1.0)

@@ -1,0 +1,59 @@
+"""Offline rendering speed of a model: real-time factor, time to first audio, peak memory.
+
+Real-time factor = audio seconds produced per wall-clock second, for the whole pipeline
+(latents -> onnxruntime -> phase reconstruction -> stitching -> resampling -> safety).
+Time to first audio = constructing the Generator plus rendering the shortest output (one
+chunk), as a host starting playback would see it.
+
+    python benchmarks/render_speed.py --model MODEL.onnx [--seconds 60] [--device cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from raingan.runtime.generator import Generator, default_model_path
+from raingan.runtime.render import RenderSettings, render
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, help="exported model (default: the bundled one)")
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    model = args.model or default_model_path()
+
+    started = time.perf_counter()
+    generator = Generator(model, device=args.device)
+    first = render(generator, RenderSettings(seconds=0.1, seed=0, channels=2))
+    first_audio_s = time.perf_counter() - started
+    assert first.samples.shape[0] > 0
+
+    print(f"model {model.name}, providers {generator.providers}")
+    print(f"time to first audio (construct + first 0.1 s): {1000 * first_audio_s:.0f} ms")
+    cases = [("48 kHz stereo (default)", RenderSettings(args.seconds, 48_000, 2, seed=1)),
+             ("44.1 kHz mono", RenderSettings(args.seconds, 44_100, 1, seed=1)),
+             ("96 kHz stereo", RenderSettings(args.seconds, 96_000, 2, seed=1))]
+    for label, settings in cases:
+        times = []
+        for _ in range(args.repeats):
+            t0 = time.perf_counter()
+            render(generator, settings)
+            times.append(time.perf_counter() - t0)
+        best, median = min(times), float(np.median(times))
+        print(f"{label:<26} {args.seconds:g} s of audio: median {median:.2f} s "
+              f"-> {args.seconds / median:.1f}x real time (best {args.seconds / best:.1f}x)")
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS: {peak_mib:.0f} MiB")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
