@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from raingan.runtime.generator import Generator
 from raingan.runtime.model_meta import ModelFormatError
-from raingan.runtime.render import RenderSettings, RenderSettingsError, render, width_matrix
+from raingan.runtime.render import RenderSettings, render
+from raingan.runtime.stream import RainStream, StreamSettingsError, width_matrix
 from raingan.runtime.safety import LIMITER_KNEE, OutputSafety, soft_limit
 
 RAINGAN = [str(Path(sys.executable).with_name("raingan"))]
@@ -119,7 +120,7 @@ def test_dc_is_removed():
                                      dict(sample_rate_hz=1000), dict(channels=3),
                                      dict(width=1.5), dict(truncation=0)])
 def test_bad_render_settings_are_refused(changes):
-    with pytest.raises(RenderSettingsError):
+    with pytest.raises(StreamSettingsError):
         RenderSettings(**{"seconds": 1.0, **changes})
 
 
@@ -202,5 +203,31 @@ def test_drift_sets_the_walk_correlation_and_is_validated():
 
     assert walk_correlation(0.7, 0.0) == 0.0
     assert walk_correlation(0.7, 10.0) == pytest.approx(np.exp(-0.07))
-    with pytest.raises(RenderSettingsError, match="drift"):
+    with pytest.raises(StreamSettingsError, match="drift"):
         RenderSettings(seconds=1.0, drift_s=-1.0)
+
+
+def test_stream_blocks_do_not_change_the_audio(generator):
+    def take(chunks_per_block: int, frames: int) -> np.ndarray:
+        stream = RainStream(generator, 44_100, 2, seed=4, chunks_per_block=chunks_per_block)
+        blocks = []
+        while sum(b.shape[0] for b in blocks) < frames:
+            blocks.append(stream.next_block())
+        return np.concatenate(blocks)[:frames]
+
+    np.testing.assert_allclose(take(1, 80_000), take(4, 80_000), atol=1e-4)
+
+
+def test_gain_changes_glide_without_steps(generator):
+    stream = RainStream(generator, 48_000, 1, seed=2, gain_db=-20.0)
+    stream.next_block()
+    ramp = stream._gain_ramp(0)
+    assert ramp.shape == (0,)
+    stream.set_gain_db(0.0)
+    ramp = stream._gain_ramp(4800)  # 100 ms
+    assert ramp[0] < 0.2 and abs(ramp[-1] - 1.0) < 0.01
+    assert np.all(np.diff(ramp) > 0) and np.max(np.diff(ramp)) < 0.01
+    with pytest.raises(StreamSettingsError):
+        stream.set_gain_db(float("inf"))
+    with pytest.raises(StreamSettingsError):
+        stream.set_width(2.0)

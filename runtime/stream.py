@@ -1,0 +1,148 @@
+"""Endless rain, block by block, at a host's sample rate: the runtime's streaming engine.
+
+latents (a slow random walk per channel) -> generator -> phase reconstruction -> stitching
+-> stereo width -> streaming soxr resampler -> smoothed gain -> output safety. Everything
+is stateful and continues across blocks, so the stream has no seams of its own making, and
+the same seed and settings give the same samples. Offline rendering is this stream, cut to
+length; a background thread feeding a ring buffer (the native core) pulls from it too.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+
+import numpy as np
+import soxr
+from scipy.signal import lfilter
+
+from .errors import RainGANError
+from .generator import BATCH_LATENTS, Generator
+from .latent import walk_correlation
+from .safety import OutputSafety
+from .stitch import Stitcher
+
+MIN_RATE_HZ, MAX_RATE_HZ = 8_000, 192_000
+#: Default time constant of the rain's drift, seconds (see :class:`RainStream`).
+DEFAULT_DRIFT_S = 10.0
+#: Gain changes glide with this time constant, so a moving fader makes no zipper noise.
+GAIN_SMOOTHING_S = 0.02
+
+
+def width_matrix(width: float) -> np.ndarray:
+    """2x2 mix of two independent streams into L/R: identity at 1, equal mix at 0.
+
+    Rows are unit vectors, so each output channel keeps the power of one stream.
+    """
+    angle = (1.0 - width) * math.pi / 4.0
+    c, s = math.cos(angle), math.sin(angle)
+    return np.array([[c, s], [s, c]], dtype=np.float32)
+
+
+class RainStream:
+    """A synchronous producer of endless rain.
+
+    Parameters
+    ----------
+    generator : the model
+    sample_rate_hz : output rate, 8 to 192 kHz
+    channels : 1, or 2 (independent latent walks per channel)
+    seed : None draws one (see :attr:`seed`)
+    gain_db : output gain, dB; :meth:`set_gain_db` glides to new values
+    width : stereo width 0-1 (see :func:`width_matrix`)
+    truncation : latent truncation; None for the model's
+    drift_s : time constant over which the rain's character drifts; 0 for independent chunks
+    chunks_per_block : chunks generated per :meth:`next_block` (up to one onnxruntime batch)
+
+    Raises
+    ------
+    ValueError
+        Settings outside those ranges (a :class:`StreamSettingsError`).
+    """
+
+    def __init__(self, generator: Generator, sample_rate_hz: int = 48_000, channels: int = 2,
+                 seed: int | None = None, gain_db: float = 0.0, width: float = 1.0,
+                 truncation: float | None = None, drift_s: float = DEFAULT_DRIFT_S,
+                 chunks_per_block: int = 4):
+        check_stream_settings(sample_rate_hz, channels, gain_db, width, truncation, drift_s)
+        if not 1 <= chunks_per_block <= BATCH_LATENTS:
+            raise StreamSettingsError(f"chunks_per_block must be in 1..{BATCH_LATENTS}")
+        self.generator, self.sample_rate_hz, self.channels = generator, sample_rate_hz, channels
+        self.seed = secrets.randbits(63) if seed is None else seed
+        self.chunks_per_block = chunks_per_block
+        spec = generator.spec
+        correlation = walk_correlation(spec.chunk_step_samples / spec.sample_rate_hz, drift_s)
+        # One random stream per channel, so the audio does not depend on the block size.
+        self._walks = [generator.latent_walk(np.random.default_rng(child), correlation,
+                                             truncation)
+                       for child in np.random.SeedSequence(self.seed).spawn(channels)]
+        self._stitcher = Stitcher(spec)
+        self._resampler = (None if sample_rate_hz == spec.sample_rate_hz else
+                           soxr.ResampleStream(spec.sample_rate_hz, sample_rate_hz, channels,
+                                               dtype="float32", quality="HQ"))
+        self._width = width_matrix(width)
+        self._gain = 10.0 ** (gain_db / 20.0)
+        self._gain_target = self._gain
+        self._gain_pole = math.exp(-1.0 / (GAIN_SMOOTHING_S * sample_rate_hz))
+        self._safety = OutputSafety(sample_rate_hz, channels)
+
+    def set_gain_db(self, gain_db: float) -> None:
+        """Glide to a new gain over about :data:`GAIN_SMOOTHING_S`."""
+        check_stream_settings(self.sample_rate_hz, self.channels, gain_db, 1.0, None, 0.0)
+        self._gain_target = 10.0 ** (gain_db / 20.0)
+
+    def set_width(self, width: float) -> None:
+        """Change the stereo width (applied from the next block)."""
+        check_stream_settings(self.sample_rate_hz, self.channels, 0.0, width, None, 0.0)
+        self._width = width_matrix(width)
+
+    def next_block(self) -> np.ndarray:
+        """The next samples of the stream, shape (frames, channels), float32 in [-1, 1].
+
+        The block length varies (about ``chunks_per_block`` chunk steps, at the output rate);
+        the first block is shorter by the resampler's delay.
+        """
+        count = self.chunks_per_block
+        latents = np.stack([walk.take(count) for walk in self._walks], axis=1)
+        chunks = self.generator.chunks(latents.reshape(count * self.channels, -1))
+        chunks = chunks.reshape(count, self.channels, -1)
+        audio = np.concatenate([self._stitcher.push(chunk.T) for chunk in chunks], axis=0)
+        if self.channels == 2:
+            audio = audio @ self._width.T
+        if self._resampler is not None:
+            audio = self._resampler.resample_chunk(np.ascontiguousarray(audio))
+        return self._safety.process(audio * self._gain_ramp(audio.shape[0])[:, None])
+
+    def _gain_ramp(self, frames: int) -> np.ndarray:
+        """Per-sample gain, a one-pole glide from the current gain to the target."""
+        if self._gain == self._gain_target:
+            return np.full(frames, self._gain, dtype=np.float32)
+        pole = self._gain_pole
+        ramp, _ = lfilter([1.0 - pole], [1.0, -pole], np.full(frames, self._gain_target),
+                          zi=[pole * self._gain])
+        self._gain = float(ramp[-1]) if frames else self._gain
+        if abs(self._gain - self._gain_target) < 1e-6 * self._gain_target:
+            self._gain = self._gain_target
+        return ramp.astype(np.float32)
+
+
+class StreamSettingsError(RainGANError, ValueError):
+    """Stream or render settings outside what RainGAN can produce."""
+
+
+def check_stream_settings(sample_rate_hz: int, channels: int, gain_db: float, width: float,
+                          truncation: float | None, drift_s: float) -> None:
+    """Raise :class:`StreamSettingsError` with one line naming the first bad setting."""
+    if not MIN_RATE_HZ <= sample_rate_hz <= MAX_RATE_HZ:
+        raise StreamSettingsError(f"sample rate {sample_rate_hz} Hz is not supported "
+                                  f"({MIN_RATE_HZ}-{MAX_RATE_HZ} Hz)")
+    if channels not in (1, 2):
+        raise StreamSettingsError(f"{channels} channels is not supported (1 or 2)")
+    if not 0.0 <= width <= 1.0:
+        raise StreamSettingsError(f"width must be in [0, 1], got {width}")
+    if not math.isfinite(gain_db):
+        raise StreamSettingsError(f"gain must be finite, got {gain_db} dB")
+    if truncation is not None and not truncation > 0:
+        raise StreamSettingsError(f"truncation must be > 0, got {truncation}")
+    if not (math.isfinite(drift_s) and drift_s >= 0):
+        raise StreamSettingsError(f"drift must be >= 0 seconds, got {drift_s}")
