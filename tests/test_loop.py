@@ -1,0 +1,72 @@
+"""Seamless loops: closed latent walks, cyclic stitching, and the wrap itself."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from raingan.runtime.generator import Generator
+from raingan.runtime.loop import closed_walk_latents, cyclic_stitch, render_loop
+
+RAINGAN = [str(Path(sys.executable).with_name("raingan"))]
+OUTSIDE_CHECKOUT = Path(__file__).resolve().parents[1].parent
+
+
+@pytest.mark.parametrize("count, rho", [(8, 0.5), (43, 0.93), (100, 0.0)])
+def test_closed_walk_is_standard_normal_periodic_and_as_smooth_as_asked(count, rho):
+    z = closed_walk_latents(np.random.default_rng(1), count, 256, 4.0, rho).astype(float)
+    assert z.shape == (count, 256)
+    assert abs(z.std() - 1.0) < 0.1
+    neighbours = np.mean(np.sum(z * np.roll(z, -1, axis=0), axis=1)) / 256
+    assert neighbours <= rho + 0.1
+    wrap = np.sum(z[-1] * z[0]) / 256  # the last latent neighbours the first
+    assert abs(wrap - neighbours) < 0.25
+
+
+def test_cyclic_stitch_keeps_power_across_every_seam_including_the_wrap():
+    rng = np.random.default_rng(0)
+    chunks = rng.standard_normal((6, 4000, 1)).astype(np.float32)
+    out = cyclic_stitch(chunks, crossfade=500)
+    assert out.shape == (6 * 3500, 1)
+    power = np.convolve(out[:, 0] ** 2, np.ones(500) / 500, mode="valid")
+    assert 0.75 < power.min() and power.max() < 1.3
+    head = np.concatenate([out[-250:], out[:250]])  # across the wrap
+    assert 0.7 < float(np.mean(head ** 2)) < 1.3
+
+
+@pytest.fixture(scope="module")
+def generator(tiny_model) -> Generator:
+    return Generator(tiny_model, device="cpu")
+
+
+def test_loop_has_the_exact_length_and_no_step_at_the_wrap(generator):
+    loop = render_loop(generator, 5.0, 48_000, 2, seed=3).samples
+    assert loop.shape == (240_000, 2) and np.all(np.isfinite(loop))
+    twice = np.concatenate([loop, loop])
+    steps = np.abs(np.diff(twice, axis=0))
+    wrap = steps[loop.shape[0] - 1]
+    assert np.all(wrap <= np.quantile(steps, 0.999, axis=0))
+    # Level around the wrap, 50 ms windows, lies within the loop's own range of levels.
+    window = 2400
+    levels = [np.sqrt(np.mean(twice[i:i + window] ** 2)) for i in range(0, 240_000, window)]
+    at_wrap = np.sqrt(np.mean(twice[240_000 - window // 2:240_000 + window // 2] ** 2))
+    assert min(levels) <= at_wrap <= max(levels)
+    again = render_loop(generator, 5.0, 48_000, 2, seed=3).samples
+    np.testing.assert_array_equal(loop, again)
+
+
+def test_loop_cli(tiny_model, tmp_path):
+    out = tmp_path / "loop.wav"
+    result = subprocess.run([*RAINGAN, "loop", str(out), "--seconds", "3", "--model",
+                             str(tiny_model), "--seed", "1", "--sr", "44100"],
+                            capture_output=True, text=True, timeout=300, cwd=OUTSIDE_CHECKOUT)
+    assert result.returncode == 0, result.stderr
+    assert sf.info(str(out)).frames == 132_300
+    bad = subprocess.run([*RAINGAN, "loop", str(tmp_path / "x.wav"), "--seconds", "-2",
+                          "--model", str(tiny_model)], capture_output=True, text=True,
+                         timeout=300, cwd=OUTSIDE_CHECKOUT)
+    assert bad.returncode == 2 and "seconds" in bad.stderr
+    assert not (tmp_path / "x.wav").exists()
