@@ -107,6 +107,7 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | None = None,
         truncation=state.config.truncation, data_fingerprint=state.data_fingerprint,
         step=state.step,
         training={"loss": state.config.loss, "g_channels": list(state.config.g_channels),
+                  "g_coarse": state.config.g_coarse,
                   "g_attention_level": state.config.g_attention_level,
                   "backend": state.backend})
     onnx.helper.set_model_props(model_proto, metadata.to_props())

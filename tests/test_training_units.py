@@ -179,3 +179,17 @@ def test_export_refuses_a_model_that_fails_parity(tmp_path, monkeypatch):
         onnx_export.export_model(tmp_path / "run", tmp_path / "bad.onnx")
     assert not (tmp_path / "bad.onnx").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_column_latents_give_every_time_column_the_same_weights():
+    from raingan.training.layers import ColumnLatents
+
+    z = np.arange(2 * 16, dtype=np.float32).reshape(2, 16)
+    columns = np.asarray(ColumnLatents(4)(z))
+    assert columns.shape == (2, 4, 8 + 2)
+    np.testing.assert_array_equal(columns[:, :, :8], np.repeat(z[:, None, :8], 4, axis=1))
+    np.testing.assert_array_equal(columns[:, 2, 8:], z[:, 12:14])
+    assert TrainConfig.from_dict({k: v for k, v in TINY.to_dict().items()
+                                  if k != "g_coarse"}).g_coarse == "dense"  # older runs
+    with pytest.raises(ConfigError, match="g_coarse"):
+        TINY.replace(g_coarse="conv")

@@ -11,6 +11,7 @@ from ..runtime.fields import from_known_fields
 from ..runtime.latent import DEFAULT_TRUNCATION
 
 LOSSES = ("hinge", "nonsaturating", "wgan-gp")
+G_COARSE = ("columns", "dense")
 
 
 class ConfigError(RainGANError, ValueError):
@@ -28,6 +29,11 @@ class TrainConfig:
         first doubles both image dimensions, so the coarsest resolution is the image size
         divided by ``2 ** (len(g_channels) - 1)``
     d_channels : discriminator feature maps per resolution, finest first (each halves it)
+    g_coarse : how the latent becomes the generator's first feature map: "columns" (default)
+        splits the latent into a global part and one part per time column and maps each
+        column with the same weights, so no time position has features of its own and the
+        generator cannot stamp one temporal pattern on every chunk (heard as a pulse at the
+        chunk rate); "dense" (the article's) maps the whole latent with one dense layer
     g_attention_level, d_attention_level : index into the channel lists of the resolution that
         gets a self-attention block; None for none
     loss : "hinge" (default, SAGAN), "nonsaturating" (the RainGAN article) or "wgan-gp"
@@ -50,6 +56,7 @@ class TrainConfig:
     latent_dim: int = 256
     g_channels: tuple[int, ...] = (256, 128, 64, 32, 16, 8)
     d_channels: tuple[int, ...] = (8, 16, 32, 64, 128, 256)
+    g_coarse: str = "columns"
     g_attention_level: int | None = 2
     d_attention_level: int | None = 3
     loss: str = "hinge"
@@ -76,6 +83,8 @@ class TrainConfig:
         self.validate()
 
     def validate(self) -> None:
+        if self.g_coarse not in G_COARSE:
+            raise ConfigError(f"g_coarse must be one of {', '.join(G_COARSE)}, got {self.g_coarse!r}")
         if self.loss not in LOSSES:
             raise ConfigError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
         if len(self.g_channels) < 2 or len(self.d_channels) < 2:
@@ -104,7 +113,8 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
-        return from_known_fields(cls, data, "config", ConfigError)
+        # Runs saved before g_coarse existed all used the dense mapping.
+        return from_known_fields(cls, {"g_coarse": "dense", **data}, "config", ConfigError)
 
     def replace(self, **changes: Any) -> "TrainConfig":
         return dataclasses.replace(self, **changes)

@@ -145,3 +145,36 @@ class SelfAttention(keras.layers.Layer):
     def get_config(self) -> dict:
         return {**super().get_config(), "channels": self.channels,
                 "spectral_norm": self.spectral_norm}
+
+
+class ColumnLatents(keras.layers.Layer):
+    """Split latents into a global half and one slice of the other half per time column.
+
+    (batch, latent_dim) -> (batch, columns, latent_dim // 2 + latent_dim // 2 // columns):
+    every column sees the global half (what kind of rain) and its own slice (what happens
+    there). A dense layer applied to the last axis then treats all columns alike.
+    """
+
+    def __init__(self, columns: int, **kwargs):
+        super().__init__(**kwargs)
+        self.columns = columns
+
+    def _parts(self, latent_dim: int) -> tuple[int, int]:
+        own = (latent_dim // 2) // self.columns
+        if own < 1:
+            raise ValueError(f"latent_dim {latent_dim} is too small for {self.columns} columns")
+        return latent_dim - own * self.columns, own
+
+    def call(self, z):
+        shared, own = self._parts(z.shape[-1])
+        global_part = ops.repeat(ops.expand_dims(z[:, :shared], 1), self.columns, axis=1)
+        column_part = ops.reshape(z[:, shared:shared + own * self.columns],
+                                  (-1, self.columns, own))
+        return ops.concatenate([global_part, column_part], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        shared, own = self._parts(input_shape[-1])
+        return (input_shape[0], self.columns, shared + own)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "columns": self.columns}

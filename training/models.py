@@ -13,7 +13,7 @@ import keras
 from ..runtime.model_meta import INPUT_NAME, OUTPUT_NAME
 from ..runtime.spec import SpectralSpec
 from .config import ConfigError, TrainConfig
-from .layers import SelfAttention, SNConv2D, SNDense
+from .layers import ColumnLatents, SelfAttention, SNConv2D, SNDense
 
 LEAKY_SLOPE = 0.2
 #: Generator batch-norm momentum: quick enough that the running statistics used at
@@ -41,8 +41,14 @@ def build_generator(spec: SpectralSpec, config: TrainConfig,
     """
     height, width = coarse_shape(spec, config)
     z = keras.Input((config.latent_dim,), name=INPUT_NAME)
-    x = SNDense(height * width * config.g_channels[0], spectral_norm=spectral_norm)(z)
-    x = keras.layers.Reshape((height, width, config.g_channels[0]))(x)
+    if config.g_coarse == "columns":
+        columns = ColumnLatents(width)(z)  # (batch, width, global + own part)
+        x = SNDense(height * config.g_channels[0], spectral_norm=spectral_norm)(columns)
+        x = keras.layers.Reshape((width, height, config.g_channels[0]))(x)
+        x = keras.layers.Permute((2, 1, 3))(x)
+    else:
+        x = SNDense(height * width * config.g_channels[0], spectral_norm=spectral_norm)(z)
+        x = keras.layers.Reshape((height, width, config.g_channels[0]))(x)
     x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
     x = keras.layers.ReLU()(x)
     for level, channels in enumerate(config.g_channels):
