@@ -6,7 +6,7 @@ Reference: the first two thirds of every corpus recording, pooled. Compared agai
 - noise: coloured-noise twins of the held-out thirds (what rain-coloured noise scores);
 - model: SECONDS of the model's default rendering (48 kHz stereo, analysed as mono).
 
-    python benchmarks/model_quality.py --model MODEL.onnx [--seconds 60] [--seed 0] [--json out.json]
+    python benchmarks/model_quality.py --model MODEL.onnx [--seconds 60] [--seed 0] [--drift-s 10] [--json out.json]
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from raingan.runtime import evaluate  # noqa: E402
 from raingan.runtime.audio_io import read_audio  # noqa: E402
 from raingan.runtime.generator import Generator, default_model_path  # noqa: E402
 from raingan.runtime.render import RenderSettings, render  # noqa: E402
+from raingan.runtime.stream import DEFAULT_DRIFT_S  # noqa: E402
 
 RATE_HZ = 48_000
 
@@ -34,6 +35,8 @@ def main() -> None:
     parser.add_argument("--model", type=Path, help="exported model (default: the bundled one)")
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--drift-s", type=float, default=DEFAULT_DRIFT_S,
+                        help="latent drift time constant (0: independent chunks)")
     parser.add_argument("--wav", type=Path, help="also write the rendering here")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
@@ -46,7 +49,8 @@ def main() -> None:
         held_out.append(tail)
         names.append(path.name)
     generator = Generator(args.model or default_model_path(), device="cpu")
-    rendering = render(generator, RenderSettings(seconds=args.seconds, seed=args.seed)).samples
+    rendering = render(generator, RenderSettings(seconds=args.seconds, seed=args.seed,
+                                                        drift_s=args.drift_s)).samples
     if args.wav:
         from raingan.runtime.audio_io import write_audio
 
@@ -59,7 +63,7 @@ def main() -> None:
                                      cand_names=["model"])
     rows = {"held-out": real.overall, "noise twins": real.noise_overall, "model": model.overall}
     print(f"reference: first two thirds of {len(names)} recordings; model: {args.seconds:g} s, "
-          f"seed {args.seed}")
+          f"seed {args.seed}, drift {args.drift_s:g} s")
     print(f"{'':<14}{'distance':>10}{'repetition':>12}{'seam dB':>10}")
     for label, score in rows.items():
         print(f"{label:<14}{score.mean_distance:10.3f}{score.repetition:12.3f}"
