@@ -60,6 +60,7 @@ def add_train(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--loss", choices=("hinge", "nonsaturating", "wgan-gp"),
                    help="GAN loss (default: the preset's, hinge)")
     p.add_argument("--batch-size", type=int, help="global batch size (default: the preset's)")
+    p.add_argument("--latent-dim", type=int, help="latent size (default: the preset's; full: 256)")
     p.add_argument("--g-lr", type=float, help="generator learning rate")
     p.add_argument("--d-lr", type=float, help="discriminator learning rate")
     p.add_argument("--seed", type=int, help="seed of crops, latents and initial weights")
@@ -73,8 +74,8 @@ def _run_train(args: argparse.Namespace) -> int:
     except ImportError as exc:
         return _missing_extra(exc)
     from raingan.cli import load_spec
-    overrides = {name: getattr(args, name) for name in ("loss", "batch_size", "g_lr", "d_lr",
-                                                        "seed")
+    overrides = {name: getattr(args, name) for name in ("loss", "batch_size", "latent_dim",
+                                                        "g_lr", "d_lr", "seed")
                  if getattr(args, name) is not None}
     if args.resume and overrides:
         print("raingan train: error: --resume continues the run's own configuration; "

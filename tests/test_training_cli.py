@@ -215,18 +215,20 @@ def test_export_of_a_folder_that_is_not_a_run(tmp_path):
 def test_mirrored_strategy_on_two_logical_cpus(data_dir, tmp_path):
     run_dir = tmp_path / "mirrored"
     result = run("train", data_dir, "--out", run_dir, "--preset", "tiny", "--strategy",
-                 "mirrored", "--cpu-devices", "2")
+                 "mirrored", "--cpu-devices", "2", "--latent-dim", "24", "--loss", "wgan-gp")
     assert result.returncode == 0, result.stderr
     assert "on 2 replica(s)" in result.stderr
     assert "trained to step 4" in result.stdout
+    config = json.loads((run_dir / "run.json").read_text())["config"]
+    assert (config["latent_dim"], config["loss"]) == (24, "wgan-gp")
     exported = run("export", run_dir, "--out", tmp_path / "mirrored.onnx")
     assert exported.returncode == 0, exported.stderr
 
 
 def test_jax_trained_run_exports_with_tensorflow(data_dir, tmp_path):
     run_dir = tmp_path / "jax"
-    result = run("train", data_dir, "--out", run_dir, "--preset", "tiny",
-                 env={"KERAS_BACKEND": "jax"})
+    result = run("train", data_dir, "--out", run_dir, "--preset", "tiny", "--loss", "wgan-gp",
+                 env={"KERAS_BACKEND": "jax"})  # the penalty's nested gradient, in JAX
     assert result.returncode == 0, result.stderr
     assert "training with jax" in result.stderr
     state = json.loads((run_dir / "checkpoints" / "step_00000004" / "state.json").read_text())
