@@ -44,12 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
         add(commands)
     from raingan.cli_training import add_export, add_train
 
-    from raingan.cli_render import add_loop, add_render
+    from raingan.cli_render import add_loop, add_render, add_stems
 
     add_train(commands)
     add_export(commands)
     add_render(commands)
     add_loop(commands)
+    add_stems(commands)
     return parser
 
 

@@ -40,10 +40,9 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                    help="onnxruntime device (default: CUDA where available)")
 
 
-def _settings(args: argparse.Namespace):
-    """Validated settings, checked before any model is loaded or audio made."""
+def _check_output_file(args: argparse.Namespace) -> None:
+    """Refuse a bad output file name or folder before any model is loaded or audio made."""
     from raingan.runtime.errors import OutputPathError
-    from raingan.runtime.render import RenderSettings
 
     suffix = args.output.suffix.lower()
     if args.format is not None and FORMATS[args.format] != suffix:
@@ -53,6 +52,12 @@ def _settings(args: argparse.Namespace):
         raise OutputPathError(f"{args.output}: unknown audio format (use .wav or .flac)")
     if not args.output.parent.is_dir():  # fail before minutes of rendering, not after
         raise OutputPathError(f"{args.output}: folder {args.output.parent} does not exist")
+
+
+def _settings(args: argparse.Namespace):
+    """Validated render settings."""
+    from raingan.runtime.render import RenderSettings
+
     drift = {} if args.drift_s is None else {"drift_s": args.drift_s}
     return RenderSettings(seconds=args.seconds, sample_rate_hz=args.sr, channels=args.channels,
                           seed=args.seed, gain_db=args.gain_db, width=args.width,
@@ -75,6 +80,7 @@ def _run_render(args: argparse.Namespace) -> int:
     from raingan.cli import _progress
     from raingan.runtime.render import render
 
+    _check_output_file(args)
     settings = _settings(args)
     generator = _generator(args)
     with _progress(generator.chunk_count(settings.seconds), "chunks") as advance:
@@ -100,6 +106,7 @@ def add_loop(commands: argparse._SubParsersAction) -> None:
 def _run_loop(args: argparse.Namespace) -> int:
     from raingan.runtime.loop import render_loop
 
+    _check_output_file(args)
     settings = _settings(args)
     generator = _generator(args)
     result = render_loop(generator, settings.seconds, settings.sample_rate_hz,
@@ -108,4 +115,34 @@ def _run_loop(args: argparse.Namespace) -> int:
     _write(args, result.samples, result.sample_rate_hz)
     print(f"wrote {args.output} ({args.seconds:g} s loop of {result.n_chunks} chunks, "
           f"{result.sample_rate_hz} Hz, {args.channels} ch, seed {result.seed})")
+    return 0
+
+
+def add_stems(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "stems", help="render independent variations, loudness-normalised, with a manifest",
+        description="Write COUNT independent variations (seeds SEED, SEED+1, ...) into OUTDIR, "
+                    "each normalised to a target integrated loudness (ITU-R BS.1770), and a "
+                    "manifest.json with every stem's seed, loudness and gain, the model's hash "
+                    "and the settings.")
+    p.add_argument("output", type=Path, metavar="OUTDIR", help="folder for the stems")
+    p.add_argument("--count", type=int, required=True, help="number of variations")
+    p.add_argument("--seconds", type=float, required=True, help="length of each stem, seconds")
+    p.add_argument("--lufs", type=float, default=-23.0, help="target loudness (default -23)")
+    _add_common(p)
+    p.set_defaults(run=_run_stems)
+
+
+def _run_stems(args: argparse.Namespace) -> int:
+    from raingan.cli import _progress
+    from raingan.runtime.stems import render_stems
+
+    suffix = FORMATS[args.format or "wav"]
+    settings = _settings(args)
+    generator = _generator(args)
+    with _progress(args.count, "stems") as advance:
+        manifest = render_stems(generator, args.output, args.count, settings, args.lufs,
+                                args.subtype, suffix, advance)
+    print(f"wrote {len(manifest['stems'])} stems and manifest.json to {args.output} "
+          f"({args.lufs:g} LUFS, seeds from {manifest['settings']['seed']})")
     return 0

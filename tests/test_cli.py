@@ -30,7 +30,8 @@ def short_rain(tmp_path_factory, rain_path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("command", ["", "reconstruct", "eval", "info", "train", "export", "render", "loop"])
+@pytest.mark.parametrize("command", ["", "reconstruct", "eval", "info", "train", "export",
+                                     "render", "loop", "stems"])
 def test_every_subcommand_has_help(command):
     result = run(*([command] if command else []), "--help")
     assert result.returncode == 0
