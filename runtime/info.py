@@ -10,8 +10,7 @@ from typing import Any
 
 import soundfile as sf
 
-from .errors import AudioInputError, RainGANError
-from .model_meta import ModelMetadata
+from .errors import AudioInputError
 from .spec import SpectralSpec
 
 
@@ -61,19 +60,12 @@ def audio_info(path: Path) -> dict[str, Any]:
 
 
 def model_info(path: Path) -> dict[str, Any]:
-    """The RainGAN metadata an exported .onnx model carries."""
-    import onnxruntime
+    """The RainGAN metadata an exported .onnx model carries (refuses non-RainGAN models)."""
+    from .generator import Generator
 
-    if not path.is_file():
-        raise RainGANError(f"{path}: no such model file")
-    try:
-        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
-        raise RainGANError(f"{path}: not a readable ONNX model ({str(exc).splitlines()[0]})") from None
-    metadata = dict(session.get_modelmeta().custom_metadata_map)
-    ModelMetadata.from_props(metadata, str(path))  # refuses foreign or damaged models
+    session = Generator(path, device="cpu").session
     facts: dict[str, Any] = {"file": str(path)}
-    for key, value in sorted(metadata.items()):
+    for key, value in sorted(session.get_modelmeta().custom_metadata_map.items()):
         try:
             facts[key] = json.loads(value)
         except json.JSONDecodeError:

@@ -59,8 +59,9 @@ class TrainResult:
     steps_per_s: float
 
 
-def _resolve(request: TrainRequest) -> tuple[SpectralSpec, TrainConfig, Path | None]:
-    """Spec, config and the checkpoint to resume from (None for a fresh run)."""
+def _resolve(request: TrainRequest
+             ) -> tuple[SpectralSpec, TrainConfig, Path | None, CheckpointState | None]:
+    """Spec, config, and the checkpoint to resume from with its state (None for a fresh run)."""
     run_dir = request.run_dir
     checkpoint = latest_checkpoint(run_dir)
     if not request.resume:
@@ -70,7 +71,7 @@ def _resolve(request: TrainRequest) -> tuple[SpectralSpec, TrainConfig, Path | N
         config = PRESETS[request.preset or "cpu"]
         if request.overrides:
             config = config.replace(**request.overrides)
-        return request.spec or SpectralSpec(), config, None
+        return request.spec or SpectralSpec(), config, None, None
     if checkpoint is None:
         raise CheckpointError(f"{run_dir}: no checkpoint to resume from")
     state = read_state(checkpoint)
@@ -82,7 +83,7 @@ def _resolve(request: TrainRequest) -> tuple[SpectralSpec, TrainConfig, Path | N
         if wanted != state.config.replace(steps=state.config.steps):
             raise CheckpointError(f"{run_dir} was trained with another configuration than the "
                                   f"{request.preset!r} preset; resume without --preset")
-    return state.spec, state.config, checkpoint
+    return state.spec, state.config, checkpoint, state
 
 
 def train(request: TrainRequest) -> TrainResult:
@@ -96,7 +97,7 @@ def train(request: TrainRequest) -> TrainResult:
     if request.cpu_devices:
         split_cpu(request.cpu_devices)
     run_dir = request.run_dir
-    spec, config, checkpoint = _resolve(request)
+    spec, config, checkpoint, resumed = _resolve(request)
     total_steps = request.steps or config.steps
     corpus = load_corpus(request.data_dir, spec, request.train_fraction)
     log.info("corpus: %d signal(s), %.1f s, from %d file(s)", len(corpus.signals),
@@ -116,13 +117,12 @@ def train(request: TrainRequest) -> TrainResult:
         g_optimizer.build(generator.trainable_variables)
         d_optimizer.build(discriminator.trainable_variables)
         first_step = 0
-        if checkpoint is not None:
-            state = read_state(checkpoint)
-            if state.data_fingerprint != corpus.fingerprint:
+        if resumed is not None:
+            if resumed.data_fingerprint != corpus.fingerprint:
                 log.warning("the data differ from those the run was trained on so far")
             load_weights(checkpoint, generator, discriminator)
             load_optimizers(checkpoint, g_optimizer, d_optimizer)
-            first_step = state.step
+            first_step = resumed.step
             log.info("resuming %s at step %d", run_dir, first_step)
         step_fn = make_train_step(generator, discriminator, g_optimizer, d_optimizer, config,
                                   strategy)
