@@ -25,7 +25,7 @@ from ..runtime.model_meta import INPUT_NAME, OUTPUT_NAME, ModelMetadata  # noqa:
 from ..training.checkpoint import (CheckpointError, latest_checkpoint, load_weights,  # noqa: E402
                                    read_state)
 from ..training.layers import SelfAttention, _SpectralNormalized  # noqa: E402
-from ..training.models import build_generator  # noqa: E402
+from ..training.models import build_generator, drifting_latent_dims  # noqa: E402
 
 #: Largest allowed |TensorFlow - onnxruntime| over the parity latents.
 PARITY_ATOL = 1e-4
@@ -106,6 +106,7 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | None = None,
         spec=state.spec, latent_dim=state.config.latent_dim,
         truncation=state.config.truncation, data_fingerprint=state.data_fingerprint,
         step=state.step,
+        drifting_dims=drifting_latent_dims(state.spec, state.config),
         training={"loss": state.config.loss, "g_channels": list(state.config.g_channels),
                   "g_coarse": state.config.g_coarse,
                   "g_attention_level": state.config.g_attention_level,

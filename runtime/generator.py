@@ -106,7 +106,8 @@ class Generator:
                     truncation: float | None = None) -> LatentWalk:
         """A :class:`~raingan.runtime.latent.LatentWalk` for one stream of this model."""
         threshold = self.metadata.truncation if truncation is None else truncation
-        return LatentWalk(rng, self.latent_dim, threshold, correlation)
+        return LatentWalk(rng, self.latent_dim, threshold, correlation,
+                          self.metadata.drifting_dims)
 
     def images(self, latents: np.ndarray) -> np.ndarray:
         """Model images, shape (batch, height, width), values in [-1, 1]."""

@@ -54,30 +54,44 @@ class LatentWalk:
     latent_dim : size of each latent
     threshold : truncation, standard deviations
     correlation : ``rho`` in [0, 1): 0 gives independent latents
+    drifting_dims : only the first this many components walk; the others are drawn
+        independently for every chunk (None: all walk)
     """
 
     def __init__(self, rng: np.random.Generator, latent_dim: int,
-                 threshold: float = DEFAULT_TRUNCATION, correlation: float = 0.0):
+                 threshold: float = DEFAULT_TRUNCATION, correlation: float = 0.0,
+                 drifting_dims: int | None = None):
         if not 0.0 <= correlation < 1.0:
             raise ValueError(f"correlation must be in [0, 1), got {correlation}")
         self.rng, self.threshold, self.correlation = rng, threshold, correlation
+        self._rho = drift_correlations(latent_dim, correlation, drifting_dims)
         self._z = truncated_normal(rng, (latent_dim,), threshold).astype(np.float64)
 
     def take(self, count: int) -> np.ndarray:
         """The next ``count`` latents, shape (count, latent_dim), float32."""
-        rho = self.correlation
+        rho = self._rho
         spread = np.sqrt(1.0 - rho * rho)
         out = np.empty((count, self._z.shape[0]), dtype=np.float32)
         for k in range(count):
             z = rho * self._z + spread * self.rng.standard_normal(self._z.shape)
             outside = np.abs(z) > self.threshold
             while outside.any():
-                z[outside] = (rho * self._z[outside]
-                              + spread * self.rng.standard_normal(int(outside.sum())))
+                z[outside] = (rho[outside] * self._z[outside]
+                              + spread[outside] * self.rng.standard_normal(int(outside.sum())))
                 outside = np.abs(z) > self.threshold
             self._z = z
             out[k] = z
         return out
+
+
+def drift_correlations(latent_dim: int, correlation: float,
+                       drifting_dims: int | None) -> np.ndarray:
+    """Per-component ``rho``, shape (latent_dim,): ``correlation`` for the first
+    ``drifting_dims`` components (all when None), 0 for the rest."""
+    rho = np.full(latent_dim, correlation)
+    if drifting_dims is not None:
+        rho[drifting_dims:] = 0.0
+    return rho
 
 
 def walk_correlation(step_s: float, drift_s: float) -> float:

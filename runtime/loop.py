@@ -36,14 +36,16 @@ class LoopResult:
 
 
 def closed_walk_latents(rng: np.random.Generator, count: int, latent_dim: int,
-                        threshold: float, correlation: float) -> np.ndarray:
+                        threshold: float, correlation: float,
+                        drifting_dims: int | None = None) -> np.ndarray:
     """``count`` latents on a random closed curve, shape (count, latent_dim), float32.
 
     ``z(theta) = sum_h (a_h cos(h theta) + b_h sin(h theta)) / sqrt(H)`` over harmonics
     ``h = 1..H`` with independent standard normal ``a_h, b_h``: every latent is standard
     normal, the last neighbours the first, and ``H`` is the smallest number of harmonics whose
     neighbour correlation, ``mean_h cos(2 pi h / count)``, is at most ``correlation`` (as in
-    a stream with the same drift). Components are clipped at ``threshold``.
+    a stream with the same drift). Components are clipped at ``threshold``. Components from
+    ``drifting_dims`` on (None: none) are independent for every chunk, as in a stream.
     """
     step = 2.0 * math.pi / count
     harmonics = 1
@@ -53,7 +55,10 @@ def closed_walk_latents(rng: np.random.Generator, count: int, latent_dim: int,
     coefficients = truncated_normal(rng, (2, harmonics, latent_dim), threshold)
     angles = step * np.arange(count)[:, None] * np.arange(1, harmonics + 1)[None, :]
     z = (np.cos(angles) @ coefficients[0] + np.sin(angles) @ coefficients[1]) / math.sqrt(harmonics)
-    return np.clip(z, -threshold, threshold).astype(np.float32)
+    z = np.clip(z, -threshold, threshold).astype(np.float32)
+    if drifting_dims is not None:
+        z[:, drifting_dims:] = truncated_normal(rng, (count, latent_dim - drifting_dims), threshold)
+    return z
 
 
 def cyclic_stitch(chunks: np.ndarray, crossfade: int) -> np.ndarray:
@@ -92,7 +97,8 @@ def render_loop(generator: Generator, seconds: float, sample_rate_hz: int = 48_0
     correlation = walk_correlation(step_s, drift_s)
     streams = np.random.SeedSequence(seed).spawn(channels)
     latents = np.stack([closed_walk_latents(np.random.default_rng(s), n_chunks,
-                                            generator.latent_dim, threshold, correlation)
+                                            generator.latent_dim, threshold, correlation,
+                                            generator.metadata.drifting_dims)
                         for s in streams], axis=1)
     chunks = generator.chunks(latents.reshape(n_chunks * channels, -1))
     chunks = chunks.reshape(n_chunks, channels, -1).transpose(0, 2, 1)

@@ -41,6 +41,10 @@ class ModelMetadata:
     step : training step the weights come from
     format_version : :data:`FORMAT_VERSION` of the writer
     training : free-form training facts (preset, loss, architecture)
+    drifting_dims : how many leading latent components set the rain's character, and so
+        drift slowly along a stream; the others place events in time inside a chunk and are
+        drawn afresh for every chunk (drifting them would repeat each chunk's events in the
+        next, a pulse at the chunk rate). None: all components drift.
     """
 
     spec: SpectralSpec
@@ -50,6 +54,12 @@ class ModelMetadata:
     step: int
     format_version: int = FORMAT_VERSION
     training: Mapping[str, Any] | None = None
+    drifting_dims: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.drifting_dims is not None and not 0 <= self.drifting_dims <= self.latent_dim:
+            raise ModelFormatError(f"drifting_dims {self.drifting_dims} is outside "
+                                   f"0..{self.latent_dim}")
 
     def to_props(self) -> dict[str, str]:
         """metadata_props entries: ``raingan.<field>`` -> JSON text."""
@@ -61,6 +71,8 @@ class ModelMetadata:
             _PREFIX + "data_fingerprint": json.dumps(self.data_fingerprint),
             _PREFIX + "step": json.dumps(self.step),
         }
+        if self.drifting_dims is not None:
+            props[_PREFIX + "drifting_dims"] = json.dumps(self.drifting_dims)
         if self.training is not None:
             props[_PREFIX + "training"] = json.dumps(dict(self.training), sort_keys=True)
         return props
@@ -76,13 +88,15 @@ class ModelMetadata:
                 raise ModelFormatError(f"{source}: model format version {version} is not "
                                        f"supported (this RainGAN reads version {FORMAT_VERSION})")
             training = props.get(_PREFIX + "training")
+            drifting = props.get(_PREFIX + "drifting_dims")
             return cls(spec=SpectralSpec.from_json(props[SPEC_KEY]),
                        latent_dim=int(json.loads(props[_PREFIX + "latent_dim"])),
                        truncation=float(json.loads(props[_PREFIX + "truncation"])),
                        data_fingerprint=str(json.loads(props[_PREFIX + "data_fingerprint"])),
                        step=int(json.loads(props[_PREFIX + "step"])),
                        format_version=version,
-                       training=None if training is None else json.loads(training))
+                       training=None if training is None else json.loads(training),
+                       drifting_dims=None if drifting is None else int(json.loads(drifting)))
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, ModelFormatError):
                 raise

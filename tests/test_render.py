@@ -198,6 +198,21 @@ def test_latent_walk_is_standard_normal_with_the_asked_correlation(rho):
     assert abs(lag1 - rho) < 0.03
 
 
+def test_only_the_drifting_components_walk():
+    # A "columns" model's per-column components place drops inside one chunk: carried over
+    # to the next chunk they would repeat its drops at the chunk rate.
+    from raingan.runtime.latent import LatentWalk
+    from raingan.runtime.loop import closed_walk_latents
+
+    walk = LatentWalk(np.random.default_rng(0), 64, threshold=3.0, correlation=0.9,
+                      drifting_dims=40)
+    looped = closed_walk_latents(np.random.default_rng(0), 400, 64, 3.0, 0.9, drifting_dims=40)
+    for z in (walk.take(1000).astype(np.float64), looped.astype(np.float64)):
+        lag1 = np.array([np.corrcoef(z[:-1, i], z[1:, i])[0, 1] for i in range(64)])
+        assert np.all(lag1[:40] > 0.8) and np.all(np.abs(lag1[40:]) < 0.15)
+        assert np.all(np.abs(z) <= 3.0) and abs(z[:, 40:].std() - 1.0) < 0.05
+
+
 def test_drift_sets_the_walk_correlation_and_is_validated():
     from raingan.runtime.latent import walk_correlation
 

@@ -12,10 +12,22 @@ from ..runtime.latent import DEFAULT_TRUNCATION
 
 LOSSES = ("hinge", "nonsaturating", "wgan-gp")
 G_COARSE = ("columns", "dense")
+#: How the generator's convolutions pad the time axis (see :class:`.layers.SNConv2D`).
+TIME_PADDINGS = ("circular", "zero")
 
 
 class ConfigError(RainGANError, ValueError):
     """A training configuration that cannot work."""
+
+
+def column_latent_split(latent_dim: int, columns: int) -> tuple[int, int]:
+    """(shared, own): a "columns" generator gives every time column the first ``shared``
+    latent components and its own slice of ``own`` of the others (see
+    :class:`.layers.ColumnLatents`)."""
+    own = (latent_dim // 2) // columns
+    if own < 1:
+        raise ConfigError(f"latent_dim {latent_dim} is too small for {columns} columns")
+    return latent_dim - own * columns, own
 
 
 @dataclass(frozen=True)
@@ -34,6 +46,10 @@ class TrainConfig:
         column with the same weights, so no time position has features of its own and the
         generator cannot stamp one temporal pattern on every chunk (heard as a pulse at the
         chunk rate); "dense" (the article's) maps the whole latent with one dense layer
+    g_time_padding : how the generator's convolutions pad the time axis: "circular"
+        (default) wraps it around, so that, with "columns", even the chunk's edges look like
+        its middle; "zero" (the article's) makes the edges special, a pattern the generator
+        repeats in every chunk
     g_attention_level, d_attention_level : index into the channel lists of the resolution that
         gets a self-attention block; None for none
     loss : "hinge" (default, SAGAN), "nonsaturating" (the RainGAN article) or "wgan-gp"
@@ -57,6 +73,7 @@ class TrainConfig:
     g_channels: tuple[int, ...] = (256, 128, 64, 32, 16, 8)
     d_channels: tuple[int, ...] = (8, 16, 32, 64, 128, 256)
     g_coarse: str = "columns"
+    g_time_padding: str = "circular"
     g_attention_level: int | None = 2
     d_attention_level: int | None = 3
     loss: str = "hinge"
@@ -85,6 +102,9 @@ class TrainConfig:
     def validate(self) -> None:
         if self.g_coarse not in G_COARSE:
             raise ConfigError(f"g_coarse must be one of {', '.join(G_COARSE)}, got {self.g_coarse!r}")
+        if self.g_time_padding not in TIME_PADDINGS:
+            raise ConfigError(f"g_time_padding must be one of {', '.join(TIME_PADDINGS)}, "
+                              f"got {self.g_time_padding!r}")
         if self.loss not in LOSSES:
             raise ConfigError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
         if len(self.g_channels) < 2 or len(self.d_channels) < 2:
@@ -113,8 +133,9 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
-        # Runs saved before g_coarse existed all used the dense mapping.
-        return from_known_fields(cls, {"g_coarse": "dense", **data}, "config", ConfigError)
+        # Runs saved before these fields existed used the dense mapping and zero padding.
+        return from_known_fields(cls, {"g_coarse": "dense", "g_time_padding": "zero", **data},
+                                 "config", ConfigError)
 
     def replace(self, **changes: Any) -> "TrainConfig":
         return dataclasses.replace(self, **changes)

@@ -14,6 +14,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from .config import TIME_PADDINGS, column_latent_split
+
 _EPS = 1e-12
 
 
@@ -66,17 +68,33 @@ class _SpectralNormalized(keras.layers.Layer):
 
 
 class SNConv2D(_SpectralNormalized):
-    """2-D convolution, 'same' padding, channels last, optionally spectrally normalised."""
+    """2-D convolution, 'same' output size, channels last, optionally spectrally normalised.
+
+    ``time_padding="circular"`` pads the width (time) axis by wrapping it around, and the
+    height (frequency) axis with zeros. A generator built only of such convolutions,
+    nearest upsampling and position-free layers treats every time column alike, edges
+    included, so no place in a chunk is special and no pattern repeats at the chunk rate.
+    """
 
     def __init__(self, filters: int, kernel_size: int = 3, strides: int = 1,
-                 spectral_norm: bool = True, **kwargs):
+                 spectral_norm: bool = True, time_padding: str = "zero", **kwargs):
         super().__init__(filters, spectral_norm, **kwargs)
+        if time_padding not in TIME_PADDINGS:
+            raise ValueError(f"time_padding must be one of {TIME_PADDINGS}, got {time_padding!r}")
+        if time_padding == "circular" and (strides != 1 or kernel_size % 2 == 0):
+            raise ValueError("circular time padding needs stride 1 and an odd kernel")
         self.kernel_size, self.strides = kernel_size, strides
+        self.time_padding = time_padding
 
     def _kernel_shape(self, input_shape):
         return (self.kernel_size, self.kernel_size, input_shape[-1], self.units)
 
     def call(self, x, training: bool = False):
+        if self.time_padding == "circular":
+            half = self.kernel_size // 2
+            x = ops.concatenate([x[:, :, -half:], x, x[:, :, :half]], axis=2)
+            x = ops.pad(x, [[0, 0], [half, half], [0, 0], [0, 0]])
+            return ops.conv(x, self._kernel(training), padding="valid") + self.bias
         y = ops.conv(x, self._kernel(training), strides=self.strides, padding="same")
         return y + self.bias
 
@@ -90,7 +108,7 @@ class SNConv2D(_SpectralNormalized):
         config = super().get_config()
         config.pop("units")
         return {**config, "filters": self.units, "kernel_size": self.kernel_size,
-                "strides": self.strides}
+                "strides": self.strides, "time_padding": self.time_padding}
 
 
 class SNDense(_SpectralNormalized):
@@ -160,10 +178,7 @@ class ColumnLatents(keras.layers.Layer):
         self.columns = columns
 
     def _parts(self, latent_dim: int) -> tuple[int, int]:
-        own = (latent_dim // 2) // self.columns
-        if own < 1:
-            raise ValueError(f"latent_dim {latent_dim} is too small for {self.columns} columns")
-        return latent_dim - own * self.columns, own
+        return column_latent_split(latent_dim, self.columns)
 
     def call(self, z):
         shared, own = self._parts(z.shape[-1])

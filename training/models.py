@@ -12,7 +12,7 @@ import keras
 
 from ..runtime.model_meta import INPUT_NAME, OUTPUT_NAME
 from ..runtime.spec import SpectralSpec
-from .config import ConfigError, TrainConfig
+from .config import ConfigError, TrainConfig, column_latent_split
 from .layers import ColumnLatents, SelfAttention, SNConv2D, SNDense
 
 LEAKY_SLOPE = 0.2
@@ -30,6 +30,14 @@ def coarse_shape(spec: SpectralSpec, config: TrainConfig) -> tuple[int, int]:
                           f"{len(config.g_channels)} generator resolutions with another spec, "
                           f"or fewer resolutions")
     return height // factor, width // factor
+
+
+def drifting_latent_dims(spec: SpectralSpec, config: TrainConfig) -> int | None:
+    """Leading latent components that describe a whole chunk (see
+    :attr:`.model_meta.ModelMetadata.drifting_dims`); None when all do ("dense")."""
+    if config.g_coarse != "columns":
+        return None
+    return column_latent_split(config.latent_dim, coarse_shape(spec, config)[1])[0]
 
 
 def build_generator(spec: SpectralSpec, config: TrainConfig,
@@ -54,12 +62,13 @@ def build_generator(spec: SpectralSpec, config: TrainConfig,
     for level, channels in enumerate(config.g_channels):
         if level > 0:
             x = keras.layers.UpSampling2D(2)(x)
-            x = SNConv2D(channels, 3, spectral_norm=spectral_norm)(x)
+            x = SNConv2D(channels, 3, spectral_norm=spectral_norm,
+                         time_padding=config.g_time_padding)(x)
             x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
             x = keras.layers.ReLU()(x)
         if level == config.g_attention_level:
             x = SelfAttention(channels, spectral_norm=spectral_norm)(x)
-    x = SNConv2D(1, 3, spectral_norm=spectral_norm)(x)
+    x = SNConv2D(1, 3, spectral_norm=spectral_norm, time_padding=config.g_time_padding)(x)
     x = keras.layers.Activation("tanh")(x)
     image = keras.layers.Reshape(spec.image_shape, name=OUTPUT_NAME)(x)
     return keras.Model(z, image, name="generator")

@@ -2,8 +2,8 @@
 //
 // This module is shared: each native component adds its bindings here, as a thin layer over a
 // plain C++ function or class of raingan_core that knows nothing of Python. Today it holds
-// PGHI phase reconstruction; the real-time ring buffer is to be bound here too (separate
-// issue). Conventions for every binding:
+// PGHI phase reconstruction, the Fast Griffin-Lim kernels and the real-time RainCore.
+// Conventions for every binding:
 //   - take numpy arrays as py::array_t<..., py::array::c_style> without implicit conversion,
 //     so that a wrong dtype or layout is an error rather than a silent copy;
 //   - validate shapes and arguments while holding the GIL and raise ValueError
@@ -13,13 +13,19 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <atomic>
+#include <chrono>
 #include <complex>
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "raingan/griffin_lim.hpp"
 #include "raingan/pghi.hpp"
+#include "raingan/rain_core.hpp"
 
 namespace py = pybind11;
 
@@ -103,10 +109,175 @@ void project_with_momentum(const ComplexArray& rebuilt, const FloatArray& target
     raingan::project_with_momentum(r, t, p, s, static_cast<std::size_t>(n), momentum);
 }
 
+// -- RainCore -------------------------------------------------------------------------------
+
+std::string shape_text(const py::array& a) {
+    std::string text = "(";
+    for (py::ssize_t i = 0; i < a.ndim(); ++i)
+        text += (i ? ", " : "") + std::to_string(a.shape(i));
+    return text + (a.ndim() == 1 ? ",)" : ")");
+}
+
+// A host's float32 buffer, checked: TypeError for what is not float32, ValueError for the
+// wrong shape or layout, so that nothing reaches the core that it could write out of bounds.
+float* host_buffer(const py::handle& buffer, std::size_t channels, bool planar,
+                   std::size_t* n_frames) {
+    if (!py::isinstance<py::array>(buffer))
+        throw py::type_error("render: buffer must be a numpy float32 array, got " +
+                             std::string(py::str(py::type::of(buffer).attr("__name__"))));
+    auto array = py::reinterpret_borrow<py::array>(buffer);
+    if (!array.dtype().is(py::dtype::of<float>()))
+        throw py::type_error("render: buffer must be float32, got " + std::string(py::str(array.dtype())));
+    const std::string expected = planar ? "(" + std::to_string(channels) + ", frames)"
+                                        : "(frames, " + std::to_string(channels) + ")";
+    const bool mono_1d = !planar && channels == 1 && array.ndim() == 1;
+    const int channel_axis = planar ? 0 : 1;
+    if (!mono_1d && (array.ndim() != 2 || dim(array, channel_axis) != channels))
+        throw py::value_error("render: buffer must have shape " + expected + ", got " +
+                              shape_text(array));
+    if (!(array.flags() & py::array::c_style))
+        throw py::value_error("render: buffer must be C-contiguous (use np.ascontiguousarray)");
+    if (!array.writeable()) throw py::value_error("render: buffer is read-only");
+    *n_frames = mono_1d ? dim(array, 0) : dim(array, planar ? 1 : 0);
+    return static_cast<float*>(array.mutable_data());
+}
+
+// The Python face of raingan::RainCore. It adds one guard the C++ core leaves to its host:
+// render may run on one thread at a time (a second concurrent call is refused, not raced).
+class PyRainCore {
+public:
+    PyRainCore(std::size_t capacity_frames, std::size_t channels, double sample_rate_hz,
+               const FloatArray& loop, std::size_t fade_frames, std::size_t resume_frames,
+               double smoothing_s) {
+        require(loop.ndim() == 2 && dim(loop, 1) == channels,
+                "RainCore: loop must have shape (frames, " + std::to_string(channels) + ")");
+        core_ = std::make_unique<raingan::RainCore>(capacity_frames, channels, sample_rate_hz,
+                                                    loop.data(), dim(loop, 0), fade_frames,
+                                                    resume_frames, smoothing_s);
+    }
+
+    std::size_t write(const FloatArray& frames) {
+        require(frames.ndim() == 2 && dim(frames, 1) == core_->channels(),
+                "RainCore.write: frames must have shape (frames, " +
+                    std::to_string(core_->channels()) + ")");
+        const float* data = frames.data();
+        const std::size_t n = dim(frames, 0);
+        py::gil_scoped_release release;
+        return core_->write(data, n);
+    }
+
+    std::size_t render(const py::handle& buffer, bool planar) {
+        std::size_t n_frames = 0;
+        float* out = host_buffer(buffer, core_->channels(), planar, &n_frames);
+        if (rendering_.exchange(true, std::memory_order_acquire))
+            throw std::runtime_error("render: called from two threads at once");
+        {
+            py::gil_scoped_release release;
+            if (planar) core_->render(out, n_frames, 1, n_frames);
+            else core_->render_interleaved(out, n_frames);
+        }
+        rendering_.store(false, std::memory_order_release);
+        return n_frames;
+    }
+
+    // Render n_buffers buffers of `frames` frames, one every period_s seconds, on this thread
+    // without the GIL, and return each call's duration in nanoseconds: render's latency as a
+    // native host sees it, while Python producers run (benchmarks/render_latency.py).
+    py::array_t<std::int64_t> time_renders(std::size_t frames, std::size_t n_buffers,
+                                           double period_s) {
+        require(frames > 0 && n_buffers > 0 && period_s >= 0, "time_renders: bad arguments");
+        py::array_t<std::int64_t> durations(static_cast<py::ssize_t>(n_buffers));
+        std::int64_t* d = durations.mutable_data();
+        std::vector<float> buffer(frames * core_->channels());
+        if (rendering_.exchange(true, std::memory_order_acquire))
+            throw std::runtime_error("render: called from two threads at once");
+        {
+            py::gil_scoped_release release;
+            using clock = std::chrono::steady_clock;
+            const auto period = std::chrono::duration_cast<clock::duration>(
+                std::chrono::duration<double>(period_s));
+            auto next = clock::now();
+            for (std::size_t i = 0; i < n_buffers; ++i) {
+                std::this_thread::sleep_until(next);
+                const auto start = clock::now();
+                core_->render_interleaved(buffer.data(), frames);
+                d[i] = std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - start).count();
+                next += period;
+            }
+        }
+        rendering_.store(false, std::memory_order_release);
+        return durations;
+    }
+
+    py::dict stats() const {
+        const raingan::RainCoreStats s = core_->stats();
+        py::dict out;
+        out["underruns"] = s.underruns;
+        out["loop_frames"] = s.loop_frames;
+        out["frames_rendered"] = s.frames_rendered;
+        out["frames_buffered"] = s.frames_buffered;
+        return out;
+    }
+
+    raingan::RainCore& core() { return *core_; }
+
+private:
+    std::unique_ptr<raingan::RainCore> core_;
+    std::atomic<bool> rendering_{false};
+};
+
 }  // namespace
 
 PYBIND11_MODULE(_native, m) {
-    m.doc() = "RainGAN native core: PGHI phase reconstruction and Fast Griffin-Lim kernels.";
+    m.doc() = "RainGAN native core: PGHI phase reconstruction, Fast Griffin-Lim kernels and "
+              "the real-time RainCore.";
+
+    py::class_<PyRainCore>(m, "RainCore", R"doc(The real-time half of raingan.RainSource.
+
+A lock-free ring of interleaved float32 frames that a producer thread writes, and render()
+reads on the host's audio thread, with per-sample gain and width glides, a soft limiter, and
+a crossfade into a pre-rendered seamless loop whenever the ring runs short.
+
+Parameters
+----------
+capacity_frames : ring size in frames (rounded up to a power of two)
+channels : 1 or 2
+sample_rate_hz : the host's rate (sets the glide time)
+loop : np.ndarray, shape (frames, channels), float32: seamless fallback loop
+fade_frames : crossfade length, frames
+resume_frames : after an underrun, frames the ring must hold before the stream returns
+smoothing_s : time constant of gain and width glides, seconds)doc")
+        .def(py::init<std::size_t, std::size_t, double, const FloatArray&, std::size_t,
+                      std::size_t, double>(),
+             py::arg("capacity_frames"), py::arg("channels"), py::arg("sample_rate_hz"),
+             py::arg("loop").noconvert(), py::arg("fade_frames"), py::arg("resume_frames"),
+             py::arg("smoothing_s"))
+        .def("write", &PyRainCore::write, py::arg("frames").noconvert(),
+             "Producer side: copy frames (shape (n, channels), float32) into the ring; returns "
+             "how many fitted.")
+        .def("render", [](PyRainCore& self, const py::handle& buffer) { return self.render(buffer, false); },
+             py::arg("buffer"),
+             "Fill a (frames, channels) float32 C-contiguous buffer in place; returns frames.")
+        .def("render_planar", [](PyRainCore& self, const py::handle& buffer) { return self.render(buffer, true); },
+             py::arg("buffer"),
+             "Fill a (channels, frames) float32 C-contiguous buffer in place; returns frames.")
+        .def("time_renders", &PyRainCore::time_renders, py::arg("frames"), py::arg("n_buffers"),
+             py::arg("period_s"),
+             "Benchmark: render n_buffers buffers paced period_s apart without the GIL; "
+             "returns each call's duration, ns.")
+        .def("set_gain_db", [](PyRainCore& self, float v) { self.core().set_gain_db(v); }, py::arg("gain_db"))
+        .def("set_width", [](PyRainCore& self, float v) { self.core().set_width(v); }, py::arg("width"))
+        .def("set_running", [](PyRainCore& self, bool v) { self.core().set_running(v); }, py::arg("running"))
+        .def_property_readonly("running", [](PyRainCore& self) { return self.core().running(); })
+        .def_property_readonly("readable_frames", [](PyRainCore& self) { return self.core().readable_frames(); })
+        .def_property_readonly("writable_frames", [](PyRainCore& self) { return self.core().writable_frames(); })
+        .def_property_readonly("capacity_frames", [](PyRainCore& self) { return self.core().capacity_frames(); })
+        .def_property_readonly("channels", [](PyRainCore& self) { return self.core().channels(); })
+        .def("stats", &PyRainCore::stats,
+             "dict: underruns, loop_frames, frames_rendered, frames_buffered.")
+        .def("address", [](PyRainCore& self) { return reinterpret_cast<std::uintptr_t>(&self.core()); },
+             "Address of the raingan::RainCore, for C++ hosts (raingan/embed.hpp); valid while "
+             "this object lives.");
 
     m.def("overlap_add_reframe", &overlap_add_reframe, py::arg("frames_in").noconvert(),
           py::arg("win_length"), py::arg("hop_length"), py::arg("window").noconvert(),

@@ -1,0 +1,70 @@
+"""RainSource.render latency and underruns, as a native host's audio thread sees them.
+
+For each buffer size, a RainSource runs its producer thread while the native core renders
+one buffer per period on another thread without the GIL (``RainCore.time_renders``), over
+SECONDS of simulated audio, paced SPEED times faster than real time. Prints p50, p99,
+p99.9 and the maximum of the per-call durations, and the underruns.
+
+    python benchmarks/render_latency.py [--model M.onnx] [--seconds 600] [--speed 8]
+        [--buffers 64 256 512 1024] [--latency-ms 250] [--rate 48000] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from raingan import RainSource
+from raingan.runtime.source import DEFAULT_LATENCY_MS
+
+
+def measure(model: Path | None, frames: int, seconds: float, speed: float, latency_ms: float,
+            rate_hz: int) -> dict:
+    n_buffers = int(seconds * rate_hz / frames)
+    with RainSource(model, sample_rate=rate_hz, channels=2, seed=1,
+                    latency_ms=latency_ms) as rain:
+        started = time.perf_counter()
+        durations_ns = rain.native_core.time_renders(frames, n_buffers, frames / rate_hz / speed)
+        wall_s = time.perf_counter() - started
+        stats = rain.stats()
+    us = durations_ns / 1e3
+    return {"frames": frames, "buffers": n_buffers, "wall_s": wall_s,
+            "p50_us": float(np.percentile(us, 50)), "p99_us": float(np.percentile(us, 99)),
+            "p999_us": float(np.percentile(us, 99.9)), "max_us": float(us.max()),
+            "underruns": stats.underruns, "loop_frames": stats.loop_frames,
+            "producer_load": stats.producer_load}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, help="exported model (default: the bundled one)")
+    parser.add_argument("--seconds", type=float, default=600.0, help="simulated audio per size")
+    parser.add_argument("--speed", type=float, default=8.0, help="pace, x real time")
+    parser.add_argument("--buffers", type=int, nargs="+", default=[64, 256, 512, 1024])
+    parser.add_argument("--latency-ms", type=float, default=DEFAULT_LATENCY_MS)
+    parser.add_argument("--rate", type=int, default=48_000)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    print(f"{args.seconds:g} s simulated at {args.rate} Hz stereo, paced {args.speed:g}x real "
+          f"time, latency {args.latency_ms:g} ms")
+    print(f"{'frames':>7}{'p50 us':>9}{'p99 us':>9}{'p99.9 us':>10}{'max us':>9}"
+          f"{'underruns':>11}{'load':>7}{'wall s':>8}")
+    rows = []
+    for frames in args.buffers:
+        row = measure(args.model, frames, args.seconds, args.speed, args.latency_ms, args.rate)
+        rows.append(row)
+        print(f"{frames:7d}{row['p50_us']:9.2f}{row['p99_us']:9.2f}{row['p999_us']:10.2f}"
+              f"{row['max_us']:9.1f}{row['underruns']:11d}{row['producer_load']:7.3f}"
+              f"{row['wall_s']:8.1f}", flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+// Embedding RainGAN in a C++ host: the Python runtime produces, the host's audio thread
+// renders straight from the native core, without the GIL and without calling into Python.
+//
+//     pybind11::scoped_interpreter python;            // once per process
+//     raingan::EmbeddedRainSource rain(pybind11::dict(pybind11::arg("sample_rate") = 48000));
+//     rain.start();
+//     {
+//         pybind11::gil_scoped_release free_python;  // the producer thread needs the GIL
+//         ... audio thread: rain.render(interleaved, frames);
+//     }
+//     rain.stop();
+//
+// Construct, start, stop and destroy with the GIL held; render and the setters of core()
+// from any thread, GIL or not. Link the CMake target raingan::host (bindings/RainGANHost.cmake).
+#pragma once
+
+#include <pybind11/embed.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+
+#include "raingan/rain_core.hpp"
+
+// Holds pybind11 objects, which pybind11 gives hidden visibility; so must this class.
+#if defined(__GNUG__) && !defined(_WIN32)
+#define RAINGAN_EMBED_VISIBILITY __attribute__((visibility("hidden")))
+#else
+#define RAINGAN_EMBED_VISIBILITY
+#endif
+
+namespace raingan {
+
+class RAINGAN_EMBED_VISIBILITY EmbeddedRainSource {
+public:
+    // settings: keyword arguments of raingan.RainSource (model, sample_rate, channels, seed,
+    // latency_ms, gain_db, width, ...). Python exceptions (bad settings, a missing model)
+    // propagate as pybind11::error_already_set.
+    explicit EmbeddedRainSource(const pybind11::dict& settings = pybind11::dict())
+        : source_(pybind11::module_::import("raingan").attr("RainSource")(**settings)) {
+        const auto address =
+            source_.attr("native_core").attr("address")().cast<std::uintptr_t>();
+        core_ = reinterpret_cast<RainCore*>(address);  // lives as long as source_
+    }
+
+    EmbeddedRainSource(const EmbeddedRainSource&) = delete;
+    EmbeddedRainSource& operator=(const EmbeddedRainSource&) = delete;
+
+    void start() { source_.attr("start")(); }
+    void stop() { source_.attr("stop")(); }
+    pybind11::dict stats() const {
+        return pybind11::module_::import("dataclasses").attr("asdict")(source_.attr("stats")());
+    }
+
+    // Audio thread: fill n_frames interleaved frames. Never blocks, allocates or locks.
+    void render(float* interleaved, std::size_t n_frames) noexcept {
+        core_->render_interleaved(interleaved, n_frames);
+    }
+    // Audio thread: fill a planar buffer laid out as channels consecutive runs of n_frames.
+    void render_planar(float* planar, std::size_t n_frames) noexcept {
+        core_->render(planar, n_frames, 1, n_frames);
+    }
+
+    RainCore& core() noexcept { return *core_; }
+    std::size_t channels() const noexcept { return core_->channels(); }
+    pybind11::object& python_source() noexcept { return source_; }
+
+private:
+    pybind11::object source_;
+    RainCore* core_ = nullptr;
+};
+
+}  // namespace raingan

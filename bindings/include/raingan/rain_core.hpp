@@ -1,0 +1,257 @@
+// The real-time half of a RainSource: what a host's audio thread calls.
+//
+// A producer thread (RainGAN's streaming engine) writes rain into a FrameRingBuffer; render()
+// copies it out to the host, applying gain and stereo width that glide per sample. When the
+// ring runs short, render crossfades into a pre-rendered seamless loop instead of outputting
+// silence or a click, and crossfades back once the producer has caught up.
+//
+// render() never allocates, locks, blocks or logs, and costs constant time per frame: every
+// buffer it touches is allocated in the constructor, parameters cross threads as atomics,
+// and statistics are published with relaxed atomic stores.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <vector>
+
+#include "raingan/ring_buffer.hpp"
+
+namespace raingan {
+
+struct RainCoreStats {
+    std::uint64_t underruns = 0;        // times the ring ran short while running
+    std::uint64_t loop_frames = 0;      // frames in which the fallback loop was heard
+    std::uint64_t frames_rendered = 0;  // frames written to the host in all
+    std::size_t frames_buffered = 0;    // frames waiting in the ring
+};
+
+class RainCore {
+public:
+    // Soft limiter: identity below the knee, a tanh bend to +-1 above (as runtime/safety.py).
+    static constexpr float kLimiterKnee = 0.9f;
+    // Frames processed per inner step; bounds the scratch buffer, not the host's buffer size.
+    static constexpr std::size_t kBlockFrames = 256;
+
+    // loop: interleaved frames of a seamless loop (loop_frames >= 1), copied here.
+    // fade_frames: crossfade length between ring, loop and silence.
+    // resume_frames: after an underrun, frames the ring must hold before the stream returns.
+    // smoothing_s: time constant of the gain and width glides.
+    RainCore(std::size_t capacity_frames, std::size_t channels, double sample_rate_hz,
+             const float* loop, std::size_t loop_frames, std::size_t fade_frames,
+             std::size_t resume_frames, double smoothing_s)
+        : channels_(channels), ring_(capacity_frames, channels),
+          loop_(loop, loop + loop_frames * channels), loop_frames_(loop_frames),
+          fade_frames_(std::max<std::size_t>(fade_frames, 1)), resume_frames_(resume_frames),
+          fade_in_(fade_frames_), fade_out_(fade_frames_), scratch_(kBlockFrames * channels),
+          mixed_(kBlockFrames * channels) {
+        if (channels != 1 && channels != 2) throw std::invalid_argument("channels must be 1 or 2");
+        if (loop_frames == 0) throw std::invalid_argument("the fallback loop is empty");
+        if (!(sample_rate_hz > 0) || !(smoothing_s > 0))
+            throw std::invalid_argument("sample rate and smoothing time must be positive");
+        if (fade_frames_ + resume_frames_ > ring_.capacity_frames())
+            throw std::invalid_argument("ring buffer is smaller than fade + resume frames");
+        const double pi = 3.14159265358979323846;
+        for (std::size_t i = 0; i < fade_frames_; ++i) {
+            // Equal-power fades: the two sides are uncorrelated rain.
+            const double t = (static_cast<double>(i) + 0.5) / static_cast<double>(fade_frames_);
+            fade_in_[i] = static_cast<float>(std::sin(0.5 * pi * t));
+            fade_out_[i] = static_cast<float>(std::cos(0.5 * pi * t));
+        }
+        glide_ = static_cast<float>(1.0 - std::exp(-1.0 / (smoothing_s * sample_rate_hz)));
+        set_width(1.0f);
+        gain_ = gain_target_.load();
+        mix_direct_ = mix_direct_target_.load();
+        mix_cross_ = mix_cross_target_.load();
+    }
+
+    RainCore(const RainCore&) = delete;
+    RainCore& operator=(const RainCore&) = delete;
+
+    std::size_t channels() const noexcept { return channels_; }
+    std::size_t capacity_frames() const noexcept { return ring_.capacity_frames(); }
+
+    // -- producer thread ---------------------------------------------------------------------
+    std::size_t write(const float* frames, std::size_t n_frames) noexcept {
+        return ring_.write(frames, n_frames);
+    }
+    std::size_t readable_frames() const noexcept { return ring_.readable_frames(); }
+    std::size_t writable_frames() const noexcept { return ring_.writable_frames(); }
+
+    // -- any thread --------------------------------------------------------------------------
+    void set_gain_db(float gain_db) noexcept {
+        gain_target_.store(std::isfinite(gain_db) ? std::pow(10.0f, gain_db / 20.0f) : 1.0f,
+                           std::memory_order_relaxed);
+    }
+    // 1: the two streams as they are; 0: both channels the same equal-power mix of them.
+    void set_width(float width) noexcept {
+        const float w = std::isfinite(width) ? std::clamp(width, 0.0f, 1.0f) : 1.0f;
+        const float angle = (1.0f - w) * 0.78539816339744831f;
+        mix_direct_target_.store(std::cos(angle), std::memory_order_relaxed);
+        mix_cross_target_.store(std::sin(angle), std::memory_order_relaxed);
+    }
+    // While not running, render fades to silence and stays silent.
+    void set_running(bool running) noexcept { running_.store(running, std::memory_order_release); }
+    bool running() const noexcept { return running_.load(std::memory_order_acquire); }
+
+    RainCoreStats stats() const noexcept {
+        RainCoreStats s;
+        s.underruns = underruns_.load(std::memory_order_relaxed);
+        s.loop_frames = loop_frames_heard_.load(std::memory_order_relaxed);
+        s.frames_rendered = frames_rendered_.load(std::memory_order_relaxed);
+        s.frames_buffered = ring_.readable_frames();
+        return s;
+    }
+
+    // -- audio thread (one at a time) --------------------------------------------------------
+    // Fill n_frames frames: sample (frame f, channel c) goes to out[f * frame_stride +
+    // c * channel_stride]. Interleaved: (channels, 1); planar (channels, n_frames): (1, n_frames).
+    void render(float* out, std::size_t n_frames, std::size_t frame_stride,
+                std::size_t channel_stride) noexcept {
+        std::size_t done = 0;
+        while (done < n_frames) {
+            const std::size_t block = std::min(kBlockFrames, n_frames - done);
+            const std::size_t count = render_block(block);
+            for (std::size_t f = 0; f < count; ++f)
+                for (std::size_t c = 0; c < channels_; ++c)
+                    out[(done + f) * frame_stride + c * channel_stride] = mixed_[f * channels_ + c];
+            done += count;
+        }
+        frames_rendered_.store(frames_rendered_.load(std::memory_order_relaxed) + n_frames,
+                               std::memory_order_relaxed);
+    }
+
+    void render_interleaved(float* out, std::size_t n_frames) noexcept {
+        render(out, n_frames, channels_, 1);
+    }
+
+private:
+    enum class Source : std::uint8_t { Silence, Loop, Stream };
+
+    // Where the next frames should come from. Staying on the stream keeps a whole fade in
+    // reserve, so that a later fade away from it always has stream frames to fade; when the
+    // ring holds less than `block` plus that reserve, `block` shrinks to what it can cover.
+    Source wanted(std::size_t& block) const noexcept {
+        if (!running()) return Source::Silence;
+        const std::size_t buffered = ring_.readable_frames();
+        if (current_ == Source::Stream) {
+            if (buffered <= fade_frames_) return Source::Loop;
+            block = std::min(block, buffered - fade_frames_);
+            return Source::Stream;
+        }
+        return buffered >= resume_frames_ + fade_frames_ ? Source::Stream : Source::Loop;
+    }
+
+    // Mix up to `block` frames into mixed_; returns how many (a fade may end the block early).
+    std::size_t render_block(std::size_t block) noexcept {
+        if (current_ == Source::Silence && !fading_) {
+            // Nothing is heard: jump to the targets, so that rain starts at the set gain.
+            gain_ = gain_target_.load(std::memory_order_relaxed);
+            mix_direct_ = mix_direct_target_.load(std::memory_order_relaxed);
+            mix_cross_ = mix_cross_target_.load(std::memory_order_relaxed);
+        }
+        if (!fading_) {
+            const Source next = wanted(block);
+            if (next != current_) {
+                if (current_ == Source::Stream && next == Source::Loop) ++underruns_local_;
+                next_ = next;
+                fading_ = true;
+                fade_pos_ = 0;
+            }
+        }
+        const std::size_t count = fading_ ? std::min(block, fade_frames_ - fade_pos_) : block;
+        const bool uses_stream =
+            current_ == Source::Stream || (fading_ && next_ == Source::Stream);
+        if (uses_stream) {
+            const std::size_t got = ring_.read(scratch_.data(), count);
+            // Only reachable if the reserve rule was broken (stop during a fade-in): silence.
+            std::fill(scratch_.begin() + got * channels_, scratch_.begin() + count * channels_, 0.0f);
+        }
+        const bool uses_loop = current_ == Source::Loop || (fading_ && next_ == Source::Loop);
+        for (std::size_t f = 0; f < count; ++f) {
+            float from_w = 1.0f, to_w = 0.0f;
+            if (fading_) {
+                from_w = fade_out_[fade_pos_ + f];
+                to_w = fade_in_[fade_pos_ + f];
+            }
+            const float* loop_frame = loop_.data() + loop_pos_ * channels_;
+            float frame[2];
+            for (std::size_t c = 0; c < channels_; ++c) {
+                const float stream = scratch_[f * channels_ + c];
+                const float loop = loop_frame[c];
+                frame[c] = from_w * pick(current_, stream, loop) +
+                           (fading_ ? to_w * pick(next_, stream, loop) : 0.0f);
+            }
+            if (uses_loop) loop_pos_ = loop_pos_ + 1 == loop_frames_ ? 0 : loop_pos_ + 1;
+            shape(frame, mixed_.data() + f * channels_);
+        }
+        if (uses_loop) loop_frames_local_ += count;
+        if (fading_) {
+            fade_pos_ += count;
+            if (fade_pos_ == fade_frames_) {
+                current_ = next_;
+                fading_ = false;
+            }
+        }
+        underruns_.store(underruns_local_, std::memory_order_relaxed);
+        loop_frames_heard_.store(loop_frames_local_, std::memory_order_relaxed);
+        return count;
+    }
+
+    static float pick(Source source, float stream, float loop) noexcept {
+        return source == Source::Stream ? stream : source == Source::Loop ? loop : 0.0f;
+    }
+
+    // Width, gain (both gliding one step per frame), then the limiter, for one frame.
+    void shape(const float* in, float* out) noexcept {
+        gain_ += glide_ * (gain_target_.load(std::memory_order_relaxed) - gain_);
+        if (channels_ == 2) {
+            mix_direct_ += glide_ * (mix_direct_target_.load(std::memory_order_relaxed) - mix_direct_);
+            mix_cross_ += glide_ * (mix_cross_target_.load(std::memory_order_relaxed) - mix_cross_);
+            out[0] = limit(gain_ * (mix_direct_ * in[0] + mix_cross_ * in[1]));
+            out[1] = limit(gain_ * (mix_cross_ * in[0] + mix_direct_ * in[1]));
+        } else {
+            out[0] = limit(gain_ * in[0]);
+        }
+    }
+
+    static float limit(float x) noexcept {
+        if (!std::isfinite(x)) return 0.0f;
+        const float magnitude = std::fabs(x);
+        if (magnitude <= kLimiterKnee) return x;
+        const float span = 1.0f - kLimiterKnee;
+        const float bent = kLimiterKnee + span * std::tanh((magnitude - kLimiterKnee) / span);
+        return std::copysign(std::min(bent, 1.0f), x);
+    }
+
+    const std::size_t channels_;
+    FrameRingBuffer ring_;
+    const std::vector<float> loop_;
+    const std::size_t loop_frames_;
+    const std::size_t fade_frames_;
+    const std::size_t resume_frames_;
+    std::vector<float> fade_in_, fade_out_;
+    std::vector<float> scratch_, mixed_;
+    float glide_ = 1.0f;
+
+    // Audio-thread state.
+    Source current_ = Source::Silence;
+    Source next_ = Source::Silence;
+    bool fading_ = false;
+    std::size_t fade_pos_ = 0;
+    std::size_t loop_pos_ = 0;
+    float gain_ = 1.0f, mix_direct_ = 1.0f, mix_cross_ = 0.0f;
+    std::uint64_t underruns_local_ = 0, loop_frames_local_ = 0;
+
+    // Shared.
+    std::atomic<float> gain_target_{1.0f};
+    std::atomic<float> mix_direct_target_{1.0f};
+    std::atomic<float> mix_cross_target_{0.0f};
+    std::atomic<bool> running_{false};
+    std::atomic<std::uint64_t> underruns_{0}, loop_frames_heard_{0}, frames_rendered_{0};
+};
+
+}  // namespace raingan

@@ -1,0 +1,36 @@
+"""The model shipped inside the package: found with no argument, small, and usable."""
+
+import subprocess
+import sys
+import time
+
+import numpy as np
+import soundfile as sf
+
+from raingan import RainSource
+from raingan.runtime.generator import Generator, default_model_path
+
+
+def test_bundled_model_is_found_small_and_trained_on_the_corpus():
+    path = default_model_path()
+    assert path.stat().st_size <= 25 * 1024 * 1024
+    generator = Generator(path, device="cpu")
+    assert generator.metadata.step > 0 and generator.metadata.drifting_dims is not None
+    assert generator.metadata.training["g_coarse"] == "columns"
+
+
+def test_render_needs_no_model_argument(tmp_path):
+    out = tmp_path / "rain.wav"
+    result = subprocess.run([sys.executable, "-m", "raingan", "render", str(out), "--seconds", "2",
+                             "--seed", "1"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    audio, rate = sf.read(out)
+    assert rate == 48_000 and audio.shape == (96_000, 2) and np.abs(audio).max() > 1e-3
+
+
+def test_rain_source_needs_no_model_argument():
+    with RainSource(seed=1) as rain:
+        buffer = np.zeros((512, 2), np.float32)
+        while rain.stats().frames_buffered < 4096:
+            time.sleep(0.002)
+        assert rain.render(buffer) == 512 and np.abs(buffer).max() > 1e-4
