@@ -109,6 +109,8 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | None = None,
         drifting_dims=drifting_latent_dims(state.spec, state.config),
         training={"loss": state.config.loss, "g_channels": list(state.config.g_channels),
                   "g_coarse": state.config.g_coarse,
+                  "g_time_padding": state.config.g_time_padding,
+                  "g_upsample": state.config.g_upsample,
                   "g_attention_level": state.config.g_attention_level,
                   "backend": state.backend})
     onnx.helper.set_model_props(model_proto, metadata.to_props())

@@ -55,8 +55,9 @@ def add_train(commands: argparse._SubParsersAction) -> None:
                    help="split the CPU into N logical devices (to try --strategy mirrored)")
     p.add_argument("--spec", metavar="SPEC",
                    help="spectral spec: default, article, or a JSON file (default: default)")
-    p.add_argument("--train-fraction", type=float, default=1.0, metavar="F",
-                   help="train on the first F of each recording, leaving the rest held out")
+    p.add_argument("--train-fraction", type=float, metavar="F",
+                   help="train on the first F of each recording, leaving the rest held out "
+                        "(default: 1, or the resumed run's)")
     p.add_argument("--loss", choices=("hinge", "nonsaturating", "wgan-gp"),
                    help="GAN loss (default: the preset's, hinge)")
     p.add_argument("--batch-size", type=int, help="global batch size (default: the preset's)")

@@ -859,7 +859,7 @@ def _mono_list(audio: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
     return np.concatenate(monos) if monos else np.zeros(0)
 
 
-def _log_spectrogram_db(audio: np.ndarray, sample_rate_hz: float
+def log_spectrogram_db(audio: np.ndarray, sample_rate_hz: float
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(times_s, freqs_hz, power_db) of the first 30 s, for drawing."""
     audio = audio[: int(_PLOT_MAX_S * sample_rate_hz)]
@@ -870,7 +870,7 @@ def _log_spectrogram_db(audio: np.ndarray, sample_rate_hz: float
     return times, freqs, 10.0 * np.log10(power + 1e-12)
 
 
-def _draw_spectrogram(axis: Any, spectrogram: tuple[np.ndarray, np.ndarray, np.ndarray],
+def draw_spectrogram(axis: Any, spectrogram: tuple[np.ndarray, np.ndarray, np.ndarray],
                       top_db: float, title: str) -> Any:
     times, freqs, db = spectrogram
     image = axis.pcolormesh(times, freqs / 1000.0, db, shading="auto", cmap="magma",
@@ -926,11 +926,11 @@ def plot_report(report: EvalReport, ref_audio: np.ndarray | Sequence[np.ndarray]
     path = Path(path)
     figure = plt.figure(figsize=(13, 8), layout="constrained")
     grid = figure.add_gridspec(2, 2)
-    ref_spec = _log_spectrogram_db(_mono_list(ref_audio), sr)
-    cand_spec = _log_spectrogram_db(_mono_list(cand_audio), sr)
+    ref_spec = log_spectrogram_db(_mono_list(ref_audio), sr)
+    cand_spec = log_spectrogram_db(_mono_list(cand_audio), sr)
     top_db = max(float(ref_spec[2].max()), float(cand_spec[2].max()))  # one colour scale
-    image = _draw_spectrogram(figure.add_subplot(grid[0, 0]), ref_spec, top_db, "reference")
-    _draw_spectrogram(figure.add_subplot(grid[0, 1]), cand_spec, top_db, "candidate")
+    image = draw_spectrogram(figure.add_subplot(grid[0, 0]), ref_spec, top_db, "reference")
+    draw_spectrogram(figure.add_subplot(grid[0, 1]), cand_spec, top_db, "candidate")
     figure.colorbar(image, ax=figure.axes, label="dB", shrink=0.6, location="right")
     _draw_distances(figure.add_subplot(grid[1, :]), report)
     try:

@@ -136,6 +136,7 @@ def test_resume_continues_from_the_last_checkpoint(tiny_run, tmp_path):
     result = run("train", data, "--out", run_dir, "--resume", "--steps", "6")
     assert result.returncode == 0, result.stderr
     assert "resuming" in result.stderr and "at step 4" in result.stderr
+    assert "data differ" not in result.stderr
     assert "trained to step 6" in result.stdout
     names = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
     assert names[-1] == "step_00000006"
@@ -152,6 +153,10 @@ def test_resume_refuses_another_spec(tiny_run, data_dir):
     assert result.returncode == 2
     assert "another spectral spec" in result.stderr
     assert len(result.stderr.strip().splitlines()[-1]) < 300
+    # The held-out part of a run stays held out: its fraction cannot change on resume.
+    result = run("train", data_dir, "--out", tiny_run[0], "--resume", "--train-fraction", "0.5")
+    assert result.returncode == 2
+    assert "resume without --train-fraction 0.5" in result.stderr.strip().splitlines()[-1]
 
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tiny_run, data_dir, tmp_path):

@@ -201,11 +201,12 @@ def test_column_latents_give_every_time_column_the_same_weights():
         TINY.replace(g_coarse="conv")
 
 
-def test_circular_time_padding_makes_the_generator_treat_every_column_alike():
+@pytest.mark.parametrize("upsample", ["nearest", "bilinear"])
+def test_circular_time_padding_makes_the_generator_treat_every_column_alike(upsample):
     # Rolling the per-column latents by one coarse column must roll the image by the same
     # time span, edges included: then no place in a chunk can carry a repeated pattern.
     spec = SpectralSpec()
-    config = TINY.replace(g_coarse="columns", g_time_padding="circular")
+    config = TINY.replace(g_coarse="columns", g_time_padding="circular", g_upsample=upsample)
     generator = build_generator(spec, config)
     _, coarse_width = coarse_shape(spec, config)
     own = (config.latent_dim // 2) // coarse_width
@@ -226,3 +227,17 @@ def test_circular_time_padding_makes_the_generator_treat_every_column_alike():
                                   if k != "g_time_padding"}).g_time_padding == "zero"
     with pytest.raises(ConfigError, match="g_time_padding"):
         TINY.replace(g_time_padding="reflect")
+
+
+def test_smooth_upsampling_interpolates_and_wraps_time():
+    from raingan.training.layers import SmoothUpsample2D
+
+    x = np.zeros((1, 2, 4, 1), np.float32)
+    x[0, :, :, 0] = [[0, 4, 8, 4], [0, 4, 8, 4]]
+    wrapped = np.asarray(SmoothUpsample2D(circular_time=True)(x))[0, 0, :, 0]
+    np.testing.assert_allclose(wrapped, [1, 1, 3, 5, 7, 7, 5, 3])  # x[-1] = 4 precedes x[0]
+    edged = np.asarray(SmoothUpsample2D()(x))[0, 0, :, 0]
+    np.testing.assert_allclose(edged[:2], [0, 1])
+    assert np.asarray(SmoothUpsample2D()(x)).shape == (1, 4, 8, 1)
+    assert TrainConfig.from_dict({k: v for k, v in TINY.to_dict().items()
+                                  if k != "g_upsample"}).g_upsample == "nearest"  # older runs

@@ -14,6 +14,8 @@ LOSSES = ("hinge", "nonsaturating", "wgan-gp")
 G_COARSE = ("columns", "dense")
 #: How the generator's convolutions pad the time axis (see :class:`.layers.SNConv2D`).
 TIME_PADDINGS = ("circular", "zero")
+#: How the generator doubles its feature maps (see :class:`.layers.SmoothUpsample2D`).
+UPSAMPLINGS = ("nearest", "bilinear")
 
 
 class ConfigError(RainGANError, ValueError):
@@ -50,6 +52,8 @@ class TrainConfig:
         (default) wraps it around, so that, with "columns", even the chunk's edges look like
         its middle; "zero" (the article's) makes the edges special, a pattern the generator
         repeats in every chunk
+    g_upsample : "nearest" (default: copies) or "bilinear" (smooth; on the cpu preset its
+        discriminator won outright by step 400 and the run stalled, see BENCHMARKS.md)
     g_attention_level, d_attention_level : index into the channel lists of the resolution that
         gets a self-attention block; None for none
     loss : "hinge" (default, SAGAN), "nonsaturating" (the RainGAN article) or "wgan-gp"
@@ -74,6 +78,7 @@ class TrainConfig:
     d_channels: tuple[int, ...] = (8, 16, 32, 64, 128, 256)
     g_coarse: str = "columns"
     g_time_padding: str = "circular"
+    g_upsample: str = "nearest"
     g_attention_level: int | None = 2
     d_attention_level: int | None = 3
     loss: str = "hinge"
@@ -105,6 +110,9 @@ class TrainConfig:
         if self.g_time_padding not in TIME_PADDINGS:
             raise ConfigError(f"g_time_padding must be one of {', '.join(TIME_PADDINGS)}, "
                               f"got {self.g_time_padding!r}")
+        if self.g_upsample not in UPSAMPLINGS:
+            raise ConfigError(f"g_upsample must be one of {', '.join(UPSAMPLINGS)}, "
+                              f"got {self.g_upsample!r}")
         if self.loss not in LOSSES:
             raise ConfigError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
         if len(self.g_channels) < 2 or len(self.d_channels) < 2:
@@ -134,8 +142,8 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
         # Runs saved before these fields existed used the dense mapping and zero padding.
-        return from_known_fields(cls, {"g_coarse": "dense", "g_time_padding": "zero", **data},
-                                 "config", ConfigError)
+        older = {"g_coarse": "dense", "g_time_padding": "zero", "g_upsample": "nearest"}
+        return from_known_fields(cls, {**older, **data}, "config", ConfigError)
 
     def replace(self, **changes: Any) -> "TrainConfig":
         return dataclasses.replace(self, **changes)

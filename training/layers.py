@@ -124,6 +124,50 @@ class SNDense(_SpectralNormalized):
         return (*input_shape[:-1], self.units)
 
 
+def _upsample_axis(x, axis: int, circular: bool):
+    """Double ``axis`` by linear interpolation at the quarter points between samples.
+
+    Output ``2i`` is ``0.75 x[i] + 0.25 x[i-1]`` and ``2i+1`` is ``0.75 x[i] + 0.25 x[i+1]``;
+    past the ends, neighbours wrap around (``circular``) or repeat the edge sample.
+    """
+    first, last = ops.take(x, [0], axis=axis), ops.take(x, [-1], axis=axis)
+    length = x.shape[axis]
+    head = ops.take(x, list(range(length - 1)), axis=axis)
+    tail = ops.take(x, list(range(1, length)), axis=axis)
+    previous = ops.concatenate([last if circular else first, head], axis=axis)
+    following = ops.concatenate([tail, first if circular else last], axis=axis)
+    even = 0.75 * x + 0.25 * previous
+    odd = 0.75 * x + 0.25 * following
+    shape = list(x.shape)
+    shape[axis] = 2 * length
+    shape[0] = -1
+    return ops.reshape(ops.stack([even, odd], axis=axis + 1), shape)
+
+
+class SmoothUpsample2D(keras.layers.Layer):
+    """2x bilinear upsampling of (batch, height, width, channels) maps, without learnable
+    weights: unlike nearest-neighbour copies, it leaves no 2-, 4- or 8-frame block pattern
+    for later layers to turn into a periodic buzz (but see ``g_upsample`` in
+    :class:`.config.TrainConfig`). ``circular_time`` wraps the width (time)
+    axis, as circular padding does."""
+
+    def __init__(self, circular_time: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.circular_time = circular_time
+
+    def call(self, x):
+        x = _upsample_axis(x, 1, circular=False)
+        return _upsample_axis(x, 2, circular=self.circular_time)
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, channels = input_shape
+        return (batch, None if height is None else 2 * height,
+                None if width is None else 2 * width, channels)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "circular_time": self.circular_time}
+
+
 class SelfAttention(keras.layers.Layer):
     """SAGAN self-attention over all positions of a feature map (Zhang et al. 2019).
 

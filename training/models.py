@@ -13,7 +13,7 @@ import keras
 from ..runtime.model_meta import INPUT_NAME, OUTPUT_NAME
 from ..runtime.spec import SpectralSpec
 from .config import ConfigError, TrainConfig, column_latent_split
-from .layers import ColumnLatents, SelfAttention, SNConv2D, SNDense
+from .layers import ColumnLatents, SelfAttention, SmoothUpsample2D, SNConv2D, SNDense
 
 LEAKY_SLOPE = 0.2
 #: Generator batch-norm momentum: quick enough that the running statistics used at
@@ -61,7 +61,10 @@ def build_generator(spec: SpectralSpec, config: TrainConfig,
     x = keras.layers.ReLU()(x)
     for level, channels in enumerate(config.g_channels):
         if level > 0:
-            x = keras.layers.UpSampling2D(2)(x)
+            if config.g_upsample == "bilinear":
+                x = SmoothUpsample2D(circular_time=config.g_time_padding == "circular")(x)
+            else:
+                x = keras.layers.UpSampling2D(2)(x)
             x = SNConv2D(channels, 3, spectral_norm=spectral_norm,
                          time_padding=config.g_time_padding)(x)
             x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM)(x)

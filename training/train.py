@@ -46,7 +46,7 @@ class TrainRequest:
     resume: bool = False
     strategy: str = "default"
     cpu_devices: int | None = None
-    train_fraction: float = 1.0
+    train_fraction: float | None = None  # None: 1.0, or the resumed run's
     overrides: dict[str, Any] | None = None
     progress: bool = True
 
@@ -86,6 +86,20 @@ def _resolve(request: TrainRequest
     return state.spec, state.config, checkpoint, state
 
 
+def _train_fraction(request: TrainRequest) -> float:
+    """The requested fraction; a resumed run keeps the one it started with (its held-out
+    part stays held out)."""
+    run_file = request.run_dir / RUN_FILE
+    if not (request.resume and run_file.is_file()):
+        return 1.0 if request.train_fraction is None else request.train_fraction
+    saved = float(json.loads(run_file.read_text()).get("train_fraction", 1.0))
+    if request.train_fraction is not None and request.train_fraction != saved:
+        raise CheckpointError(f"{request.run_dir} trains on the first {saved:g} of each "
+                              f"recording; resume without --train-fraction "
+                              f"{request.train_fraction:g}")
+    return saved
+
+
 def train(request: TrainRequest) -> TrainResult:
     """Train (or continue) a run; see ``raingan train --help``.
 
@@ -99,7 +113,8 @@ def train(request: TrainRequest) -> TrainResult:
     run_dir = request.run_dir
     spec, config, checkpoint, resumed = _resolve(request)
     total_steps = request.steps or config.steps
-    corpus = load_corpus(request.data_dir, spec, request.train_fraction)
+    train_fraction = _train_fraction(request)
+    corpus = load_corpus(request.data_dir, spec, train_fraction)
     log.info("corpus: %d signal(s), %.1f s, from %d file(s)", len(corpus.signals),
              corpus.total_s, len(corpus.files))
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -131,7 +146,7 @@ def train(request: TrainRequest) -> TrainResult:
         (run_dir / RUN_FILE).write_text(json.dumps(
             {"spec": spec.to_dict(), "config": config.to_dict(), "data": str(request.data_dir),
              "files": [p.name for p in corpus.files], "data_fingerprint": corpus.fingerprint,
-             "train_fraction": request.train_fraction, "backend": keras.backend.backend()},
+             "train_fraction": train_fraction, "backend": keras.backend.backend()},
             indent=2))
 
     def make_sampler(batch_size: int) -> CropSampler:
