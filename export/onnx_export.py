@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 
 from ..runtime.atomic import atomic_output  # noqa: E402
 from ..runtime.errors import RainGANError  # noqa: E402
+from ..runtime.intensity import fit_intensity_axis  # noqa: E402
 from ..runtime.latent import truncated_normal  # noqa: E402
 from ..runtime.model_meta import INPUT_NAME, OUTPUT_NAME, ModelMetadata  # noqa: E402
 from ..training.checkpoint import (CheckpointError, latest_checkpoint, load_weights,  # noqa: E402
@@ -102,11 +103,19 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | None = None,
                                                        opset=opset)
     except Exception as exc:  # tf2onnx raises many untyped errors
         raise ExportError(f"tf2onnx could not convert the generator ({exc})") from None
+    def images_of(z: np.ndarray) -> np.ndarray:
+        return np.concatenate([np.asarray(plain(z[i:i + 64], training=False))
+                               for i in range(0, z.shape[0], 64)])
+
+    axis = fit_intensity_axis(images_of, state.spec,
+                              state.config.latent_dim, drifting_latent_dims(state.spec, state.config),
+                              state.config.truncation)
     metadata = ModelMetadata(
         spec=state.spec, latent_dim=state.config.latent_dim,
         truncation=state.config.truncation, data_fingerprint=state.data_fingerprint,
         step=state.step,
         drifting_dims=drifting_latent_dims(state.spec, state.config),
+        intensity=axis.to_dict(),
         training={"loss": state.config.loss, "g_channels": list(state.config.g_channels),
                   "g_coarse": state.config.g_coarse,
                   "g_time_padding": state.config.g_time_padding,

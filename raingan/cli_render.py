@@ -33,6 +33,9 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--drift-s", type=float, metavar="S",
                    help="time over which the rain's character drifts; 0 makes every chunk "
                         "independent (default 10)")
+    p.add_argument("--intensity", type=float, metavar="I",
+                   help="0 light to 1 heavy rain, along the model's intensity axis "
+                        "(default: as the latent walk makes it)")
     p.add_argument("--format", choices=tuple(FORMATS), help="file format (default: from OUT)")
     p.add_argument("--subtype", default="PCM_24",
                    help="sample format, e.g. PCM_16, PCM_24, FLOAT (default PCM_24)")
@@ -61,7 +64,7 @@ def _settings(args: argparse.Namespace):
     drift = {} if args.drift_s is None else {"drift_s": args.drift_s}
     return RenderSettings(seconds=args.seconds, sample_rate_hz=args.sr, channels=args.channels,
                           seed=args.seed, gain_db=args.gain_db, width=args.width,
-                          truncation=args.truncation, **drift)
+                          truncation=args.truncation, intensity=args.intensity, **drift)
 
 
 def _generator(args: argparse.Namespace):
@@ -111,7 +114,7 @@ def _run_loop(args: argparse.Namespace) -> int:
     generator = _generator(args)
     result = render_loop(generator, settings.seconds, settings.sample_rate_hz,
                          settings.channels, settings.seed, settings.gain_db, settings.width,
-                         settings.truncation, settings.drift_s)
+                         settings.truncation, settings.drift_s, settings.intensity)
     _write(args, result.samples, result.sample_rate_hz)
     print(f"wrote {args.output} ({args.seconds:g} s loop of {result.n_chunks} chunks, "
           f"{result.sample_rate_hz} Hz, {args.channels} ch, seed {result.seed})")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 import numpy as np
 
+from .intensity import IntensityAxis
 from .latent import LatentWalk, truncated_normal
 from .model_meta import INPUT_NAME, OUTPUT_NAME, ModelFormatError, ModelMetadata
 from .phase import PhaseSettings
@@ -79,6 +80,14 @@ class Generator:
                 or outputs.get(OUTPUT_NAME, [None])[1:] != list(self.spec.image_shape)):
             raise ModelFormatError(f"{path}: its graph does not match its metadata "
                                    f"(inputs {inputs}, outputs {outputs})")
+        self._intensity_axis = None
+        if self.metadata.intensity is not None:
+            try:
+                self._intensity_axis = IntensityAxis.from_dict(self.metadata.intensity)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ModelFormatError(f"{path}: damaged intensity axis ({exc})") from None
+            if self._intensity_axis.direction.shape != (self.latent_dim,):
+                raise ModelFormatError(f"{path}: its intensity axis does not fit its latents")
 
     @property
     def spec(self):
@@ -101,6 +110,11 @@ class Generator:
         """
         threshold = self.metadata.truncation if truncation is None else truncation
         return truncated_normal(rng, (count, self.latent_dim), threshold)
+
+    @property
+    def intensity_axis(self) -> IntensityAxis | None:
+        """The model's intensity axis; None when it was exported without one."""
+        return self._intensity_axis
 
     def latent_walk(self, rng: np.random.Generator, correlation: float,
                     truncation: float | None = None) -> LatentWalk:

@@ -22,7 +22,8 @@ from .generator import Generator
 from .latent import truncated_normal, walk_correlation
 from .safety import OutputSafety
 from .stitch import equal_power_fades
-from .stream import DEFAULT_DRIFT_S, width_matrix
+from .intensity import apply_intensity
+from .stream import DEFAULT_DRIFT_S, check_intensity, width_matrix
 
 MIN_LOOP_CHUNKS = 4
 
@@ -82,9 +83,11 @@ def cyclic_stitch(chunks: np.ndarray, crossfade: int) -> np.ndarray:
 
 def render_loop(generator: Generator, seconds: float, sample_rate_hz: int = 48_000,
                 channels: int = 2, seed: int | None = None, gain_db: float = 0.0, width: float = 1.0,
-                truncation: float | None = None, drift_s: float = DEFAULT_DRIFT_S) -> LoopResult:
+                truncation: float | None = None, drift_s: float = DEFAULT_DRIFT_S,
+                intensity: float | None = None) -> LoopResult:
     """A loop of exactly ``round(seconds * sample_rate_hz)`` frames (settings as for
-    :class:`~raingan.runtime.stream.RainStream`; ``seed`` None draws one).
+    :class:`~raingan.runtime.stream.RainStream`; ``seed`` None draws one; a fixed
+    ``intensity`` holds the whole loop at it).
 
     The loop holds a whole number of chunks; FFT resampling to the exact length changes the
     tempo by less than half a chunk step over the loop (under 1 % for a 30 s loop).
@@ -100,7 +103,11 @@ def render_loop(generator: Generator, seconds: float, sample_rate_hz: int = 48_0
                                             generator.latent_dim, threshold, correlation,
                                             generator.metadata.drifting_dims)
                         for s in streams], axis=1)
-    chunks = generator.chunks(latents.reshape(n_chunks * channels, -1))
+    latents = latents.reshape(n_chunks * channels, -1)
+    check_intensity(generator, intensity)
+    if intensity is not None:
+        latents = apply_intensity(latents, generator.intensity_axis, intensity, threshold)
+    chunks = generator.chunks(latents)
     chunks = chunks.reshape(n_chunks, channels, -1).transpose(0, 2, 1)
     audio = cyclic_stitch(chunks, spec.crossfade_samples)
     if channels == 2:

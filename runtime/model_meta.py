@@ -41,6 +41,8 @@ class ModelMetadata:
     step : training step the weights come from
     format_version : :data:`FORMAT_VERSION` of the writer
     training : free-form training facts (preset, loss, architecture)
+    intensity : the intensity axis (:meth:`.intensity.IntensityAxis.to_dict`); None for
+        models exported without one
     drifting_dims : how many leading latent components set the rain's character, and so
         drift slowly along a stream; the others place events in time inside a chunk and are
         drawn afresh for every chunk (drifting them would repeat each chunk's events in the
@@ -55,6 +57,7 @@ class ModelMetadata:
     format_version: int = FORMAT_VERSION
     training: Mapping[str, Any] | None = None
     drifting_dims: int | None = None
+    intensity: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.drifting_dims is not None and not 0 <= self.drifting_dims <= self.latent_dim:
@@ -73,6 +76,8 @@ class ModelMetadata:
         }
         if self.drifting_dims is not None:
             props[_PREFIX + "drifting_dims"] = json.dumps(self.drifting_dims)
+        if self.intensity is not None:
+            props[_PREFIX + "intensity"] = json.dumps(dict(self.intensity))
         if self.training is not None:
             props[_PREFIX + "training"] = json.dumps(dict(self.training), sort_keys=True)
         return props
@@ -89,6 +94,7 @@ class ModelMetadata:
                                        f"supported (this RainGAN reads version {FORMAT_VERSION})")
             training = props.get(_PREFIX + "training")
             drifting = props.get(_PREFIX + "drifting_dims")
+            intensity = props.get(_PREFIX + "intensity")
             return cls(spec=SpectralSpec.from_json(props[SPEC_KEY]),
                        latent_dim=int(json.loads(props[_PREFIX + "latent_dim"])),
                        truncation=float(json.loads(props[_PREFIX + "truncation"])),
@@ -96,7 +102,8 @@ class ModelMetadata:
                        step=int(json.loads(props[_PREFIX + "step"])),
                        format_version=version,
                        training=None if training is None else json.loads(training),
-                       drifting_dims=None if drifting is None else int(json.loads(drifting)))
+                       drifting_dims=None if drifting is None else int(json.loads(drifting)),
+                       intensity=None if intensity is None else json.loads(intensity))
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, ModelFormatError):
                 raise

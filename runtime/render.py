@@ -30,6 +30,7 @@ class RenderSettings:
     width: float = 1.0
     truncation: float | None = None
     drift_s: float = DEFAULT_DRIFT_S
+    intensity: float | None = None
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.seconds) and self.seconds > 0):
@@ -59,7 +60,7 @@ def render(generator: Generator, settings: RenderSettings,
     """
     stream = RainStream(generator, settings.sample_rate_hz, settings.channels, settings.seed,
                         settings.gain_db, settings.width, settings.truncation, settings.drift_s,
-                        chunks_per_block=8)
+                        chunks_per_block=8, intensity=settings.intensity)
     n_out = int(round(settings.seconds * settings.sample_rate_hz))
     blocks, have = [], 0
     while have < n_out:

@@ -117,6 +117,8 @@ class RainSource:
     width : stereo width 0-1 (glides per sample)
     drift_s : how slowly the rain's character drifts, seconds (0: independent chunks)
     truncation : latent truncation; None for the model's
+    intensity : 0 light to 1 heavy (None: as the latent walk makes it); changes reach the
+        output after the buffered latency and glide over about half a second
     device : "cpu", "cuda" or "auto", for the generator
 
     Raises
@@ -131,7 +133,8 @@ class RainSource:
                  channels: int = 2, seed: int | None = None,
                  latency_ms: float = DEFAULT_LATENCY_MS, gain_db: float = 0.0,
                  width: float = 1.0, drift_s: float = DEFAULT_DRIFT_S,
-                 truncation: float | None = None, device: str = "cpu"):
+                 truncation: float | None = None, intensity: float | None = None,
+                 device: str = "cpu"):
         from .. import _native
 
         check_stream_settings(sample_rate, channels, gain_db, width, truncation, drift_s)
@@ -141,12 +144,13 @@ class RainSource:
         generator = Generator(default_model_path() if model is None else model, device=device)
         # Gain and width are the core's, so the stream runs at unity gain and full width.
         self._stream = RainStream(generator, sample_rate, channels, seed, drift_s=drift_s,
-                                  truncation=truncation, chunks_per_block=1)
+                                  truncation=truncation, chunks_per_block=1,
+                                  intensity=intensity)
         self.seed, self.sample_rate, self.channels = self._stream.seed, sample_rate, channels
         self.latency_ms = float(latency_ms)
         loop = render_loop(generator, FALLBACK_LOOP_S, sample_rate, channels,
                            seed=self.seed ^ 0x5A5A5A5A, truncation=truncation,
-                           drift_s=drift_s).samples
+                           drift_s=drift_s, intensity=intensity).samples
         spec = generator.spec
         block_frames = math.ceil(spec.chunk_step_samples * sample_rate / spec.sample_rate_hz)
         latency_frames = max(1, round(latency_ms * sample_rate / 1000.0))
@@ -238,6 +242,16 @@ class RainSource:
         check_stream_settings(self.sample_rate, self.channels, 0.0, width, None, 0.0)
         self._width = float(width)
         self._core.set_width(self._width)
+
+    @property
+    def intensity(self) -> float | None:
+        return self._stream.intensity
+
+    @intensity.setter
+    def intensity(self, intensity: float | None) -> None:
+        # The producer thread reads the target at its next chunk: a plain attribute
+        # write, atomic under the GIL.
+        self._stream.set_intensity(intensity)
 
     def stats(self) -> SourceStats:
         """Underruns, buffered frames, producer load and the producer's error, if any."""

@@ -18,6 +18,7 @@ from scipy.signal import lfilter
 
 from .errors import RainGANError
 from .generator import BATCH_LATENTS, Generator
+from .intensity import apply_intensity
 from .latent import walk_correlation
 from .safety import OutputSafety
 from .stitch import Stitcher
@@ -27,6 +28,8 @@ MIN_RATE_HZ, MAX_RATE_HZ = 8_000, 192_000
 DEFAULT_DRIFT_S = 10.0
 #: Gain changes glide with this time constant, so a moving fader makes no zipper noise.
 GAIN_SMOOTHING_S = 0.02
+#: Intensity glides towards its target with this time constant, chunk by chunk.
+INTENSITY_SMOOTHING_S = 0.5
 
 
 def width_matrix(width: float) -> np.ndarray:
@@ -53,6 +56,9 @@ class RainStream:
     truncation : latent truncation; None for the model's
     drift_s : time constant over which the rain's character drifts; 0 for independent chunks
     chunks_per_block : chunks generated per :meth:`next_block` (up to one onnxruntime batch)
+    intensity : None leaves the rain as the latent walk makes it; 0-1 moves it from light to
+        heavy along the model's intensity axis (:mod:`.intensity`), gliding over about
+        :data:`INTENSITY_SMOOTHING_S`
 
     Raises
     ------
@@ -63,8 +69,9 @@ class RainStream:
     def __init__(self, generator: Generator, sample_rate_hz: int = 48_000, channels: int = 2,
                  seed: int | None = None, gain_db: float = 0.0, width: float = 1.0,
                  truncation: float | None = None, drift_s: float = DEFAULT_DRIFT_S,
-                 chunks_per_block: int = 4):
+                 chunks_per_block: int = 4, intensity: float | None = None):
         check_stream_settings(sample_rate_hz, channels, gain_db, width, truncation, drift_s)
+        check_intensity(generator, intensity)
         if not 1 <= chunks_per_block <= BATCH_LATENTS:
             raise StreamSettingsError(f"chunks_per_block must be in 1..{BATCH_LATENTS}")
         self.generator, self.sample_rate_hz, self.channels = generator, sample_rate_hz, channels
@@ -85,6 +92,22 @@ class RainStream:
         self._gain_target = self._gain
         self._gain_pole = math.exp(-1.0 / (GAIN_SMOOTHING_S * sample_rate_hz))
         self._safety = OutputSafety(sample_rate_hz, channels)
+        self._threshold = generator.metadata.truncation if truncation is None else truncation
+        self._intensity = self._intensity_target = intensity
+        self._intensity_pole = math.exp(-spec.chunk_step_samples / spec.sample_rate_hz
+                                        / INTENSITY_SMOOTHING_S)
+
+    @property
+    def intensity(self) -> float | None:
+        """The intensity the stream is gliding to (None: released)."""
+        return self._intensity_target
+
+    def set_intensity(self, intensity: float | None) -> None:
+        """Glide to a new intensity (0 light - 1 heavy) from the next chunk; None releases it."""
+        check_intensity(self.generator, intensity)
+        self._intensity_target = intensity
+        if intensity is None or self._intensity is None:
+            self._intensity = intensity
 
     def set_gain_db(self, gain_db: float) -> None:
         """Glide to a new gain over about :data:`GAIN_SMOOTHING_S`."""
@@ -104,6 +127,8 @@ class RainStream:
         """
         count = self.chunks_per_block
         latents = np.stack([walk.take(count) for walk in self._walks], axis=1)
+        if self._intensity_target is not None:
+            latents = self._with_intensity(latents)
         chunks = self.generator.chunks(latents.reshape(count * self.channels, -1))
         chunks = chunks.reshape(count, self.channels, -1)
         audio = np.concatenate([self._stitcher.push(chunk.T) for chunk in chunks], axis=0)
@@ -112,6 +137,15 @@ class RainStream:
         if self._resampler is not None:
             audio = self._resampler.resample_chunk(np.ascontiguousarray(audio))
         return self._safety.process(audio * self._gain_ramp(audio.shape[0])[:, None])
+
+    def _with_intensity(self, latents: np.ndarray) -> np.ndarray:
+        """Set each chunk's latents on the intensity axis, gliding chunk by chunk."""
+        axis, out = self.generator.intensity_axis, np.empty_like(latents)
+        for k in range(latents.shape[0]):
+            pole = self._intensity_pole
+            self._intensity = pole * self._intensity + (1.0 - pole) * self._intensity_target
+            out[k] = apply_intensity(latents[k], axis, self._intensity, self._threshold)
+        return out
 
     def _gain_ramp(self, frames: int) -> np.ndarray:
         """Per-sample gain, a one-pole glide from the current gain to the target."""
@@ -128,6 +162,18 @@ class RainStream:
 
 class StreamSettingsError(RainGANError, ValueError):
     """Stream or render settings outside what RainGAN can produce."""
+
+
+def check_intensity(generator: Generator, intensity: float | None) -> None:
+    """Raise :class:`StreamSettingsError` for an intensity outside [0, 1], or for any
+    intensity when the model has no intensity axis."""
+    if intensity is None:
+        return
+    if not 0.0 <= intensity <= 1.0:
+        raise StreamSettingsError(f"intensity must be in [0, 1], got {intensity}")
+    if generator.intensity_axis is None:
+        raise StreamSettingsError(f"{generator.path}: this model has no intensity axis "
+                                  f"(export it again with this version of raingan)")
 
 
 def check_stream_settings(sample_rate_hz: int, channels: int, gain_db: float, width: float,

@@ -1,0 +1,77 @@
+"""Intensity: the latent axis, its fit, its use in streams, loops, sources and the CLI."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from raingan.runtime.generator import Generator, default_model_path
+from raingan.runtime.intensity import (AXIS_REACH, IntensityAxis, apply_intensity,
+                                       fit_intensity_axis, sweep_report)
+from raingan.runtime.spec import SpectralSpec
+from raingan.runtime.stream import RainStream, StreamSettingsError
+
+
+def test_apply_intensity_sets_the_projection_and_nothing_else():
+    direction = np.zeros(8)
+    direction[:2] = [0.6, 0.8]
+    axis = IntensityAxis(direction, 3.0, 0.0)
+    z = np.random.default_rng(0).standard_normal((5, 8)).astype(np.float32) * 0.3
+    for intensity in (0.0, 0.5, 1.0):
+        out = apply_intensity(z, axis, intensity, threshold=3.0)
+        np.testing.assert_allclose(out @ direction, AXIS_REACH * (2 * intensity - 1), atol=1e-5)
+        np.testing.assert_allclose(out[:, 2:], z[:, 2:])  # orthogonal parts untouched
+    with pytest.raises(ValueError, match="intensity"):
+        apply_intensity(z, axis, 1.5, 3.0)
+
+
+def test_fit_finds_the_direction_that_makes_rain_louder():
+    # A stand-in generator whose loudness grows with 0.8 z0 - 0.6 z1 and ignores the rest.
+    spec = SpectralSpec()
+    true_direction = np.array([0.8, -0.6] + [0.0] * 14)
+
+    def images_of(z: np.ndarray) -> np.ndarray:
+        level = 0.1 * (z @ true_direction)[:, None, None] - 0.3
+        return np.broadcast_to(level, (z.shape[0], *spec.image_shape)).astype(np.float32)
+
+    axis = fit_intensity_axis(images_of, spec, 16, drifting_dims=12, threshold=3.0,
+                              n_latents=128)
+    assert axis.direction @ true_direction > 0.99 and axis.loudness_db_per_unit > 0
+    assert np.all(axis.direction[12:] == 0)  # per-chunk components get no weight
+    np.testing.assert_allclose(IntensityAxis.from_dict(axis.to_dict()).direction, axis.direction,
+                               atol=1e-5)
+
+
+def test_bundled_model_sweeps_from_light_to_heavy_without_clicks():
+    # Issue 4's acceptance: a 10 s sweep rises monotonically by >= 6 dB and its largest
+    # sample-to-sample step stays within that of the rain itself.
+    report = sweep_report(Generator(default_model_path(), device="cpu"), seconds=10.0,
+                          window_s=2.0, seed=0)
+    assert report["monotonic"] and report["rise_db"] >= 6.0, report
+    assert report["sweep_max_step"] <= report["held_max_step"], report
+
+
+def test_intensity_reaches_streams_loops_sources_and_the_cli(tiny_model, tmp_path):
+    generator = Generator(tiny_model, device="cpu")
+    assert generator.intensity_axis is not None  # export fits one
+    stream = RainStream(generator, 48_000, 2, seed=1, intensity=0.2)
+    stream.next_block()
+    stream.set_intensity(0.9)
+    assert stream.intensity == 0.9
+    with pytest.raises(StreamSettingsError, match="intensity must be in"):
+        stream.set_intensity(-0.1)
+    from raingan import RainSource
+
+    rain = RainSource(tiny_model, seed=1, intensity=0.3)
+    rain.intensity = 0.7
+    assert rain.intensity == 0.7
+    out = tmp_path / "loop.wav"
+    result = subprocess.run([sys.executable, "-m", "raingan", "loop", str(out), "--seconds", "3",
+                             "--model", str(tiny_model), "--intensity", "0.8"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    result = subprocess.run([sys.executable, "-m", "raingan", "render", str(out), "--seconds",
+                             "1", "--model", str(tiny_model), "--intensity", "2"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "intensity must be in [0, 1]" in result.stderr
