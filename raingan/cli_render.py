@@ -127,11 +127,15 @@ def add_stems(commands: argparse._SubParsersAction) -> None:
         description="Write COUNT independent variations (seeds SEED, SEED+1, ...) into OUTDIR, "
                     "each normalised to a target integrated loudness (ITU-R BS.1770), and a "
                     "manifest.json with every stem's seed, loudness and gain, the model's hash "
-                    "and the settings.")
+                    "and the settings. --layers N also renders each variation at N intensities "
+                    "from light to heavy, aligned in time for crossfading.")
     p.add_argument("output", type=Path, metavar="OUTDIR", help="folder for the stems")
     p.add_argument("--count", type=int, required=True, help="number of variations")
     p.add_argument("--seconds", type=float, required=True, help="length of each stem, seconds")
     p.add_argument("--lufs", type=float, default=-23.0, help="target loudness (default -23)")
+    p.add_argument("--layers", type=int, default=0, metavar="N",
+                   help="intensity layers per variation, >= 2; the heaviest meets --lufs and "
+                        "the others keep their level below it (default: none)")
     _add_common(p)
     p.set_defaults(run=_run_stems)
 
@@ -143,9 +147,9 @@ def _run_stems(args: argparse.Namespace) -> int:
     suffix = FORMATS[args.format or "wav"]
     settings = _settings(args)
     generator = _generator(args)
-    with _progress(args.count, "stems") as advance:
+    with _progress(args.count * max(args.layers, 1), "stems") as advance:
         manifest = render_stems(generator, args.output, args.count, settings, args.lufs,
-                                args.subtype, suffix, advance)
+                                args.subtype, suffix, advance, layers=args.layers)
     print(f"wrote {len(manifest['stems'])} stems and manifest.json to {args.output} "
           f"({args.lufs:g} LUFS, seeds from {manifest['settings']['seed']})")
     return 0

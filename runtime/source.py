@@ -53,6 +53,9 @@ class SourceStats:
     frames_buffered : frames ready in the ring now
     producer_load : time the producer needs per second of audio it makes (a moving
         average; must stay below 1, and well below it on a busy machine)
+    loop_ready : whether the fallback loop is rendered (it is made in the background after
+        :meth:`RainSource.start`, so that audio starts at once; before it is ready, an
+        underrun fades to silence)
     error : the producer's failure, one line; None while it is healthy
     """
 
@@ -61,6 +64,7 @@ class SourceStats:
     frames_rendered: int
     frames_buffered: int
     producer_load: float
+    loop_ready: bool
     error: str | None
 
 
@@ -101,6 +105,13 @@ class _Producer:
                 self.stop.wait(POLL_S)
         except Exception as exc:  # reported through stats(); the host keeps the loop
             self.error = f"{type(exc).__name__}: {exc}"
+
+    def make_loop(self, render) -> None:
+        """Render the fallback loop (``render()`` -> frames) and install it in the core."""
+        try:
+            self.core.set_loop(np.ascontiguousarray(render(), dtype=np.float32))
+        except Exception as exc:
+            self.error = f"fallback loop: {type(exc).__name__}: {exc}"
 
 
 class RainSource:
@@ -148,20 +159,23 @@ class RainSource:
                                   intensity=intensity)
         self.seed, self.sample_rate, self.channels = self._stream.seed, sample_rate, channels
         self.latency_ms = float(latency_ms)
-        loop = render_loop(generator, FALLBACK_LOOP_S, sample_rate, channels,
-                           seed=self.seed ^ 0x5A5A5A5A, truncation=truncation,
-                           drift_s=drift_s, intensity=intensity).samples
+        loop_seed = self.seed ^ 0x5A5A5A5A
+        self._render_loop = lambda: render_loop(
+            generator, FALLBACK_LOOP_S, sample_rate, channels, seed=loop_seed,
+            truncation=truncation, drift_s=drift_s, intensity=intensity).samples
         spec = generator.spec
         block_frames = math.ceil(spec.chunk_step_samples * sample_rate / spec.sample_rate_hz)
         latency_frames = max(1, round(latency_ms * sample_rate / 1000.0))
         fade_frames = max(1, round(FADE_S * sample_rate))
         self._core = _native.RainCore(
             capacity_frames=latency_frames + 2 * block_frames + fade_frames, channels=channels,
-            sample_rate_hz=float(sample_rate), loop=np.ascontiguousarray(loop, np.float32),
+            sample_rate_hz=float(sample_rate),
+            loop_capacity_frames=round(FALLBACK_LOOP_S * sample_rate),
             fade_frames=fade_frames, resume_frames=max(1, latency_frames // 2),
             smoothing_s=GAIN_SMOOTHING_S)
         self._producer = _Producer(self._core, self._stream, latency_frames)
         self._thread: threading.Thread | None = None
+        self._loop_thread: threading.Thread | None = None
         self._gain_db = self._width = 0.0
         self.gain_db, self.width = gain_db, width
 
@@ -180,6 +194,11 @@ class RainSource:
         self._thread = threading.Thread(target=self._producer.run, name="raingan-producer",
                                         daemon=True)
         self._thread.start()
+        if self._loop_thread is None:
+            self._loop_thread = threading.Thread(target=self._producer.make_loop,
+                                                 args=(self._render_loop,),
+                                                 name="raingan-loop", daemon=True)
+            self._loop_thread.start()
         return self
 
     def stop(self) -> None:
@@ -189,6 +208,8 @@ class RainSource:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+        if self._loop_thread is not None:
+            self._loop_thread.join()
 
     def __enter__(self) -> "RainSource":
         return self.start()
@@ -259,7 +280,8 @@ class RainSource:
         return SourceStats(underruns=core["underruns"], loop_frames=core["loop_frames"],
                            frames_rendered=core["frames_rendered"],
                            frames_buffered=core["frames_buffered"],
-                           producer_load=self._producer.load, error=self._producer.error)
+                           producer_load=self._producer.load, loop_ready=core["loop_ready"],
+                           error=self._producer.error)
 
     @property
     def running(self) -> bool:

@@ -1,7 +1,10 @@
 """`raingan stems`: independent variations, loudness-normalised, with a manifest.
 
 Each stem is a render with its own seed, measured with an ITU-R BS.1770 integrated loudness
-meter (pyloudnorm) and gained to the target. A JSON manifest records every stem's seed,
+meter (pyloudnorm) and gained to the target. With intensity layers, every variation is also
+rendered at evenly spaced intensities from light to heavy with the same seed, so the layers
+line up in time and can be crossfaded; one gain per variation brings its heaviest layer to
+the target and keeps the layers' natural differences in loudness. A JSON manifest records every stem's seed,
 loudness and gain, the model's file hash and the settings, so any stem can be made again.
 Stems are written into a hidden folder beside OUTDIR's files and moved in when all are
 done, so a failure leaves no partial set.
@@ -41,31 +44,45 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def measure_lufs(audio: np.ndarray, sample_rate_hz: int) -> float:
+    """Integrated loudness of ``audio`` (frames, channels), LUFS (ITU-R BS.1770)."""
+    import pyloudnorm
+
+    measured = float(pyloudnorm.Meter(sample_rate_hz).integrated_loudness(
+        audio.astype(np.float64)))
+    if not np.isfinite(measured):
+        raise StreamSettingsError("a stem is too quiet to measure its loudness")
+    return measured
+
+
+def gained(audio: np.ndarray, gain_db: float) -> np.ndarray:
+    """``audio`` gained by ``gain_db``; the soft limiter catches overs."""
+    return soft_limit(audio * np.float32(10.0 ** (gain_db / 20.0)))
+
+
 def normalise_loudness(audio: np.ndarray, sample_rate_hz: int,
                        target_lufs: float) -> tuple[np.ndarray, float, float]:
-    """Gain ``audio`` (frames, channels) to ``target_lufs``; the soft limiter catches overs.
+    """Gain ``audio`` (frames, channels) to ``target_lufs``.
 
     Returns
     -------
     (audio, measured LUFS before, gain applied in dB)
     """
-    import pyloudnorm
-
-    meter = pyloudnorm.Meter(sample_rate_hz)
-    measured = float(meter.integrated_loudness(audio.astype(np.float64)))
-    if not np.isfinite(measured):
-        raise StreamSettingsError("a stem is too quiet to measure its loudness")
+    measured = measure_lufs(audio, sample_rate_hz)
     gain_db = target_lufs - measured
-    return soft_limit(audio * np.float32(10.0 ** (gain_db / 20.0))), measured, gain_db
+    return gained(audio, gain_db), measured, gain_db
 
 
 def render_stems(generator: Generator, out_dir: Path, count: int, settings: RenderSettings,
                  target_lufs: float = -23.0, subtype: str = "PCM_24", suffix: str = ".wav",
-                 progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+                 progress: Callable[[int], None] | None = None,
+                 layers: int = 0) -> dict[str, Any]:
     """Write ``count`` stems ``stem_01.wav``... and ``manifest.json`` into ``out_dir``.
 
     Stem ``i`` uses seed ``settings.seed + i`` (a drawn base seed when ``settings.seed`` is
-    None). Returns the manifest.
+    None). With ``layers`` >= 2, each stem becomes ``layers`` files
+    ``stem_01_intensity_0.00.wav``... at intensities evenly spaced over [0, 1]; ``progress``
+    is then called once per file. Returns the manifest.
 
     Raises
     ------
@@ -76,6 +93,9 @@ def render_stems(generator: Generator, out_dir: Path, count: int, settings: Rend
     """
     if count < 1:
         raise StreamSettingsError(f"count must be >= 1, got {count}")
+    if layers == 1 or layers < 0:
+        raise StreamSettingsError(f"intensity layers must be 0 (none) or >= 2, got {layers}")
+    intensities = [None] if layers == 0 else [float(v) for v in np.linspace(0.0, 1.0, layers)]
     if settings.seconds < MIN_STEM_S:
         raise StreamSettingsError(f"stems must be at least {MIN_STEM_S} s long to measure "
                                   f"their loudness, got {settings.seconds}")
@@ -94,22 +114,31 @@ def render_stems(generator: Generator, out_dir: Path, count: int, settings: Rend
         stems = []
         for index in range(count):
             seed = base_seed + index
-            result = render(generator, dataclasses.replace(settings, seed=seed))
-            audio, measured, gain_db = normalise_loudness(result.samples,
-                                                          result.sample_rate_hz, target_lufs)
-            name = f"stem_{index + 1:02d}{suffix}"
-            write_audio(staging / name, audio, result.sample_rate_hz, subtype=subtype)
-            stems.append({"file": name, "seed": seed, "measured_lufs": round(measured, 2),
-                          "gain_db": round(gain_db, 2),
-                          "peak": round(float(np.max(np.abs(audio))), 4)})
-            if progress is not None:
-                progress(1)
+            renders = [render(generator, dataclasses.replace(
+                settings, seed=seed, **({} if level is None else {"intensity": level})))
+                for level in intensities]
+            rate = renders[0].sample_rate_hz
+            # One gain per variation: its heaviest (last) layer reaches the target.
+            gain_db = target_lufs - measure_lufs(renders[-1].samples, rate)
+            for level, result in zip(intensities, renders):
+                measured = measure_lufs(result.samples, rate)
+                audio = gained(result.samples, gain_db)
+                layer = "" if level is None else f"_intensity_{level:.2f}"
+                name = f"stem_{index + 1:02d}{layer}{suffix}"
+                write_audio(staging / name, audio, rate, subtype=subtype)
+                entry = {"file": name, "seed": seed, "measured_lufs": round(measured, 2),
+                         "gain_db": round(gain_db, 2),
+                         "peak": round(float(np.max(np.abs(audio))), 4)}
+                stems.append(entry if level is None else {**entry, "intensity": level})
+                if progress is not None:
+                    progress(1)
         manifest = {
             "model": {"file": str(generator.path), "sha256": file_sha256(generator.path),
                       "step": generator.metadata.step,
                       "data_fingerprint": generator.metadata.data_fingerprint},
             "settings": {**dataclasses.asdict(settings), "seed": base_seed,
-                         "target_lufs": target_lufs, "subtype": subtype},
+                         "target_lufs": target_lufs, "subtype": subtype,
+                         "intensity_layers": layers},
             "stems": stems,
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))

@@ -41,9 +41,36 @@ def source(tiny_model):
 # -- the core, driven by hand --------------------------------------------------------------------
 
 def make_core(loop_value: float = -0.25, fade: int = 16, resume: int = 64) -> RainCore:
-    loop = np.full((100, 1), loop_value, np.float32)
-    return RainCore(capacity_frames=1024, channels=1, sample_rate_hz=RATE, loop=loop,
-                    fade_frames=fade, resume_frames=resume, smoothing_s=1e-6)
+    core = RainCore(capacity_frames=1024, channels=1, sample_rate_hz=RATE,
+                    loop_capacity_frames=100, fade_frames=fade, resume_frames=resume,
+                    smoothing_s=1e-6)
+    core.set_loop(np.full((100, 1), loop_value, np.float32))
+    return core
+
+
+def wait_for_loop(source: RainSource, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not source.stats().loop_ready:
+        assert time.monotonic() < deadline, "fallback loop not made"
+        time.sleep(0.005)
+
+
+def test_core_without_a_loop_fades_to_silence_and_takes_one_loop_only():
+    core = RainCore(capacity_frames=256, channels=1, sample_rate_hz=RATE,
+                    loop_capacity_frames=10, fade_frames=4, resume_frames=8, smoothing_s=1e-6)
+    core.set_running(True)
+    core.write(np.full((40, 1), 0.5, np.float32))
+    out = np.ones((64, 1), np.float32)
+    core.render(out)
+    assert out[10, 0] == pytest.approx(0.5) and np.all(out[-20:] == 0)
+    assert core.stats()["underruns"] == 1 and not core.stats()["loop_ready"]
+    with pytest.raises(ValueError, match="longer than the loop capacity"):
+        core.set_loop(np.zeros((11, 1), np.float32))
+    core.set_loop(np.full((10, 1), 0.25, np.float32))
+    with pytest.raises(ValueError, match="installed already"):
+        core.set_loop(np.zeros((10, 1), np.float32))
+    core.render(out)
+    np.testing.assert_allclose(out[-20:, 0], 0.25)
 
 
 def test_core_fades_in_then_crossfades_to_the_loop_when_the_ring_runs_dry():
@@ -84,9 +111,9 @@ def test_core_returns_to_the_stream_once_it_holds_the_resume_reserve():
 
 
 def test_core_smooths_gain_and_width_and_limits():
-    loop = np.tile(np.array([[0.5, 0.0]], np.float32), (64, 1))
-    core = RainCore(capacity_frames=256, channels=2, sample_rate_hz=RATE, loop=loop,
-                    fade_frames=1, resume_frames=1, smoothing_s=0.005)
+    core = RainCore(capacity_frames=256, channels=2, sample_rate_hz=RATE,
+                    loop_capacity_frames=64, fade_frames=1, resume_frames=1, smoothing_s=0.005)
+    core.set_loop(np.tile(np.array([[0.5, 0.0]], np.float32), (64, 1)))
     core.set_running(True)
     out = np.zeros((4800, 2), np.float32)
     core.render(out)
@@ -206,6 +233,7 @@ def test_underruns_crossfade_into_the_loop_without_clicks(tiny_model):
     largest_step = np.abs(np.diff(reference, axis=0)).max()
     # 2 ms of latency read as fast as possible: the producer cannot keep up.
     with RainSource(tiny_model, sample_rate=RATE, seed=7, latency_ms=2.0) as rain:
+        wait_for_loop(rain)
         chunks = []
         for _ in range(400):
             buffer = np.zeros((512, 2), np.float32)
@@ -238,6 +266,7 @@ def test_a_failing_producer_is_reported_and_the_host_keeps_rain(tiny_model, monk
         def broken() -> np.ndarray:
             raise RuntimeError("onnxruntime went away")
 
+        wait_for_loop(rain)
         monkeypatch.setattr(rain._stream, "next_block", broken)
         buffer = np.zeros((512, 2), np.float32)
         deadline = time.monotonic() + 10

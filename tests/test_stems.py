@@ -41,6 +41,24 @@ def test_stems_are_distinct_normalised_and_described(tiny_model, tmp_path):
         assert abs(loudness + 20.0) < 0.5
 
 
+def test_intensity_layers_line_up_and_keep_their_levels(tmp_path):
+    # The bundled model: its intensity axis makes heavier layers louder.
+    out = tmp_path / "layers"
+    result = subprocess.run([*RAINGAN, "stems", str(out), "--count", "1", "--seconds", "4",
+                             "--seed", "3", "--layers", "3", "--lufs", "-20"],
+                            capture_output=True, text=True, timeout=300, cwd=OUTSIDE_CHECKOUT)
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    names = [s["file"] for s in manifest["stems"]]
+    assert names == ["stem_01_intensity_0.00.wav", "stem_01_intensity_0.50.wav",
+                     "stem_01_intensity_1.00.wav"]
+    assert [s["intensity"] for s in manifest["stems"]] == [0.0, 0.5, 1.0]
+    assert len({s["gain_db"] for s in manifest["stems"]}) == 1  # one gain per variation
+    meter = pyloudnorm.Meter(48_000)
+    loudness = [meter.integrated_loudness(sf.read(out / n, dtype="float64")[0]) for n in names]
+    assert abs(loudness[-1] + 20.0) < 0.5 and loudness[0] < loudness[-1] - 3.0
+
+
 def test_bad_stem_requests_leave_nothing(tiny_model, tmp_path):
     generator = Generator(tiny_model, device="cpu")
     with pytest.raises(StreamSettingsError, match="count"):
@@ -49,6 +67,8 @@ def test_bad_stem_requests_leave_nothing(tiny_model, tmp_path):
         render_stems(generator, tmp_path / "a", 1, RenderSettings(seconds=0.2))
     with pytest.raises(StreamSettingsError, match="LUFS"):
         render_stems(generator, tmp_path / "a", 1, RenderSettings(seconds=1.0), target_lufs=6)
+    with pytest.raises(StreamSettingsError, match="layers"):
+        render_stems(generator, tmp_path / "a", 1, RenderSettings(seconds=1.0), layers=1)
     with pytest.raises(OutputPathError, match="does not exist"):
         render_stems(generator, tmp_path / "no" / "a", 1, RenderSettings(seconds=1.0))
     assert list(tmp_path.iterdir()) == []

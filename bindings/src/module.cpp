@@ -147,13 +147,25 @@ float* host_buffer(const py::handle& buffer, std::size_t channels, bool planar,
 class PyRainCore {
 public:
     PyRainCore(std::size_t capacity_frames, std::size_t channels, double sample_rate_hz,
-               const FloatArray& loop, std::size_t fade_frames, std::size_t resume_frames,
-               double smoothing_s) {
-        require(loop.ndim() == 2 && dim(loop, 1) == channels,
-                "RainCore: loop must have shape (frames, " + std::to_string(channels) + ")");
-        core_ = std::make_unique<raingan::RainCore>(capacity_frames, channels, sample_rate_hz,
-                                                    loop.data(), dim(loop, 0), fade_frames,
-                                                    resume_frames, smoothing_s);
+               std::size_t loop_capacity_frames, std::size_t fade_frames,
+               std::size_t resume_frames, double smoothing_s)
+        : core_(std::make_unique<raingan::RainCore>(capacity_frames, channels, sample_rate_hz,
+                                                    loop_capacity_frames, fade_frames,
+                                                    resume_frames, smoothing_s)) {}
+
+    void set_loop(const FloatArray& loop) {
+        require(loop.ndim() == 2 && dim(loop, 1) == core_->channels(),
+                "RainCore.set_loop: loop must have shape (frames, " +
+                    std::to_string(core_->channels()) + ")");
+        const float* data = loop.data();
+        const std::size_t n = dim(loop, 0);
+        bool installed = false;
+        {
+            py::gil_scoped_release release;
+            installed = core_->set_loop(data, n);
+        }
+        require(installed, "RainCore.set_loop: a loop is installed already, or this one is "
+                           "empty or longer than the loop capacity");
     }
 
     std::size_t write(const FloatArray& frames) {
@@ -216,6 +228,7 @@ public:
         out["loop_frames"] = s.loop_frames;
         out["frames_rendered"] = s.frames_rendered;
         out["frames_buffered"] = s.frames_buffered;
+        out["loop_ready"] = core_->has_loop();
         return out;
     }
 
@@ -243,15 +256,18 @@ Parameters
 capacity_frames : ring size in frames (rounded up to a power of two)
 channels : 1 or 2
 sample_rate_hz : the host's rate (sets the glide time)
-loop : np.ndarray, shape (frames, channels), float32: seamless fallback loop
+loop_capacity_frames : room for the seamless fallback loop (see set_loop)
 fade_frames : crossfade length, frames
 resume_frames : after an underrun, frames the ring must hold before the stream returns
 smoothing_s : time constant of gain and width glides, seconds)doc")
-        .def(py::init<std::size_t, std::size_t, double, const FloatArray&, std::size_t,
+        .def(py::init<std::size_t, std::size_t, double, std::size_t, std::size_t,
                       std::size_t, double>(),
              py::arg("capacity_frames"), py::arg("channels"), py::arg("sample_rate_hz"),
-             py::arg("loop").noconvert(), py::arg("fade_frames"), py::arg("resume_frames"),
+             py::arg("loop_capacity_frames"), py::arg("fade_frames"), py::arg("resume_frames"),
              py::arg("smoothing_s"))
+        .def("set_loop", &PyRainCore::set_loop, py::arg("loop").noconvert(),
+             "Install the seamless fallback loop (shape (frames, channels), float32), once; "
+             "until then an underrun fades to silence.")
         .def("write", &PyRainCore::write, py::arg("frames").noconvert(),
              "Producer side: copy frames (shape (n, channels), float32) into the ring; returns "
              "how many fitted.")
@@ -274,7 +290,7 @@ smoothing_s : time constant of gain and width glides, seconds)doc")
         .def_property_readonly("capacity_frames", [](PyRainCore& self) { return self.core().capacity_frames(); })
         .def_property_readonly("channels", [](PyRainCore& self) { return self.core().channels(); })
         .def("stats", &PyRainCore::stats,
-             "dict: underruns, loop_frames, frames_rendered, frames_buffered.")
+             "dict: underruns, loop_frames, frames_rendered, frames_buffered, loop_ready.")
         .def("address", [](PyRainCore& self) { return reinterpret_cast<std::uintptr_t>(&self.core()); },
              "Address of the raingan::RainCore, for C++ hosts (raingan/embed.hpp); valid while "
              "this object lives.");

@@ -36,20 +36,20 @@ public:
     // Frames processed per inner step; bounds the scratch buffer, not the host's buffer size.
     static constexpr std::size_t kBlockFrames = 256;
 
-    // loop: interleaved frames of a seamless loop (loop_frames >= 1), copied here.
+    // loop_capacity_frames: room for the fallback loop, which set_loop installs later (until
+    // then an underrun fades to silence).
     // fade_frames: crossfade length between ring, loop and silence.
     // resume_frames: after an underrun, frames the ring must hold before the stream returns.
     // smoothing_s: time constant of the gain and width glides.
     RainCore(std::size_t capacity_frames, std::size_t channels, double sample_rate_hz,
-             const float* loop, std::size_t loop_frames, std::size_t fade_frames,
+             std::size_t loop_capacity_frames, std::size_t fade_frames,
              std::size_t resume_frames, double smoothing_s)
         : channels_(channels), ring_(capacity_frames, channels),
-          loop_(loop, loop + loop_frames * channels), loop_frames_(loop_frames),
+          loop_(loop_capacity_frames * channels),
           fade_frames_(std::max<std::size_t>(fade_frames, 1)), resume_frames_(resume_frames),
           fade_in_(fade_frames_), fade_out_(fade_frames_), scratch_(kBlockFrames * channels),
           mixed_(kBlockFrames * channels) {
         if (channels != 1 && channels != 2) throw std::invalid_argument("channels must be 1 or 2");
-        if (loop_frames == 0) throw std::invalid_argument("the fallback loop is empty");
         if (!(sample_rate_hz > 0) || !(smoothing_s > 0))
             throw std::invalid_argument("sample rate and smoothing time must be positive");
         if (fade_frames_ + resume_frames_ > ring_.capacity_frames())
@@ -80,6 +80,19 @@ public:
     }
     std::size_t readable_frames() const noexcept { return ring_.readable_frames(); }
     std::size_t writable_frames() const noexcept { return ring_.writable_frames(); }
+
+    // Install the seamless fallback loop (interleaved), once, from any thread but the audio
+    // thread: the samples are written before their length is published (release), and
+    // never change afterwards. Returns false if a loop is installed or it does not fit.
+    bool set_loop(const float* frames, std::size_t n_frames) noexcept {
+        if (n_frames == 0 || n_frames * channels_ > loop_.size() ||
+            loop_frames_.load(std::memory_order_acquire) != 0)
+            return false;
+        std::copy(frames, frames + n_frames * channels_, loop_.begin());
+        loop_frames_.store(n_frames, std::memory_order_release);
+        return true;
+    }
+    bool has_loop() const noexcept { return loop_frames_.load(std::memory_order_acquire) != 0; }
 
     // -- any thread --------------------------------------------------------------------------
     void set_gain_db(float gain_db) noexcept {
@@ -137,12 +150,13 @@ private:
     Source wanted(std::size_t& block) const noexcept {
         if (!running()) return Source::Silence;
         const std::size_t buffered = ring_.readable_frames();
+        const Source fallback = has_loop() ? Source::Loop : Source::Silence;
         if (current_ == Source::Stream) {
-            if (buffered <= fade_frames_) return Source::Loop;
+            if (buffered <= fade_frames_) return fallback;
             block = std::min(block, buffered - fade_frames_);
             return Source::Stream;
         }
-        return buffered >= resume_frames_ + fade_frames_ ? Source::Stream : Source::Loop;
+        return buffered >= resume_frames_ + fade_frames_ ? Source::Stream : fallback;
     }
 
     // Mix up to `block` frames into mixed_; returns how many (a fade may end the block early).
@@ -156,7 +170,8 @@ private:
         if (!fading_) {
             const Source next = wanted(block);
             if (next != current_) {
-                if (current_ == Source::Stream && next == Source::Loop) ++underruns_local_;
+                // Leaving the stream while running means it ran short.
+                if (current_ == Source::Stream && running()) ++underruns_local_;
                 next_ = next;
                 fading_ = true;
                 fade_pos_ = 0;
@@ -171,6 +186,7 @@ private:
             std::fill(scratch_.begin() + got * channels_, scratch_.begin() + count * channels_, 0.0f);
         }
         const bool uses_loop = current_ == Source::Loop || (fading_ && next_ == Source::Loop);
+        const std::size_t loop_frames = loop_frames_.load(std::memory_order_acquire);
         for (std::size_t f = 0; f < count; ++f) {
             float from_w = 1.0f, to_w = 0.0f;
             if (fading_) {
@@ -185,7 +201,7 @@ private:
                 frame[c] = from_w * pick(current_, stream, loop) +
                            (fading_ ? to_w * pick(next_, stream, loop) : 0.0f);
             }
-            if (uses_loop) loop_pos_ = loop_pos_ + 1 == loop_frames_ ? 0 : loop_pos_ + 1;
+            if (uses_loop) loop_pos_ = loop_pos_ + 1 == loop_frames ? 0 : loop_pos_ + 1;
             shape(frame, mixed_.data() + f * channels_);
         }
         if (uses_loop) loop_frames_local_ += count;
@@ -229,8 +245,7 @@ private:
 
     const std::size_t channels_;
     FrameRingBuffer ring_;
-    const std::vector<float> loop_;
-    const std::size_t loop_frames_;
+    std::vector<float> loop_;
     const std::size_t fade_frames_;
     const std::size_t resume_frames_;
     std::vector<float> fade_in_, fade_out_;
@@ -251,6 +266,7 @@ private:
     std::atomic<float> mix_direct_target_{1.0f};
     std::atomic<float> mix_cross_target_{0.0f};
     std::atomic<bool> running_{false};
+    std::atomic<std::size_t> loop_frames_{0};
     std::atomic<std::uint64_t> underruns_{0}, loop_frames_heard_{0}, frames_rendered_{0};
 };
 
