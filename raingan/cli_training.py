@@ -65,6 +65,8 @@ def add_train(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--g-lr", type=float, help="generator learning rate")
     p.add_argument("--d-lr", type=float, help="discriminator learning rate")
     p.add_argument("--seed", type=int, help="seed of crops, latents and initial weights")
+    p.add_argument("--g-upsample", choices=("nearest", "bilinear", "time-linear"),
+                   help="how the generator doubles its maps (default: nearest)")
     p.set_defaults(run=_run_train)
 
 
@@ -76,7 +78,7 @@ def _run_train(args: argparse.Namespace) -> int:
         return _missing_extra(exc)
     from raingan.cli import load_spec
     overrides = {name: getattr(args, name) for name in ("loss", "batch_size", "latent_dim",
-                                                        "g_lr", "d_lr", "seed")
+                                                        "g_lr", "d_lr", "seed", "g_upsample")
                  if getattr(args, name) is not None}
     if args.resume and overrides:
         print("raingan train: error: --resume continues the run's own configuration; "

@@ -201,7 +201,7 @@ def test_column_latents_give_every_time_column_the_same_weights():
         TINY.replace(g_coarse="conv")
 
 
-@pytest.mark.parametrize("upsample", ["nearest", "bilinear"])
+@pytest.mark.parametrize("upsample", ["nearest", "bilinear", "time-linear"])
 def test_circular_time_padding_makes_the_generator_treat_every_column_alike(upsample):
     # Rolling the per-column latents by one coarse column must roll the image by the same
     # time span, edges included: then no place in a chunk can carry a repeated pattern.
@@ -236,6 +236,8 @@ def test_smooth_upsampling_interpolates_and_wraps_time():
     x[0, :, :, 0] = [[0, 4, 8, 4], [0, 4, 8, 4]]
     wrapped = np.asarray(SmoothUpsample2D(circular_time=True)(x))[0, 0, :, 0]
     np.testing.assert_allclose(wrapped, [1, 1, 3, 5, 7, 7, 5, 3])  # x[-1] = 4 precedes x[0]
+    rows_copied = np.asarray(SmoothUpsample2D(smooth_frequency=False)(x))[0, :, :, 0]
+    np.testing.assert_allclose(rows_copied[0], rows_copied[3])
     edged = np.asarray(SmoothUpsample2D()(x))[0, 0, :, 0]
     np.testing.assert_allclose(edged[:2], [0, 1])
     assert np.asarray(SmoothUpsample2D()(x)).shape == (1, 4, 8, 1)

@@ -15,7 +15,7 @@ G_COARSE = ("columns", "dense")
 #: How the generator's convolutions pad the time axis (see :class:`.layers.SNConv2D`).
 TIME_PADDINGS = ("circular", "zero")
 #: How the generator doubles its feature maps (see :class:`.layers.SmoothUpsample2D`).
-UPSAMPLINGS = ("nearest", "bilinear")
+UPSAMPLINGS = ("nearest", "bilinear", "time-linear")
 
 
 class ConfigError(RainGANError, ValueError):
@@ -52,8 +52,10 @@ class TrainConfig:
         (default) wraps it around, so that, with "columns", even the chunk's edges look like
         its middle; "zero" (the article's) makes the edges special, a pattern the generator
         repeats in every chunk
-    g_upsample : "nearest" (default: copies) or "bilinear" (smooth; on the cpu preset its
-        discriminator won outright by step 400 and the run stalled, see BENCHMARKS.md)
+    g_upsample : "nearest" (default: copies), "bilinear" (smooth; on the cpu preset its
+        discriminator won outright by step 400 and the run stalled, see BENCHMARKS.md) or
+        "time-linear" (rows copied, time interpolated: against the 43 Hz buzz that nearest
+        upsampling trains into)
     g_attention_level, d_attention_level : index into the channel lists of the resolution that
         gets a self-attention block; None for none
     loss : "hinge" (default, SAGAN), "nonsaturating" (the RainGAN article) or "wgan-gp"

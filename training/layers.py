@@ -149,14 +149,19 @@ class SmoothUpsample2D(keras.layers.Layer):
     weights: unlike nearest-neighbour copies, it leaves no 2-, 4- or 8-frame block pattern
     for later layers to turn into a periodic buzz (but see ``g_upsample`` in
     :class:`.config.TrainConfig`). ``circular_time`` wraps the width (time)
-    axis, as circular padding does."""
+    axis, as circular padding does. ``smooth_frequency=False`` copies rows (nearest) and
+    interpolates along time only."""
 
-    def __init__(self, circular_time: bool = False, **kwargs):
+    def __init__(self, circular_time: bool = False, smooth_frequency: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.circular_time = circular_time
+        self.smooth_frequency = smooth_frequency
 
     def call(self, x):
-        x = _upsample_axis(x, 1, circular=False)
+        if self.smooth_frequency:
+            x = _upsample_axis(x, 1, circular=False)
+        else:
+            x = ops.repeat(x, 2, axis=1)
         return _upsample_axis(x, 2, circular=self.circular_time)
 
     def compute_output_shape(self, input_shape):
@@ -165,7 +170,8 @@ class SmoothUpsample2D(keras.layers.Layer):
                 None if width is None else 2 * width, channels)
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "circular_time": self.circular_time}
+        return {**super().get_config(), "circular_time": self.circular_time,
+                "smooth_frequency": self.smooth_frequency}
 
 
 class SelfAttention(keras.layers.Layer):

@@ -61,8 +61,9 @@ def build_generator(spec: SpectralSpec, config: TrainConfig,
     x = keras.layers.ReLU()(x)
     for level, channels in enumerate(config.g_channels):
         if level > 0:
-            if config.g_upsample == "bilinear":
-                x = SmoothUpsample2D(circular_time=config.g_time_padding == "circular")(x)
+            if config.g_upsample in ("bilinear", "time-linear"):
+                x = SmoothUpsample2D(circular_time=config.g_time_padding == "circular",
+                                     smooth_frequency=config.g_upsample == "bilinear")(x)
             else:
                 x = keras.layers.UpSampling2D(2)(x)
             x = SNConv2D(channels, 3, spectral_norm=spectral_norm,
