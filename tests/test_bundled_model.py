@@ -22,7 +22,7 @@ def test_bundled_model_is_found_small_and_trained_on_the_corpus():
 def test_render_needs_no_model_argument(tmp_path):
     out = tmp_path / "rain.wav"
     result = subprocess.run([sys.executable, "-m", "raingan", "render", str(out), "--seconds", "2",
-                             "--seed", "1"], capture_output=True, text=True)
+                             "--seed", "1"], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     audio, rate = sf.read(out)
     assert rate == 48_000 and audio.shape == (96_000, 2) and np.abs(audio).max() > 1e-3

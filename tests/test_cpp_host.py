@@ -25,7 +25,7 @@ def test_cpp_host_builds_and_writes_ten_seconds_of_rain(tiny_model, tmp_path):
 
     out = tmp_path / "rain.wav"
     result = subprocess.run([str(host), str(out), "--model", str(tiny_model), "--speed", "4"],
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "underruns" in result.stdout
     audio, rate = sf.read(out, dtype="float32")
@@ -34,7 +34,8 @@ def test_cpp_host_builds_and_writes_ten_seconds_of_rain(tiny_model, tmp_path):
     assert np.abs(audio[-48_000:]).max() > 0  # rain to the end, not a silent tail
 
     missing = subprocess.run([str(host), str(tmp_path / "x.wav"), "--model",
-                              str(tmp_path / "none.onnx")], capture_output=True, text=True)
+                              str(tmp_path / "none.onnx")], capture_output=True, text=True,
+                             cwd=tmp_path)
     assert missing.returncode == 2 and "no such model file" in missing.stderr
     assert len(missing.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x.wav").exists()

@@ -69,9 +69,9 @@ def test_intensity_reaches_streams_loops_sources_and_the_cli(tiny_model, tmp_pat
     out = tmp_path / "loop.wav"
     result = subprocess.run([sys.executable, "-m", "raingan", "loop", str(out), "--seconds", "3",
                              "--model", str(tiny_model), "--intensity", "0.8"],
-                            capture_output=True, text=True)
+                            capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     result = subprocess.run([sys.executable, "-m", "raingan", "render", str(out), "--seconds",
                              "1", "--model", str(tiny_model), "--intensity", "2"],
-                            capture_output=True, text=True)
+                            capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 2 and "intensity must be in [0, 1]" in result.stderr
