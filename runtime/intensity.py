@@ -138,8 +138,7 @@ def sweep_report(generator, seconds: float = 10.0, window_s: float = 2.0, seed: 
     ``sweep_max_step`` and ``held_max_step`` (largest sample-to-sample step of the sweep, and
     of the same seed held at intensity 0 and at 1)
     """
-    import pyloudnorm
-
+    from .stems import measure_lufs
     from .stream import RainStream
 
     def take(intensity_at) -> np.ndarray:
@@ -154,9 +153,8 @@ def sweep_report(generator, seconds: float = 10.0, window_s: float = 2.0, seed: 
 
     sweep = take(lambda progress: min(progress, 1.0))
     held = [take(lambda progress, level=level: level) for level in (0.0, 1.0)]
-    meter = pyloudnorm.Meter(sample_rate_hz)
     window = int(window_s * sample_rate_hz)
-    lufs = [float(meter.integrated_loudness(sweep[i:i + window].astype(np.float64)))
+    lufs = [measure_lufs(sweep[i:i + window], sample_rate_hz)
             for i in range(0, sweep.shape[0] - window + 1, window)]
     return {"window_lufs": lufs, "rise_db": lufs[-1] - lufs[0],
             "monotonic": bool(np.all(np.diff(lufs) > 0)),

@@ -92,6 +92,7 @@ def render_loop(generator: Generator, seconds: float, sample_rate_hz: int = 48_0
     The loop holds a whole number of chunks; FFT resampling to the exact length changes the
     tempo by less than half a chunk step over the loop (under 1 % for a 30 s loop).
     """
+    check_intensity(generator, intensity)
     seed = secrets.randbits(63) if seed is None else seed
     spec = generator.spec
     step_s = spec.chunk_step_samples / spec.sample_rate_hz
@@ -104,7 +105,6 @@ def render_loop(generator: Generator, seconds: float, sample_rate_hz: int = 48_0
                                             generator.metadata.drifting_dims)
                         for s in streams], axis=1)
     latents = latents.reshape(n_chunks * channels, -1)
-    check_intensity(generator, intensity)
     if intensity is not None:
         latents = apply_intensity(latents, generator.intensity_axis, intensity, threshold)
     chunks = generator.chunks(latents)

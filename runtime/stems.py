@@ -60,19 +60,6 @@ def gained(audio: np.ndarray, gain_db: float) -> np.ndarray:
     return soft_limit(audio * np.float32(10.0 ** (gain_db / 20.0)))
 
 
-def normalise_loudness(audio: np.ndarray, sample_rate_hz: int,
-                       target_lufs: float) -> tuple[np.ndarray, float, float]:
-    """Gain ``audio`` (frames, channels) to ``target_lufs``.
-
-    Returns
-    -------
-    (audio, measured LUFS before, gain applied in dB)
-    """
-    measured = measure_lufs(audio, sample_rate_hz)
-    gain_db = target_lufs - measured
-    return gained(audio, gain_db), measured, gain_db
-
-
 def render_stems(generator: Generator, out_dir: Path, count: int, settings: RenderSettings,
                  target_lufs: float = -23.0, subtype: str = "PCM_24", suffix: str = ".wav",
                  progress: Callable[[int], None] | None = None,

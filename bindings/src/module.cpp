@@ -185,7 +185,7 @@ public:
             throw std::runtime_error("render: called from two threads at once");
         {
             py::gil_scoped_release release;
-            if (planar) core_->render(out, n_frames, 1, n_frames);
+            if (planar) core_->render_planar(out, n_frames);
             else core_->render_interleaved(out, n_frames);
         }
         rendering_.store(false, std::memory_order_release);

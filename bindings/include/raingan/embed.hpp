@@ -58,7 +58,7 @@ public:
     }
     // Audio thread: fill a planar buffer laid out as channels consecutive runs of n_frames.
     void render_planar(float* planar, std::size_t n_frames) noexcept {
-        core_->render(planar, n_frames, 1, n_frames);
+        core_->render_planar(planar, n_frames);
     }
 
     RainCore& core() noexcept { return *core_; }

@@ -141,6 +141,11 @@ public:
         render(out, n_frames, channels_, 1);
     }
 
+    // Channels as consecutive runs of n_frames samples (JUCE, CLAP, VST3, Wwise).
+    void render_planar(float* out, std::size_t n_frames) noexcept {
+        render(out, n_frames, 1, n_frames);
+    }
+
 private:
     enum class Source : std::uint8_t { Silence, Loop, Stream };
 
