@@ -26,7 +26,8 @@ from ..runtime.model_meta import INPUT_NAME, OUTPUT_NAME, ModelMetadata  # noqa:
 from ..training.checkpoint import (CheckpointError, latest_checkpoint, load_weights,  # noqa: E402
                                    read_state)
 from ..training.layers import SelfAttention, _SpectralNormalized  # noqa: E402
-from ..training.models import build_generator, drifting_latent_dims  # noqa: E402
+from ..training.models import (build_generator, drifting_latent_dims,  # noqa: E402
+                               generator_input_dim)
 
 #: Largest allowed |TensorFlow - onnxruntime| over the parity latents.
 PARITY_ATOL = 1e-4
@@ -92,7 +93,8 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | None = None,
     plain = build_generator(state.spec, state.config, spectral_norm=False)
     _copy_inference_weights(trained, plain)
 
-    signature = [tf.TensorSpec([None, state.config.latent_dim], tf.float32, name=INPUT_NAME)]
+    input_dim = generator_input_dim(state.spec, state.config)
+    signature = [tf.TensorSpec([None, input_dim], tf.float32, name=INPUT_NAME)]
 
     @tf.function(input_signature=signature)
     def generate(latent):
@@ -108,10 +110,10 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | None = None,
                                for i in range(0, z.shape[0], 64)])
 
     axis = fit_intensity_axis(images_of, state.spec,
-                              state.config.latent_dim, drifting_latent_dims(state.spec, state.config),
+                              input_dim, drifting_latent_dims(state.spec, state.config),
                               state.config.truncation)
     metadata = ModelMetadata(
-        spec=state.spec, latent_dim=state.config.latent_dim,
+        spec=state.spec, latent_dim=input_dim,
         truncation=state.config.truncation, data_fingerprint=state.data_fingerprint,
         step=state.step,
         drifting_dims=drifting_latent_dims(state.spec, state.config),
@@ -120,13 +122,15 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | None = None,
                   "g_coarse": state.config.g_coarse,
                   "g_time_padding": state.config.g_time_padding,
                   "g_upsample": state.config.g_upsample,
+                  "g_noise_levels": state.config.g_noise_levels,
+                  "g_frame_noise": state.config.g_frame_noise,
                   "g_attention_level": state.config.g_attention_level,
                   "backend": state.backend})
     onnx.helper.set_model_props(model_proto, metadata.to_props())
     serialized = model_proto.SerializeToString()
 
     rng = np.random.default_rng(0)
-    latents = truncated_normal(rng, (PARITY_BATCH, state.config.latent_dim), metadata.truncation)
+    latents = truncated_normal(rng, (PARITY_BATCH, input_dim), metadata.truncation)
     expected = np.asarray(trained(latents, training=False))
     session = onnxruntime.InferenceSession(serialized, providers=["CPUExecutionProvider"])
     got = session.run([OUTPUT_NAME], {INPUT_NAME: latents})[0]

@@ -67,6 +67,10 @@ def add_train(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, help="seed of crops, latents and initial weights")
     p.add_argument("--g-upsample", choices=("nearest", "bilinear", "time-linear"),
                    help="how the generator doubles its maps (default: nearest)")
+    p.add_argument("--g-noise-levels", type=int,
+                   help="finest generator resolutions given noise inputs (default: 2; 0: none)")
+    p.add_argument("--checkpoint-every", type=int,
+                   help="steps between checkpoints (default: the preset's)")
     p.set_defaults(run=_run_train)
 
 
@@ -78,7 +82,8 @@ def _run_train(args: argparse.Namespace) -> int:
         return _missing_extra(exc)
     from raingan.cli import load_spec
     overrides = {name: getattr(args, name) for name in ("loss", "batch_size", "latent_dim",
-                                                        "g_lr", "d_lr", "seed", "g_upsample")
+                                                        "g_lr", "d_lr", "seed", "g_upsample",
+                                                        "g_noise_levels", "checkpoint_every")
                  if getattr(args, name) is not None}
     if args.resume and overrides:
         print("raingan train: error: --resume continues the run's own configuration; "

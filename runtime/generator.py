@@ -87,11 +87,10 @@ class Generator:
         self._intensity_axis = None
         if self.metadata.intensity is not None:
             try:
-                self._intensity_axis = IntensityAxis.from_dict(self.metadata.intensity)
+                self._intensity_axis = IntensityAxis.from_dict(self.metadata.intensity,
+                                                               self.latent_dim)
             except (KeyError, TypeError, ValueError) as exc:
                 raise ModelFormatError(f"{path}: damaged intensity axis ({exc})") from None
-            if self._intensity_axis.direction.shape != (self.latent_dim,):
-                raise ModelFormatError(f"{path}: its intensity axis does not fit its latents")
 
     @property
     def spec(self):

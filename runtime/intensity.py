@@ -35,7 +35,8 @@ class IntensityAxis:
 
     Attributes
     ----------
-    direction : shape (latent_dim,), unit length
+    direction : shape (latent_dim,), unit length (stored without its trailing zeros: the
+        components past the drifting ones, a generator's noise among them, have none)
     loudness_db_per_unit : fitted loudness change per unit of projection, dB (> 0)
     density_per_unit : fitted change of the drop-onset share per unit of projection
     """
@@ -45,13 +46,19 @@ class IntensityAxis:
     density_per_unit: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {"direction": [round(float(v), 6) for v in self.direction],
+        used = int(np.flatnonzero(self.direction)[-1]) + 1 if self.direction.any() else 0
+        return {"direction": [round(float(v), 6) for v in self.direction[:used]],
                 "loudness_db_per_unit": self.loudness_db_per_unit,
                 "density_per_unit": self.density_per_unit}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "IntensityAxis":
+    def from_dict(cls, data: Mapping[str, Any], latent_dim: int) -> "IntensityAxis":
+        """The axis stored by :meth:`to_dict`, zero-padded to ``latent_dim`` components."""
         direction = np.asarray(data["direction"], dtype=np.float64)
+        if direction.ndim != 1 or direction.shape[0] > latent_dim:
+            raise ValueError(f"intensity direction must be a vector of at most {latent_dim} "
+                             f"components")
+        direction = np.pad(direction, (0, latent_dim - direction.shape[0]))
         norm = float(np.linalg.norm(direction))
         if direction.ndim != 1 or not np.isfinite(norm) or norm == 0:
             raise ValueError("intensity direction must be a non-zero vector")
@@ -59,16 +66,35 @@ class IntensityAxis:
                    float(data["density_per_unit"]))
 
 
+def k_weighting_power(spec: SpectralSpec) -> np.ndarray:
+    """Power response of ITU-R BS.1770's K-weighting at each FFT bin, shape (n_fft_bins,).
+
+    Loudness is weighted as loudness meters (and the stems' LUFS targets) weigh it: with
+    plain power, low rows dominate, and an axis fitted to it raised the bass more than the
+    loudness a listener or a meter hears (on the noise-input model, 5.9 dB of LUFS for a
+    12 dB fitted range).
+    """
+    import pyloudnorm
+    from scipy.signal import freqz
+
+    freqs_hz = np.arange(spec.n_fft_bins) * spec.sample_rate_hz / spec.n_fft
+    response = np.ones(spec.n_fft_bins)
+    for stage in pyloudnorm.Meter(spec.sample_rate_hz)._filters.values():
+        _, h = freqz(stage.b, stage.a, worN=freqs_hz, fs=spec.sample_rate_hz)
+        response *= np.abs(h) ** 2
+    return response
+
+
 def image_features(images: np.ndarray, spec: SpectralSpec) -> tuple[np.ndarray, np.ndarray]:
     """(loudness_db, onset_share) per image, each shape (batch,).
 
-    loudness_db : mean STFT power over the image, dB
+    loudness_db : mean K-weighted STFT power over the image, dB (:func:`k_weighting_power`)
     onset_share : share of frames whose power exceeds the median of the 5 frames around
         them by :data:`ONSET_DB` (drops are short, broadband transients)
     """
     power = spec.images_to_magnitudes(images).astype(np.float64) ** 2  # (batch, frames, bins)
     frame_db = 10.0 * np.log10(power.mean(axis=2) + 1e-12)  # (batch, frames)
-    loudness_db = 10.0 * np.log10(power.mean(axis=(1, 2)) + 1e-12)
+    loudness_db = 10.0 * np.log10((power * k_weighting_power(spec)).mean(axis=(1, 2)) + 1e-12)
     padded = np.pad(frame_db, ((0, 0), (2, 2)), mode="edge")
     windows = np.lib.stride_tricks.sliding_window_view(padded, 5, axis=1)
     onset_share = (frame_db - np.median(windows, axis=2) > ONSET_DB).mean(axis=1)

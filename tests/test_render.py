@@ -32,7 +32,7 @@ def generator(tiny_model) -> Generator:
 
 
 def test_generator_reads_its_spec_from_the_model(generator):
-    assert generator.latent_dim == 16
+    assert generator.latent_dim == 16 + 256 * 64 + 512 * 128  # latents, then two noise maps
     assert generator.spec.image_shape == (512, 128)
     assert generator.providers == ["CPUExecutionProvider"]
     images = generator.images(generator.latents(np.random.default_rng(0), 3))

@@ -89,10 +89,11 @@ def test_exported_model_runs_in_onnxruntime_with_any_batch(exported):
     session = onnxruntime.InferenceSession(str(exported), providers=["CPUExecutionProvider"])
     (latent,), (image,) = session.get_inputs(), session.get_outputs()
     assert (latent.name, image.name) == ("latent", "image")
-    assert isinstance(latent.shape[0], str) and latent.shape[1] == 16
+    inputs = 16 + 256 * 64 + 512 * 128  # latents, then the tiny preset's noise maps
+    assert isinstance(latent.shape[0], str) and latent.shape[1] == inputs
     assert image.shape[1:] == [512, 128]
     for batch in (1, 5):
-        z = np.random.default_rng(batch).standard_normal((batch, 16)).astype(np.float32)
+        z = np.random.default_rng(batch).standard_normal((batch, inputs)).astype(np.float32)
         out = session.run(None, {"latent": z})[0]
         assert out.shape == (batch, 512, 128)
         assert np.all(np.isfinite(out)) and np.all(np.abs(out) <= 1.0)
@@ -116,7 +117,7 @@ def test_info_prints_the_model_metadata(exported, tiny_run):
     assert result.returncode == 0, result.stderr
     facts = json.loads(result.stdout)
     assert facts["raingan.format_version"] == 1
-    assert facts["raingan.latent_dim"] == 16
+    assert facts["raingan.latent_dim"] == 16 + 256 * 64 + 512 * 128  # with the noise maps
     assert facts["raingan.truncation"] == 3.0
     assert facts["raingan.step"] == 4
     assert facts["raingan.spec"]["hop_length"] == 256
@@ -220,14 +221,20 @@ def test_export_of_a_folder_that_is_not_a_run(tmp_path):
 def test_mirrored_strategy_on_two_logical_cpus(data_dir, tmp_path):
     run_dir = tmp_path / "mirrored"
     result = run("train", data_dir, "--out", run_dir, "--preset", "tiny", "--strategy",
-                 "mirrored", "--cpu-devices", "2", "--latent-dim", "24", "--loss", "wgan-gp")
+                 "mirrored", "--cpu-devices", "2", "--latent-dim", "24", "--loss", "wgan-gp",
+                 "--g-noise-levels", "0", "--checkpoint-every", "1")
     assert result.returncode == 0, result.stderr
     assert "on 2 replica(s)" in result.stderr
     assert "trained to step 4" in result.stdout
     config = json.loads((run_dir / "run.json").read_text())["config"]
     assert (config["latent_dim"], config["loss"]) == (24, "wgan-gp")
+    assert (config["g_noise_levels"], config["checkpoint_every"]) == (0, 1)
+    assert (run_dir / "checkpoints" / "step_00000003").is_dir()  # kept: steps 2, 3, 4
     exported = run("export", run_dir, "--out", tmp_path / "mirrored.onnx")
     assert exported.returncode == 0, exported.stderr
+    session = onnxruntime.InferenceSession(str(tmp_path / "mirrored.onnx"),
+                                           providers=["CPUExecutionProvider"])
+    assert session.get_inputs()[0].shape[1] == 24  # no noise inputs
 
 
 def test_jax_trained_run_exports_with_tensorflow(data_dir, tmp_path):
@@ -243,5 +250,6 @@ def test_jax_trained_run_exports_with_tensorflow(data_dir, tmp_path):
     assert exported.returncode == 0, exported.stderr
     session = onnxruntime.InferenceSession(str(tmp_path / "jax.onnx"),
                                            providers=["CPUExecutionProvider"])
-    out = session.run(None, {"latent": np.zeros((2, 16), np.float32)})[0]
+    inputs = session.get_inputs()[0].shape[1]
+    out = session.run(None, {"latent": np.zeros((2, inputs), np.float32)})[0]
     assert out.shape == (2, 512, 128) and np.all(np.isfinite(out))

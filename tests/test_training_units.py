@@ -17,8 +17,9 @@ from raingan.runtime.spec import SpectralSpec, article_spec  # noqa: E402
 from raingan.training import losses  # noqa: E402
 from raingan.training.config import PRESETS, ConfigError, TrainConfig  # noqa: E402
 from raingan.training.corpus import CropSampler, load_corpus  # noqa: E402
-from raingan.training.layers import SelfAttention, SNConv2D, SNDense  # noqa: E402
-from raingan.training.models import build_discriminator, build_generator, coarse_shape  # noqa: E402
+from raingan.training.layers import NoiseInjection, SelfAttention, SNConv2D, SNDense  # noqa: E402
+from raingan.training.models import (build_discriminator, build_generator, coarse_shape,  # noqa: E402
+                                     generator_input_dim, noise_shapes)
 
 TINY = PRESETS["tiny"]
 
@@ -107,7 +108,7 @@ def test_self_attention_starts_as_identity_and_mixes_positions_once_trained():
 def test_models_follow_the_spec_image(spec):
     generator = build_generator(spec, TINY)
     discriminator = build_discriminator(spec, TINY)
-    z = np.zeros((3, TINY.latent_dim), np.float32)
+    z = np.zeros((3, generator_input_dim(spec, TINY)), np.float32)
     images = np.asarray(generator(z))
     assert images.shape == (3, *spec.image_shape)
     assert np.all(np.abs(images) <= 1)
@@ -206,14 +207,24 @@ def test_circular_time_padding_makes_the_generator_treat_every_column_alike(upsa
     # Rolling the per-column latents by one coarse column must roll the image by the same
     # time span, edges included: then no place in a chunk can carry a repeated pattern.
     spec = SpectralSpec()
-    config = TINY.replace(g_coarse="columns", g_time_padding="circular", g_upsample=upsample)
+    config = TINY.replace(g_coarse="columns", g_time_padding="circular", g_upsample=upsample,
+                          g_frame_noise=True)
     generator = build_generator(spec, config)
+    _strengthen_noise(generator)
     _, coarse_width = coarse_shape(spec, config)
     own = (config.latent_dim // 2) // coarse_width
     shared = config.latent_dim - own * coarse_width
-    z = np.random.default_rng(3).standard_normal((2, config.latent_dim)).astype(np.float32)
+    z = np.random.default_rng(3).standard_normal((2, generator_input_dim(spec, config)))
+    z = z.astype(np.float32)
     rolled = z.copy()
-    rolled[:, shared:] = np.roll(z[:, shared:], own, axis=1)
+    rolled[:, shared:config.latent_dim] = np.roll(z[:, shared:config.latent_dim], own, axis=1)
+    offset = config.latent_dim
+    for h, w in noise_shapes(spec, config):  # noise rolls by the same time span
+        maps = z[:, offset:offset + h * w].reshape(2, h, w)
+        rolled[:, offset:offset + h * w] = np.roll(maps, w // coarse_width, axis=2).reshape(2, -1)
+        frames = slice(offset + h * w, offset + h * w + w)
+        rolled[:, frames] = np.roll(z[:, frames], w // coarse_width, axis=1)
+        offset += h * w + w
     image, image_rolled = (np.asarray(generator(v, training=False)) for v in (z, rolled))
     step_frames = spec.image_shape[1] // coarse_width
     np.testing.assert_allclose(image_rolled, np.roll(image, step_frames, axis=2), atol=1e-5)
@@ -227,6 +238,67 @@ def test_circular_time_padding_makes_the_generator_treat_every_column_alike(upsa
                                   if k != "g_time_padding"}).g_time_padding == "zero"
     with pytest.raises(ConfigError, match="g_time_padding"):
         TINY.replace(g_time_padding="reflect")
+
+
+def _strengthen_noise(generator, strength: float = 1.0) -> int:
+    """Give every noise input a non-zero strength (they start at zero); returns how many."""
+    layers = [layer for layer in generator.layers if isinstance(layer, NoiseInjection)]
+    for layer in layers:
+        layer.set_strength(strength)
+    return len(layers)
+
+
+def test_noise_inputs_add_fine_randomness_from_the_input_tail():
+    spec = SpectralSpec()
+    config = TINY.replace(g_noise_levels=2, g_frame_noise=True)
+    shapes = noise_shapes(spec, config)
+    height, width = spec.image_shape
+    assert shapes == [(height // 2, width // 2), (height, width)]
+    assert generator_input_dim(spec, config) == config.latent_dim + sum(h * w + w
+                                                                        for h, w in shapes)
+    generator = build_generator(spec, config)
+    z = np.random.default_rng(0).standard_normal((2, generator_input_dim(spec, config)))
+    z = z.astype(np.float32)
+    other_noise = z.copy()
+    other_noise[:, config.latent_dim:] = np.random.default_rng(1).standard_normal(
+        other_noise[:, config.latent_dim:].shape)
+
+    def images(v):
+        return np.asarray(generator(v, training=False))
+
+    assert _strengthen_noise(generator, 0.0) == 2  # without strength, noise is ignored
+    np.testing.assert_array_equal(images(z), images(other_noise))
+    _strengthen_noise(generator, 0.5)
+    first, second = images(z), images(other_noise)
+    np.testing.assert_array_equal(first, images(z))  # the same input, the same image
+    difference = np.abs(first - second)
+    assert difference.mean() > 1e-3
+    # The noise changes fine detail, not the picture: frame-to-frame differences of the
+    # change are as large as the change itself.
+    assert np.abs(np.diff(first - second, axis=2)).mean() > 0.5 * difference.mean()
+
+    # Frame noise: one value per frame moves every row of that frame alike.
+    h, w = shapes[-1]
+    frames = slice(generator_input_dim(spec, config) - w, None)
+    one_frame = z.copy()
+    one_frame[:, frames] = 0.0
+    one_frame[:, frames.start + 40] = 3.0
+    silent_frames = z.copy()
+    silent_frames[:, frames] = 0.0
+    change = np.abs(images(one_frame) - images(silent_frames)).mean(axis=1)  # (batch, frames)
+    assert np.all(change[:, 39:42].min(axis=1) > 1e-3)  # the frame and its 3x3 neighbours
+    assert np.all(change[:, :38] == 0) and np.all(change[:, 43:] == 0)
+
+    assert build_generator(spec, TINY.replace(g_noise_levels=0)).input_shape == (
+        None, config.latent_dim)
+    assert generator_input_dim(spec, config.replace(g_frame_noise=False)) == (
+        config.latent_dim + sum(h * w for h, w in shapes))
+    with pytest.raises(ConfigError, match="g_noise_levels"):
+        TINY.replace(g_noise_levels=len(TINY.g_channels))
+    older = {k: v for k, v in TINY.to_dict().items()
+             if k not in ("g_noise_levels", "g_frame_noise")}
+    assert TrainConfig.from_dict(older).g_noise_levels == 0  # runs from before noise inputs
+    assert not TrainConfig.from_dict(older).g_frame_noise and not TINY.g_frame_noise
 
 
 def test_smooth_upsampling_interpolates_and_wraps_time():

@@ -56,6 +56,17 @@ class TrainConfig:
         discriminator won outright by step 400 and the run stalled, see BENCHMARKS.md) or
         "time-linear" (rows copied, time interpolated: against the 43 Hz buzz that nearest
         upsampling trains into)
+    g_noise_levels : how many of the generator's finest resolutions get per-pixel noise
+        (StyleGAN's noise inputs): the latent's tail holds one standard normal value per
+        pixel of each, added to every feature map with a learned strength per channel.
+        Without it (0, the article's) the generator must derive the random fine structure of
+        a spectrogram (drop onsets, the speckle of noisy magnitudes) from a few hundred
+        latent values; it renders the images too smooth and, trained longer, grows a
+        periodic pattern instead (see BENCHMARKS.md)
+    g_frame_noise : the noisy resolutions also get one noise value per time frame, shared by
+        every row: a broadband event at a random time, from which the generator could make
+        drop onsets. Off by default: on the cpu preset it made every band rise and fall
+        together (band-correlation distance 3.7-4.8 from step 750, see BENCHMARKS.md)
     g_attention_level, d_attention_level : index into the channel lists of the resolution that
         gets a self-attention block; None for none
     loss : "hinge" (default, SAGAN), "nonsaturating" (the RainGAN article) or "wgan-gp"
@@ -81,6 +92,8 @@ class TrainConfig:
     g_coarse: str = "columns"
     g_time_padding: str = "circular"
     g_upsample: str = "nearest"
+    g_noise_levels: int = 2
+    g_frame_noise: bool = False
     g_attention_level: int | None = 2
     d_attention_level: int | None = 3
     loss: str = "hinge"
@@ -115,6 +128,10 @@ class TrainConfig:
         if self.g_upsample not in UPSAMPLINGS:
             raise ConfigError(f"g_upsample must be one of {', '.join(UPSAMPLINGS)}, "
                               f"got {self.g_upsample!r}")
+        if not 0 <= self.g_noise_levels < len(self.g_channels):
+            raise ConfigError(f"g_noise_levels must be in 0..{len(self.g_channels) - 1} (the "
+                              f"coarsest map has no convolution to add noise to), got "
+                              f"{self.g_noise_levels}")
         if self.loss not in LOSSES:
             raise ConfigError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
         if len(self.g_channels) < 2 or len(self.d_channels) < 2:
@@ -143,8 +160,9 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
-        # Runs saved before these fields existed used the dense mapping and zero padding.
-        older = {"g_coarse": "dense", "g_time_padding": "zero", "g_upsample": "nearest"}
+        # Runs saved before these fields existed used the dense mapping, zero padding, no noise.
+        older = {"g_coarse": "dense", "g_time_padding": "zero", "g_upsample": "nearest",
+                 "g_noise_levels": 0, "g_frame_noise": False}
         return from_known_fields(cls, {**older, **data}, "config", ConfigError)
 
     def replace(self, **changes: Any) -> "TrainConfig":
@@ -158,7 +176,7 @@ PRESETS: dict[str, TrainConfig] = {
                         checkpoint_every=2, eval_every=4, eval_seconds=2.0, log_every=1),
     # About an hour on two CPU cores.
     "cpu": TrainConfig(latent_dim=128, g_channels=(128, 64, 32, 16, 8, 4),
-                       d_channels=(4, 8, 16, 32, 64, 128), batch_size=16, steps=6000,
+                       d_channels=(16, 16, 16, 32, 64, 128), batch_size=16, steps=6000,
                        checkpoint_every=500, eval_every=500),
     # The article's scale, for a GPU.
     "full": TrainConfig(g_channels=(512, 256, 128, 64, 32, 16),

@@ -13,7 +13,8 @@ import keras
 from ..runtime.model_meta import INPUT_NAME, OUTPUT_NAME
 from ..runtime.spec import SpectralSpec
 from .config import ConfigError, TrainConfig, column_latent_split
-from .layers import ColumnLatents, SelfAttention, SmoothUpsample2D, SNConv2D, SNDense
+from .layers import (ColumnLatents, NoiseInjection, SelfAttention, SmoothUpsample2D, SNConv2D,
+                     SNDense)
 
 LEAKY_SLOPE = 0.2
 #: Generator batch-norm momentum: quick enough that the running statistics used at
@@ -32,6 +33,28 @@ def coarse_shape(spec: SpectralSpec, config: TrainConfig) -> tuple[int, int]:
     return height // factor, width // factor
 
 
+def noise_shapes(spec: SpectralSpec, config: TrainConfig) -> list[tuple[int, int]]:
+    """(height, width) of each noise map, coarsest first: the generator's
+    ``config.g_noise_levels`` finest resolutions."""
+    height, width = coarse_shape(spec, config)
+    levels = range(len(config.g_channels) - config.g_noise_levels, len(config.g_channels))
+    return [(height * 2 ** level, width * 2 ** level) for level in levels]
+
+
+def _noise_values(height: int, width: int, config: TrainConfig) -> int:
+    """Noise inputs of one noisy resolution: a value per pixel, then (``g_frame_noise``) a
+    value per time frame."""
+    return height * width + (width if config.g_frame_noise else 0)
+
+
+def generator_input_dim(spec: SpectralSpec, config: TrainConfig) -> int:
+    """Length of the generator's input vector: ``config.latent_dim`` latent components, then
+    the noise of every noisy resolution (:func:`noise_shapes`), coarsest first: one value
+    per pixel, then, with ``g_frame_noise``, one per time frame."""
+    return config.latent_dim + sum(_noise_values(h, w, config)
+                                   for h, w in noise_shapes(spec, config))
+
+
 def drifting_latent_dims(spec: SpectralSpec, config: TrainConfig) -> int | None:
     """Leading latent components that describe a whole chunk (see
     :attr:`.model_meta.ModelMetadata.drifting_dims`); None when all do ("dense")."""
@@ -42,13 +65,22 @@ def drifting_latent_dims(spec: SpectralSpec, config: TrainConfig) -> int | None:
 
 def build_generator(spec: SpectralSpec, config: TrainConfig,
                     spectral_norm: bool = True) -> keras.Model:
-    """Latents (batch, latent_dim) -> images (batch, height, width) in [-1, 1].
+    """Inputs (batch, :func:`generator_input_dim`) -> images (batch, height, width) in [-1, 1].
 
     ``spectral_norm=False`` builds the same graph with plain kernels: the exporter loads the
     normalised kernels into it, so the exported graph has no power iteration.
     """
     height, width = coarse_shape(spec, config)
-    z = keras.Input((config.latent_dim,), name=INPUT_NAME)
+    inputs = keras.Input((generator_input_dim(spec, config),), name=INPUT_NAME)
+    z = inputs[:, :config.latent_dim]
+    noise, offset = {}, config.latent_dim
+    first_noisy = len(config.g_channels) - config.g_noise_levels
+    for level, (h, w) in enumerate(noise_shapes(spec, config), start=first_noisy):
+        noise[level] = [keras.layers.Reshape((h, w, 1))(inputs[:, offset:offset + h * w])]
+        if config.g_frame_noise:
+            frames = inputs[:, offset + h * w:offset + h * w + w]
+            noise[level].append(keras.layers.Reshape((1, w, 1))(frames))
+        offset += _noise_values(h, w, config)
     if config.g_coarse == "columns":
         columns = ColumnLatents(width)(z)  # (batch, width, global + own part)
         x = SNDense(height * config.g_channels[0], spectral_norm=spectral_norm)(columns)
@@ -69,13 +101,15 @@ def build_generator(spec: SpectralSpec, config: TrainConfig,
             x = SNConv2D(channels, 3, spectral_norm=spectral_norm,
                          time_padding=config.g_time_padding)(x)
             x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
+            if level in noise:
+                x = NoiseInjection()([x, *noise[level]])
             x = keras.layers.ReLU()(x)
         if level == config.g_attention_level:
             x = SelfAttention(channels, spectral_norm=spectral_norm)(x)
     x = SNConv2D(1, 3, spectral_norm=spectral_norm, time_padding=config.g_time_padding)(x)
     x = keras.layers.Activation("tanh")(x)
     image = keras.layers.Reshape(spec.image_shape, name=OUTPUT_NAME)(x)
-    return keras.Model(z, image, name="generator")
+    return keras.Model(inputs, image, name="generator")
 
 
 def build_discriminator(spec: SpectralSpec, config: TrainConfig) -> keras.Model:

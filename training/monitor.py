@@ -24,6 +24,7 @@ from ..runtime.latent import truncated_normal
 from ..runtime.spec import SpectralSpec
 from ..runtime.synthesis import images_to_audio
 from .config import TrainConfig
+from .models import generator_input_dim
 from .corpus import Corpus
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,8 @@ class SampleScorer:
         target = config.eval_seconds * spec.sample_rate_hz
         n_chunks = 1 + max(math.ceil((target - spec.chunk_samples) / spec.chunk_step_samples), 0)
         rng = np.random.default_rng([config.seed, _EVAL_STREAM])
-        self.latents = truncated_normal(rng, (n_chunks, config.latent_dim), config.truncation)
+        self.latents = truncated_normal(rng, (n_chunks, generator_input_dim(spec, config)),
+                                       config.truncation)
 
     def render(self, generator: keras.Model) -> np.ndarray:
         """Mono audio, shape (n_samples,), at the spec's rate, from the fixed latents."""

@@ -20,7 +20,7 @@ from .checkpoint import (CheckpointError, CheckpointState, latest_checkpoint, lo
 from .config import PRESETS, TrainConfig
 from .corpus import CropSampler, load_corpus
 from .distribute import make_strategy, split_cpu
-from .models import build_discriminator, build_generator
+from .models import build_discriminator, build_generator, generator_input_dim
 from .monitor import RunLog, SampleScorer
 from .pipeline import tf_batches
 from .step import make_train_step
@@ -150,7 +150,8 @@ def train(request: TrainRequest) -> TrainResult:
             indent=2))
 
     def make_sampler(batch_size: int) -> CropSampler:
-        return CropSampler(corpus, spec, batch_size, config.latent_dim, config.truncation,
+        return CropSampler(corpus, spec, batch_size, generator_input_dim(spec, config),
+                           config.truncation,
                            config.gain_db, config.seed)
 
     if keras.backend.backend() == "tensorflow":
