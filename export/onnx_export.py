@@ -23,7 +23,7 @@ from ..runtime.errors import RainGANError  # noqa: E402
 from ..runtime.intensity import fit_intensity_axis  # noqa: E402
 from ..runtime.latent import truncated_normal  # noqa: E402
 from ..runtime.model_meta import INPUT_NAME, OUTPUT_NAME, ModelMetadata  # noqa: E402
-from ..training.checkpoint import (CheckpointError, latest_checkpoint, load_weights,  # noqa: E402
+from ..training.checkpoint import (AVERAGE_FILE, CheckpointError, latest_checkpoint, load_weights,  # noqa: E402
                                    read_state)
 from ..training.layers import SelfAttention, _SpectralNormalized  # noqa: E402
 from ..training.models import (build_generator, drifting_latent_dims,  # noqa: E402
@@ -46,6 +46,7 @@ class ExportResult:
     step: int
     max_abs_difference: float
     n_nodes: int
+    weights: str  # "average" (the run's weight average) or "raw"
 
 
 def _copy_inference_weights(trained: keras.layers.Layer, plain: keras.layers.Layer) -> None:
@@ -65,8 +66,11 @@ def _copy_inference_weights(trained: keras.layers.Layer, plain: keras.layers.Lay
 
 
 def export_model(run_dir: Path, out: Path, checkpoint: Path | None = None,
-                 opset: int = DEFAULT_OPSET) -> ExportResult:
+                 opset: int = DEFAULT_OPSET, raw_weights: bool = False) -> ExportResult:
     """Export a run's generator (its latest checkpoint unless one is named) to ``out``.
+
+    The checkpoint's weight average is exported when it holds one (see
+    :mod:`raingan.training.average`), unless ``raw_weights``.
 
     Raises
     ------
@@ -88,8 +92,9 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | None = None,
     if checkpoint is None:
         raise CheckpointError(f"{run_dir}: no checkpoint to export (is it a training run folder?)")
     state = read_state(checkpoint)
+    weights = "raw" if raw_weights or not (checkpoint / AVERAGE_FILE).is_file() else "average"
     trained = build_generator(state.spec, state.config)
-    load_weights(checkpoint, trained)
+    load_weights(checkpoint, trained, average=weights == "average")
     plain = build_generator(state.spec, state.config, spectral_norm=False)
     _copy_inference_weights(trained, plain)
 
@@ -125,7 +130,7 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | None = None,
                   "g_noise_levels": state.config.g_noise_levels,
                   "g_frame_noise": state.config.g_frame_noise,
                   "g_attention_level": state.config.g_attention_level,
-                  "backend": state.backend})
+                  "weights": weights, "backend": state.backend})
     onnx.helper.set_model_props(model_proto, metadata.to_props())
     serialized = model_proto.SerializeToString()
 
@@ -140,4 +145,4 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | None = None,
                           f"(limit {PARITY_ATOL:g}); nothing was written")
     with atomic_output(out, suffix=".onnx") as temp:
         Path(temp).write_bytes(serialized)
-    return ExportResult(Path(out), state.step, difference, len(model_proto.graph.node))
+    return ExportResult(Path(out), state.step, difference, len(model_proto.graph.node), weights)

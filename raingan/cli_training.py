@@ -69,6 +69,9 @@ def add_train(commands: argparse._SubParsersAction) -> None:
                    help="how the generator doubles its maps (default: nearest)")
     p.add_argument("--g-noise-levels", type=int,
                    help="finest generator resolutions given noise inputs (default: 2; 0: none)")
+    p.add_argument("--g-average-decay", type=float, metavar="D",
+                   help="decay per step of the generator weight average that is scored and "
+                        "exported (default: the preset's; cpu 0: none, full 0.999)")
     p.add_argument("--checkpoint-every", type=int,
                    help="steps between checkpoints (default: the preset's)")
     p.set_defaults(run=_run_train)
@@ -83,7 +86,8 @@ def _run_train(args: argparse.Namespace) -> int:
     from raingan.cli import load_spec
     overrides = {name: getattr(args, name) for name in ("loss", "batch_size", "latent_dim",
                                                         "g_lr", "d_lr", "seed", "g_upsample",
-                                                        "g_noise_levels", "checkpoint_every")
+                                                        "g_noise_levels", "g_average_decay",
+                                                        "checkpoint_every")
                  if getattr(args, name) is not None}
     if args.resume and overrides:
         print("raingan train: error: --resume continues the run's own configuration; "
@@ -112,6 +116,8 @@ def add_export(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="output .onnx file")
     p.add_argument("--checkpoint", type=Path, help="a checkpoint folder (default: the latest)")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset, 15 or newer (default 17)")
+    p.add_argument("--raw-weights", action="store_true",
+                   help="export the generator's last weights, not the run's weight average")
     p.set_defaults(run=_run_export)
 
 
@@ -125,7 +131,8 @@ def _run_export(args: argparse.Namespace) -> int:
         from raingan.export.onnx_export import export_model
     except ImportError as exc:
         return _missing_extra(exc)
-    result = export_model(args.run_dir, args.out, args.checkpoint, args.opset)
-    print(f"wrote {result.path} (step {result.step}, {result.n_nodes} nodes, "
-          f"parity {result.max_abs_difference:.2g})")
+    result = export_model(args.run_dir, args.out, args.checkpoint, args.opset,
+                          args.raw_weights)
+    print(f"wrote {result.path} (step {result.step}, {result.weights} weights, "
+          f"{result.n_nodes} nodes, parity {result.max_abs_difference:.2g})")
     return 0

@@ -135,8 +135,10 @@ class Generator:
         parts = [self.session.run([OUTPUT_NAME], {INPUT_NAME: latents[i:i + BATCH_LATENTS]})[0]
                  for i in range(0, latents.shape[0], BATCH_LATENTS)]
         images = np.concatenate(parts) if parts else np.zeros((0, *self.spec.image_shape))
-        return np.nan_to_num(images.astype(np.float32, copy=False), nan=-1.0, posinf=1.0,
-                             neginf=-1.0)
+        images = images.astype(np.float32, copy=False)
+        if np.isfinite(images).all():  # one pass where nan_to_num makes three and a copy
+            return images
+        return np.nan_to_num(images, nan=-1.0, posinf=1.0, neginf=-1.0)
 
     def chunks(self, latents: np.ndarray) -> np.ndarray:
         """Audio owned by each latent's chunk, shape (batch, spec.chunk_samples), float32."""

@@ -47,6 +47,24 @@ def test_fit_finds_the_direction_that_makes_rain_louder():
         IntensityAxis.from_dict(stored, 8)  # longer than the model's latents
 
 
+def test_fit_follows_loudness_not_drop_onsets():
+    # Loudness grows along z0; drop onsets (a 3 dB jump every 4th frame) come and go with z1.
+    # In heavy rain drops merge into a roar, so onsets are no measure of heaviness: the axis
+    # must follow loudness (an axis fitted to both lay halfway between, and swept unevenly).
+    spec = SpectralSpec()
+
+    def images_of(z: np.ndarray) -> np.ndarray:
+        images = np.broadcast_to((0.1 * z[:, 0] - 0.3)[:, None, None],
+                                 (z.shape[0], *spec.image_shape)).copy()
+        images[:, :, ::4] += 0.05 * (z[:, 1] > 0)[:, None, None]
+        return images.astype(np.float32)
+
+    axis = fit_intensity_axis(images_of, spec, 8, drifting_dims=None, threshold=3.0,
+                              n_latents=256)
+    assert axis.direction[0] > 0.98, axis.direction
+    assert axis.density_per_unit < 0.05  # the onsets it brings are reported, not chased
+
+
 def test_bundled_model_sweeps_from_light_to_heavy_without_clicks():
     # Issue 4's acceptance: a 10 s sweep rises monotonically by >= 6 dB and its largest
     # sample-to-sample step stays within that of the rain itself.

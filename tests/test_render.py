@@ -246,3 +246,17 @@ def test_gain_changes_glide_without_steps(generator):
         stream.set_gain_db(float("inf"))
     with pytest.raises(StreamSettingsError):
         stream.set_width(2.0)
+
+
+def test_latent_walk_draws_do_not_depend_on_how_many_are_taken():
+    from raingan.runtime.latent import LatentWalk
+
+    def walk():
+        return LatentWalk(np.random.default_rng(3), 300, threshold=2.0, correlation=0.9,
+                          drifting_dims=20)
+
+    one_by_one, at_once = walk(), walk()
+    singles = np.concatenate([one_by_one.take(1) for _ in range(6)])
+    batched = np.concatenate([at_once.take(4), at_once.take(2)])
+    np.testing.assert_array_equal(singles, batched)
+    assert singles.dtype == np.float32 and np.all(np.abs(singles) <= 2.0)

@@ -49,7 +49,8 @@ def data_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def tiny_run(data_dir, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     run_dir = tmp_path_factory.mktemp("runs") / "tiny"
-    result = run("train", data_dir, "--out", run_dir, "--preset", "tiny")
+    result = run("train", data_dir, "--out", run_dir, "--preset", "tiny",
+                 "--g-average-decay", "0.9")
     assert result.returncode == 0, result.stderr
     return run_dir, result
 
@@ -99,6 +100,22 @@ def test_exported_model_runs_in_onnxruntime_with_any_batch(exported):
         assert np.all(np.isfinite(out)) and np.all(np.abs(out) <= 1.0)
 
 
+def test_export_takes_the_weight_average_unless_told_otherwise(tiny_run, exported, tmp_path):
+    from raingan.runtime.generator import Generator
+
+    checkpoint = tiny_run[0] / "checkpoints" / "step_00000004"
+    assert (checkpoint / "generator_average.weights.h5").is_file()
+    raw = tmp_path / "raw.onnx"
+    result = run("export", tiny_run[0], "--out", raw, "--raw-weights")
+    assert result.returncode == 0, result.stderr
+    assert "raw weights" in result.stdout
+    averaged, plain = Generator(exported, device="cpu"), Generator(raw, device="cpu")
+    assert averaged.metadata.training["weights"] == "average"
+    assert plain.metadata.training["weights"] == "raw"
+    z = averaged.latents(np.random.default_rng(0), 2)
+    assert not np.allclose(averaged.images(z), plain.images(z), atol=1e-4)
+
+
 def test_exported_graph_is_an_inference_graph(exported):
     import onnx
 
@@ -141,6 +158,7 @@ def test_resume_continues_from_the_last_checkpoint(tiny_run, tmp_path):
     assert "trained to step 6" in result.stdout
     names = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
     assert names[-1] == "step_00000006"
+    assert (run_dir / "checkpoints" / names[-1] / "generator_average.weights.h5").is_file()
 
 
 def test_a_fresh_run_refuses_an_existing_run_folder(tiny_run, data_dir):

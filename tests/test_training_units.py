@@ -18,8 +18,8 @@ from raingan.training import losses  # noqa: E402
 from raingan.training.config import PRESETS, ConfigError, TrainConfig  # noqa: E402
 from raingan.training.corpus import CropSampler, load_corpus  # noqa: E402
 from raingan.training.layers import NoiseInjection, SelfAttention, SNConv2D, SNDense  # noqa: E402
-from raingan.training.models import (build_discriminator, build_generator, coarse_shape,  # noqa: E402
-                                     generator_input_dim, noise_shapes)
+from raingan.training.models import (BN_MOMENTUM, build_discriminator, build_generator,  # noqa: E402
+                                     coarse_shape, generator_input_dim, noise_shapes)
 
 TINY = PRESETS["tiny"]
 
@@ -315,3 +315,54 @@ def test_smooth_upsampling_interpolates_and_wraps_time():
     assert np.asarray(SmoothUpsample2D()(x)).shape == (1, 4, 8, 1)
     assert TrainConfig.from_dict({k: v for k, v in TINY.to_dict().items()
                                   if k != "g_upsample"}).g_upsample == "nearest"  # older runs
+
+
+def test_weight_average_ramps_up_and_averages():
+    from raingan.training.average import average_decay
+
+    assert average_decay(0.999, 0) == pytest.approx(0.1)
+    assert average_decay(0.999, 90) == pytest.approx(91 / 100)
+    assert average_decay(0.999, 10**6) == 0.999
+    with pytest.raises(ConfigError, match="g_average_decay"):
+        TINY.replace(g_average_decay=1.0)
+    older = {k: v for k, v in TINY.to_dict().items() if k != "g_average_decay"}
+    assert TrainConfig.from_dict(older).g_average_decay == 0.0  # runs from before: none
+
+
+def test_weight_average_tracks_the_weights_and_measures_its_own_statistics():
+    from raingan.training.average import GeneratorAverage, average_decay
+
+    spec = SpectralSpec()
+    config = TINY.replace(g_noise_levels=1)
+    keras.utils.set_random_seed(0)
+    raw, averaged = build_generator(spec, config), build_generator(spec, config)
+    average = GeneratorAverage(averaged, 0.5, config.truncation, seed=3)
+    start = [np.asarray(v.value) for v in raw.trainable_variables]
+    average.start_from(start)
+    shifted = [w + 1.0 for w in start]
+    average.update(shifted, step=0)  # decay 0.1: mostly the new weights
+    average.update(shifted, step=100)  # decay 0.5 (capped)
+    expected = 1.0 - average_decay(0.5, 0) * average_decay(0.5, 100)
+    for got, first in zip(average.values, start):
+        np.testing.assert_allclose(got - first, expected, rtol=1e-5)
+    with pytest.raises(ValueError, match="do not fit"):
+        average.update(shifted[1:], step=1)
+
+    fixed = [np.asarray(v.value) for v in raw.non_trainable_variables]
+    model = average.materialise(fixed, step=7)
+    for variable, value in zip(model.trainable_variables, average.values):
+        np.testing.assert_array_equal(np.asarray(variable.value), value)
+    norm = next(layer for layer in model._flatten_layers()
+                if isinstance(layer, keras.layers.BatchNormalization))
+    assert norm.momentum == BN_MOMENTUM  # restored after the measurement
+    # Batch norm now holds the averaged weights' statistics, not the raw model's start values.
+    measured = np.array(norm.moving_variance.value)
+    assert not np.allclose(measured, fixed_variance(raw))
+    average.materialise(fixed, step=7)
+    np.testing.assert_array_equal(np.asarray(norm.moving_variance.value), measured)  # repeatable
+
+
+def fixed_variance(model) -> np.ndarray:
+    norm = next(layer for layer in model._flatten_layers()
+                if isinstance(layer, keras.layers.BatchNormalization))
+    return np.asarray(norm.moving_variance.value)

@@ -1,8 +1,9 @@
 """Checkpoints: everything needed to continue a run exactly where it stopped.
 
 A checkpoint is a folder ``RUN_DIR/checkpoints/step_00001234/`` holding the generator and
-discriminator weights (.weights.h5, readable by any Keras backend), both optimisers' state
-(.npz) and ``state.json`` (step, spec, config, data fingerprint, backend). The random state
+discriminator weights (.weights.h5, readable by any Keras backend), the generator's weight
+average when the run keeps one (:mod:`.average`), both optimisers' state (.npz) and
+``state.json`` (step, spec, config, data fingerprint, backend). The random state
 is (config seed, step): batches are drawn from a stream keyed by both, so nothing else needs
 saving. Folders are written under a temporary name and renamed, so a crash never leaves a
 half-written checkpoint that --resume would pick up.
@@ -29,6 +30,7 @@ _DIR = "checkpoints"
 _PREFIX = "step_"
 GENERATOR_FILE = "generator.weights.h5"
 DISCRIMINATOR_FILE = "discriminator.weights.h5"
+AVERAGE_FILE = "generator_average.weights.h5"
 OPTIMIZERS_FILE = "optimizers.npz"
 STATE_FILE = "state.json"
 
@@ -91,8 +93,12 @@ def _optimizer_arrays(prefix: str, optimizer: keras.optimizers.Optimizer) -> dic
 
 def save_checkpoint(run_dir: Path, state: CheckpointState, generator: keras.Model,
                     discriminator: keras.Model, g_optimizer: keras.optimizers.Optimizer,
-                    d_optimizer: keras.optimizers.Optimizer, keep: int) -> Path:
-    """Write a checkpoint for ``state.step`` and delete all but the ``keep`` newest."""
+                    d_optimizer: keras.optimizers.Optimizer, keep: int,
+                    average: keras.Model | None = None) -> Path:
+    """Write a checkpoint for ``state.step`` and delete all but the ``keep`` newest.
+
+    ``average`` is the generator holding the run's weight average, when it keeps one.
+    """
     folder = Path(run_dir) / _DIR
     folder.mkdir(parents=True, exist_ok=True)
     final = folder / f"{_PREFIX}{state.step:08d}"
@@ -102,6 +108,8 @@ def save_checkpoint(run_dir: Path, state: CheckpointState, generator: keras.Mode
     try:
         generator.save_weights(temp / GENERATOR_FILE)
         discriminator.save_weights(temp / DISCRIMINATOR_FILE)
+        if average is not None:
+            average.save_weights(temp / AVERAGE_FILE)
         np.savez(temp / OPTIMIZERS_FILE, **_optimizer_arrays("g", g_optimizer),
                  **_optimizer_arrays("d", d_optimizer))
         (temp / STATE_FILE).write_text(json.dumps(state.to_dict(), indent=2))
@@ -117,10 +125,13 @@ def save_checkpoint(run_dir: Path, state: CheckpointState, generator: keras.Mode
 
 
 def load_weights(checkpoint: Path, generator: keras.Model,
-                 discriminator: keras.Model | None = None) -> None:
-    """Load model weights from a checkpoint into already-built models."""
+                 discriminator: keras.Model | None = None, average: bool = False) -> None:
+    """Load model weights from a checkpoint into already-built models.
+
+    ``average`` loads the generator's weight average instead of its raw weights.
+    """
     try:
-        generator.load_weights(checkpoint / GENERATOR_FILE)
+        generator.load_weights(checkpoint / (AVERAGE_FILE if average else GENERATOR_FILE))
         if discriminator is not None:
             discriminator.load_weights(checkpoint / DISCRIMINATOR_FILE)
     except (OSError, ValueError) as exc:

@@ -67,6 +67,11 @@ class TrainConfig:
         every row: a broadband event at a random time, from which the generator could make
         drop onsets. Off by default: on the cpu preset it made every band rise and fall
         together (band-correlation distance 3.7-4.8 from step 750, see BENCHMARKS.md)
+    g_average_decay : decay per step of the moving average of the generator's weights that
+        is scored and exported (:mod:`.average`); 0 (default) scores and exports the raw
+        weights. Off on the cpu preset: over 2000 steps its generator drifted rather than
+        circled, and the average, lagging behind, scored no better (BENCHMARKS.md); the full
+        preset uses 0.999, as BigGAN and StyleGAN do over tens of thousands of steps
     g_attention_level, d_attention_level : index into the channel lists of the resolution that
         gets a self-attention block; None for none
     loss : "hinge" (default, SAGAN), "nonsaturating" (the RainGAN article) or "wgan-gp"
@@ -94,6 +99,7 @@ class TrainConfig:
     g_upsample: str = "nearest"
     g_noise_levels: int = 2
     g_frame_noise: bool = False
+    g_average_decay: float = 0.0
     g_attention_level: int | None = 2
     d_attention_level: int | None = 3
     loss: str = "hinge"
@@ -132,6 +138,8 @@ class TrainConfig:
             raise ConfigError(f"g_noise_levels must be in 0..{len(self.g_channels) - 1} (the "
                               f"coarsest map has no convolution to add noise to), got "
                               f"{self.g_noise_levels}")
+        if not 0.0 <= self.g_average_decay < 1.0:
+            raise ConfigError(f"g_average_decay must be in [0, 1), got {self.g_average_decay}")
         if self.loss not in LOSSES:
             raise ConfigError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
         if len(self.g_channels) < 2 or len(self.d_channels) < 2:
@@ -160,9 +168,10 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
-        # Runs saved before these fields existed used the dense mapping, zero padding, no noise.
+        # Runs saved before these fields existed used the dense mapping, zero padding, no
+        # noise and no weight average.
         older = {"g_coarse": "dense", "g_time_padding": "zero", "g_upsample": "nearest",
-                 "g_noise_levels": 0, "g_frame_noise": False}
+                 "g_noise_levels": 0, "g_frame_noise": False, "g_average_decay": 0.0}
         return from_known_fields(cls, {**older, **data}, "config", ConfigError)
 
     def replace(self, **changes: Any) -> "TrainConfig":
@@ -179,7 +188,7 @@ PRESETS: dict[str, TrainConfig] = {
                        d_channels=(16, 16, 16, 32, 64, 128), batch_size=16, steps=6000,
                        checkpoint_every=500, eval_every=500),
     # The article's scale, for a GPU.
-    "full": TrainConfig(g_channels=(512, 256, 128, 64, 32, 16),
+    "full": TrainConfig(g_channels=(512, 256, 128, 64, 32, 16), g_average_decay=0.999,
                         d_channels=(16, 32, 64, 128, 256, 512), batch_size=64, steps=30000,
                         checkpoint_every=1000, eval_every=1000, eval_seconds=10.0),
 }

@@ -25,6 +25,10 @@ class TrainStep(Protocol):
 
     def sync_to_models(self) -> None: ...
 
+    def generator_weights(self) -> list[np.ndarray]:
+        """The generator's trainable weights after the last step, in variable order."""
+        ...
+
 
 def make_train_step(generator: keras.Model, discriminator: keras.Model,
                     g_optimizer: keras.optimizers.Optimizer,
@@ -70,6 +74,9 @@ class TensorFlowStep:
 
     def sync_to_models(self) -> None:
         """Nothing to do: TensorFlow updates the Keras variables in place."""
+
+    def generator_weights(self) -> list[np.ndarray]:
+        return [as_numpy(v.value) for v in self.generator.trainable_variables]
 
     def _distributed_step(self, batch):
         per_replica = self.strategy.run(self._replica_step, args=batch)
@@ -136,6 +143,9 @@ class JaxStep:
         for variables, values in zip(owners, self.state):
             for variable, value in zip(variables, values):
                 variable.assign(value)
+
+    def generator_weights(self) -> list[np.ndarray]:
+        return [np.asarray(v) for v in self.state[0]]
 
     def _d_loss(self, d_train, d_fixed, g_train, g_fixed, real, z, mix):
         G, D, kind = self.generator, self.discriminator, self.config.loss

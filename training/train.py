@@ -15,15 +15,16 @@ import keras
 
 from ..runtime.errors import RainGANError
 from ..runtime.spec import SpectralSpec
-from .checkpoint import (CheckpointError, CheckpointState, latest_checkpoint, load_optimizers,
-                         load_weights, read_state, save_checkpoint)
+from .average import GeneratorAverage
+from .checkpoint import (AVERAGE_FILE, CheckpointError, CheckpointState, latest_checkpoint,
+                         load_optimizers, load_weights, read_state, save_checkpoint)
 from .config import PRESETS, TrainConfig
 from .corpus import CropSampler, load_corpus
 from .distribute import make_strategy, split_cpu
 from .models import build_discriminator, build_generator, generator_input_dim
 from .monitor import RunLog, SampleScorer
 from .pipeline import tf_batches
-from .step import make_train_step
+from .step import as_numpy, make_train_step
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +142,7 @@ def train(request: TrainRequest) -> TrainResult:
             log.info("resuming %s at step %d", run_dir, first_step)
         step_fn = make_train_step(generator, discriminator, g_optimizer, d_optimizer, config,
                                   strategy)
+    average = _weight_average(spec, config, step_fn, checkpoint if resumed else None)
 
     if checkpoint is None:
         (run_dir / RUN_FILE).write_text(json.dumps(
@@ -171,6 +173,8 @@ def train(request: TrainRequest) -> TrainResult:
     try:
         while step < total_steps:
             metrics = step_fn(next(batches))
+            if average is not None:
+                average.update(step_fn.generator_weights(), step)
             step += 1
             bar.update(1)
             bad = [k for k, v in metrics.items() if not math.isfinite(v)]
@@ -191,21 +195,43 @@ def train(request: TrainRequest) -> TrainResult:
             saved = step % config.checkpoint_every == 0 or step == total_steps
             if scored or saved:
                 step_fn.sync_to_models()
+                scored_model = generator if average is None else average.materialise(
+                    [as_numpy(v.value) for v in generator.non_trainable_variables], step)
             if scored:
-                audio, scores = scorer.score(generator, run_dir / "samples", step)
+                audio, scores = scorer.score(scored_model, run_dir / "samples", step)
                 run_log.scalars(step, scores)
                 run_log.audio(step, "sample", audio, spec.sample_rate_hz)
                 bar.write(f"step {step}: texture distance {scores['eval/texture_distance']:.3f}")
             if saved:
                 last_checkpoint = save_checkpoint(run_dir, checkpoint_state(step), generator,
                                                   discriminator, g_optimizer, d_optimizer,
-                                                  config.keep_checkpoints)
+                                                  config.keep_checkpoints,
+                                                  None if average is None else average.model)
     finally:
         bar.close()
     elapsed = time.perf_counter() - started
     assert last_checkpoint is not None  # the last step always saves
     return TrainResult(run_dir, step, last_checkpoint,
                        (step - first_step) / elapsed if elapsed > 0 else float("nan"))
+
+
+def _weight_average(spec: SpectralSpec, config: TrainConfig, step_fn: Any,
+                    checkpoint: Path | None) -> GeneratorAverage | None:
+    """The run's generator weight average (None when it keeps none), continued from the
+    checkpoint being resumed when that holds one, else started at the current weights."""
+    if not config.g_average_decay:
+        return None
+    average = GeneratorAverage(build_generator(spec, config), config.g_average_decay,
+                               config.truncation, config.seed)
+    if checkpoint is not None and (checkpoint / AVERAGE_FILE).is_file():
+        try:
+            average.load(checkpoint / AVERAGE_FILE)
+        except (OSError, ValueError) as exc:
+            raise CheckpointError(f"{checkpoint}: unreadable weight average "
+                                  f"({str(exc).splitlines()[0]})") from None
+    else:
+        average.start_from(step_fn.generator_weights())
+    return average
 
 
 def _default_tf_strategy() -> Any:
