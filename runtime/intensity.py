@@ -12,6 +12,7 @@ qualities while it gets lighter or heavier.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -66,6 +67,7 @@ class IntensityAxis:
                    float(data["density_per_unit"]))
 
 
+@functools.lru_cache(maxsize=8)
 def k_weighting_power(spec: SpectralSpec) -> np.ndarray:
     """Power response of ITU-R BS.1770's K-weighting at each FFT bin, shape (n_fft_bins,).
 
@@ -85,6 +87,13 @@ def k_weighting_power(spec: SpectralSpec) -> np.ndarray:
     return response
 
 
+def power_loudness_db(power: np.ndarray, spec: SpectralSpec) -> np.ndarray:
+    """Loudness of STFT power of shape (batch, frames, n_fft_bins): mean K-weighted power,
+    dB (:func:`k_weighting_power`), shape (batch,)."""
+    weighted = (power * k_weighting_power(spec).astype(power.dtype)).mean(axis=(1, 2))
+    return 10.0 * np.log10(weighted.astype(np.float64) + 1e-12)
+
+
 def image_features(images: np.ndarray, spec: SpectralSpec) -> tuple[np.ndarray, np.ndarray]:
     """(loudness_db, onset_share) per image, each shape (batch,).
 
@@ -94,7 +103,7 @@ def image_features(images: np.ndarray, spec: SpectralSpec) -> tuple[np.ndarray, 
     """
     power = spec.images_to_magnitudes(images).astype(np.float64) ** 2  # (batch, frames, bins)
     frame_db = 10.0 * np.log10(power.mean(axis=2) + 1e-12)  # (batch, frames)
-    loudness_db = 10.0 * np.log10((power * k_weighting_power(spec)).mean(axis=(1, 2)) + 1e-12)
+    loudness_db = power_loudness_db(power, spec)
     padded = np.pad(frame_db, ((0, 0), (2, 2)), mode="edge")
     windows = np.lib.stride_tricks.sliding_window_view(padded, 5, axis=1)
     onset_share = (frame_db - np.median(windows, axis=2) > ONSET_DB).mean(axis=1)

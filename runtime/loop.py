@@ -4,7 +4,8 @@ Two things could betray the wrap: a click or level change where the last sample 
 first, and a change of character (the latents at the end unlike those at the start). Loop
 latents therefore lie on a closed random curve (:func:`closed_walk_latents`): every latent
 is standard normal, neighbours are as alike as in a stream, and the last chunk is the first
-chunk's neighbour. The K chunks are
+chunk's neighbour. Chunk levels are held to a track that runs around the loop
+(:func:`.leveling.level_cyclic`). The K chunks are
 stitched cyclically (the last fades into the first exactly as any two neighbours do), and
 the loop is resampled to the host's rate by FFT, which treats the signal as periodic.
 """
@@ -20,8 +21,10 @@ from scipy.signal import resample
 
 from .generator import Generator
 from .latent import truncated_normal, walk_correlation
+from .leveling import level_cyclic
 from .safety import OutputSafety
 from .stitch import equal_power_fades
+from .synthesis import images_to_chunks
 from .intensity import apply_intensity
 from .stream import DEFAULT_DRIFT_S, check_intensity, width_matrix
 
@@ -107,7 +110,8 @@ def render_loop(generator: Generator, seconds: float, sample_rate_hz: int = 48_0
     latents = latents.reshape(n_chunks * channels, -1)
     if intensity is not None:
         latents = apply_intensity(latents, generator.intensity_axis, intensity, threshold)
-    chunks = generator.chunks(latents)
+    images = level_cyclic(generator.images(latents), spec, channels)
+    chunks = images_to_chunks(images, spec, generator.phase)
     chunks = chunks.reshape(n_chunks, channels, -1).transpose(0, 2, 1)
     audio = cyclic_stitch(chunks, spec.crossfade_samples)
     if channels == 2:

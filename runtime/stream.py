@@ -1,9 +1,9 @@
 """Endless rain, block by block, at a host's sample rate: the runtime's streaming engine.
 
-latents (a slow random walk per channel) -> generator -> phase reconstruction -> stitching
--> stereo width -> streaming soxr resampler -> smoothed gain -> output safety. Everything
-is stateful and continues across blocks, so the stream has no seams of its own making, and
-the same seed and settings give the same samples. Offline rendering is this stream, cut to
+latents (a slow random walk per channel) -> generator -> chunk levelling -> phase
+reconstruction -> stitching -> stereo width -> streaming soxr resampler -> smoothed gain ->
+output safety. Everything is stateful and continues across blocks, so the stream has no
+seams of its own making, and the same seed and settings give the same samples. Offline rendering is this stream, cut to
 length; a background thread feeding a ring buffer (the native core) pulls from it too.
 """
 
@@ -20,8 +20,10 @@ from .errors import RainGANError
 from .generator import BATCH_LATENTS, Generator
 from .intensity import apply_intensity
 from .latent import walk_correlation
+from .leveling import ChunkLeveller
 from .safety import OutputSafety
 from .stitch import Stitcher
+from .synthesis import images_to_chunks
 
 MIN_RATE_HZ, MAX_RATE_HZ = 8_000, 192_000
 #: Default time constant of the rain's drift, seconds (see :class:`RainStream`).
@@ -84,6 +86,7 @@ class RainStream:
                                              truncation)
                        for child in np.random.SeedSequence(self.seed).spawn(channels)]
         self._stitcher = Stitcher(spec)
+        self._leveller = ChunkLeveller(spec, channels)
         self._resampler = (None if sample_rate_hz == spec.sample_rate_hz else
                            soxr.ResampleStream(spec.sample_rate_hz, sample_rate_hz, channels,
                                                dtype="float32", quality="HQ"))
@@ -129,7 +132,9 @@ class RainStream:
         latents = np.stack([walk.take(count) for walk in self._walks], axis=1)
         if self._intensity_target is not None:
             latents = self._with_intensity(latents)
-        chunks = self.generator.chunks(latents.reshape(count * self.channels, -1))
+        images = self._leveller.process(
+            self.generator.images(latents.reshape(count * self.channels, -1)))
+        chunks = images_to_chunks(images, self.generator.spec, self.generator.phase)
         chunks = chunks.reshape(count, self.channels, -1)
         audio = np.concatenate([self._stitcher.push(chunk.T) for chunk in chunks], axis=0)
         if self.channels == 2:

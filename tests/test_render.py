@@ -260,3 +260,32 @@ def test_latent_walk_draws_do_not_depend_on_how_many_are_taken():
     batched = np.concatenate([at_once.take(4), at_once.take(2)])
     np.testing.assert_array_equal(singles, batched)
     assert singles.dtype == np.float32 and np.all(np.abs(singles) <= 2.0)
+
+
+def test_chunk_levelling_removes_steps_between_chunks_and_keeps_slow_changes():
+    from raingan.runtime.leveling import ChunkLeveller, chunk_loudness_db, level_cyclic
+    from raingan.runtime.spec import SpectralSpec
+
+    spec = SpectralSpec()
+    rng = np.random.default_rng(0)
+    base = np.clip(rng.normal(-0.2, 0.05, (1, *spec.image_shape)), -1, 1).astype(np.float32)
+    slow_db = np.linspace(0.0, 6.0, 40)  # a 6 dB rise over 40 chunks (about 28 s)
+    steps_db = np.where(np.arange(40) % 2 == 0, 2.0, -2.0)  # +-2 dB from chunk to chunk
+    offsets = (slow_db + steps_db) * 2.0 / (spec.db_max - spec.db_min)
+    images = np.repeat(base, 40, axis=0) + offsets[:, None, None].astype(np.float32)
+    # Two channels, interleaved chunk by chunk: the second is the first, 3 dB quieter.
+    quieter = images - np.float32(3.0 * 2.0 / (spec.db_max - spec.db_min))
+    both = np.stack([images, quieter], axis=1).reshape(80, *spec.image_shape)
+    levelled = ChunkLeveller(spec, channels=2).process(both)
+    loud = chunk_loudness_db(levelled, spec).reshape(40, 2)
+    before = chunk_loudness_db(both, spec).reshape(40, 2)
+    assert np.abs(np.diff(before[:, 0])).mean() > 3.5
+    assert np.abs(np.diff(loud[10:, 0])).mean() < 1.0  # steps gone once the track settled
+    assert loud[30:, 0].mean() - loud[10:20, 0].mean() > 2.8  # the slow rise (3.1 dB) stays
+    np.testing.assert_allclose(loud[:, 0] - loud[:, 1], 3.0, atol=0.1)  # channels apart
+
+    # A loop is levelled as if it repeated for ever: as the third lap of a long stream.
+    laps = ChunkLeveller(spec, channels=1)
+    for _ in range(3):
+        third = laps.process(images)
+    np.testing.assert_allclose(level_cyclic(images, spec, channels=1), third, atol=1e-5)
