@@ -23,8 +23,8 @@ from ..runtime.errors import RainGANError  # noqa: E402
 from ..runtime.intensity import fit_intensity_axis  # noqa: E402
 from ..runtime.latent import truncated_normal  # noqa: E402
 from ..runtime.model_meta import INPUT_NAME, OUTPUT_NAME, ModelMetadata  # noqa: E402
-from ..training.checkpoint import (AVERAGE_FILE, CheckpointError, latest_checkpoint, load_weights,  # noqa: E402
-                                   read_state)
+from ..training.checkpoint import (AVERAGE_FILE, CheckpointError,  # noqa: E402
+                                   latest_checkpoint, load_weights, read_state)
 from ..training.layers import SelfAttention, _SpectralNormalized  # noqa: E402
 from ..training.models import (build_generator, drifting_latent_dims,  # noqa: E402
                                generator_input_dim)

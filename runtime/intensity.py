@@ -4,10 +4,10 @@ At export, :func:`fit_intensity_axis` draws latents, generates their images and 
 each image's loudness (K-weighted mean STFT power, dB) on the latent components that set a
 chunk's character (the drifting ones). The fitted direction, normalised, is the intensity
 axis; the model's metadata carries it, with the loudness and drop density (share of time
-frames that jump well above their neighbours: drop onsets) it brings per unit. At run time, :func:`apply_intensity` sets every latent's
-projection on the axis to a value between ``-AXIS_REACH`` (intensity 0) and ``+AXIS_REACH``
-(intensity 1) and leaves the rest of the latent alone, so the rain keeps its other
-qualities while it gets lighter or heavier.
+frames that jump well above their neighbours: drop onsets) it brings per unit. At run time,
+:func:`apply_intensity` sets every latent's projection on the axis to a value between
+``-AXIS_REACH`` (intensity 0) and ``+AXIS_REACH`` (intensity 1) and leaves the rest of the
+latent alone, so the rain keeps its other qualities while it gets lighter or heavier.
 """
 
 from __future__ import annotations

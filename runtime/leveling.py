@@ -8,7 +8,7 @@ lines at 0.5-1 Hz). :class:`ChunkLeveller` follows each channel's chunk loudness
 one-pole filter (time constant :data:`LEVEL_SMOOTHING_S`) and shifts each chunk's image by
 its deviation from that track, so level changes slower than a couple of chunks (the drift,
 an intensity move) pass and chunk-to-chunk steps do not. On the noise-input model this took
-the seam score from 5.85 to 3.91 dB and the texture distance from 0.457 to 0.401 over 5
+the seam score from 5.85 to 3.91 dB and the texture distance from 0.457 to 0.400 over 5
 seeds (BENCHMARKS.md).
 """
 

@@ -3,8 +3,9 @@
 latents (a slow random walk per channel) -> generator -> chunk levelling -> phase
 reconstruction -> stitching -> stereo width -> streaming soxr resampler -> smoothed gain ->
 output safety. Everything is stateful and continues across blocks, so the stream has no
-seams of its own making, and the same seed and settings give the same samples. Offline rendering is this stream, cut to
-length; a background thread feeding a ring buffer (the native core) pulls from it too.
+seams of its own making, and the same seed and settings give the same samples. Offline
+rendering is this stream, cut to length; a background thread feeding a ring buffer (the
+native core) pulls from it too.
 """
 
 from __future__ import annotations

@@ -18,8 +18,9 @@ from raingan.training import losses  # noqa: E402
 from raingan.training.config import PRESETS, ConfigError, TrainConfig  # noqa: E402
 from raingan.training.corpus import CropSampler, load_corpus  # noqa: E402
 from raingan.training.layers import NoiseInjection, SelfAttention, SNConv2D, SNDense  # noqa: E402
-from raingan.training.models import (BN_MOMENTUM, build_discriminator, build_generator,  # noqa: E402
-                                     coarse_shape, generator_input_dim, noise_shapes)
+from raingan.training.models import (BN_MOMENTUM, build_discriminator,  # noqa: E402
+                                     build_generator, coarse_shape, generator_input_dim,
+                                     noise_shapes)
 
 TINY = PRESETS["tiny"]
 

@@ -76,7 +76,7 @@ class GeneratorAverage:
             variable.assign(value)
         for variable, value in zip(model.non_trainable_variables, fixed_values, strict=True):
             variable.assign(value)
-        norms = [layer for layer in model._flatten_layers()
+        norms = [layer for layer in model.layers
                  if isinstance(layer, keras.layers.BatchNormalization)]
         momenta = [layer.momentum for layer in norms]
         rng = np.random.default_rng([self.seed, step, 0x57A7])

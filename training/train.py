@@ -24,7 +24,7 @@ from .distribute import make_strategy, split_cpu
 from .models import build_discriminator, build_generator, generator_input_dim
 from .monitor import RunLog, SampleScorer
 from .pipeline import tf_batches
-from .step import as_numpy, make_train_step
+from .step import TrainStep, as_numpy, make_train_step
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +215,7 @@ def train(request: TrainRequest) -> TrainResult:
                        (step - first_step) / elapsed if elapsed > 0 else float("nan"))
 
 
-def _weight_average(spec: SpectralSpec, config: TrainConfig, step_fn: Any,
+def _weight_average(spec: SpectralSpec, config: TrainConfig, step_fn: TrainStep,
                     checkpoint: Path | None) -> GeneratorAverage | None:
     """The run's generator weight average (None when it keeps none), continued from the
     checkpoint being resumed when that holds one, else started at the current weights."""
