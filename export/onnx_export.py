@@ -25,9 +25,12 @@ from ..runtime.latent import truncated_normal  # noqa: E402
 from ..runtime.model_meta import INPUT_NAME, OUTPUT_NAME, ModelMetadata  # noqa: E402
 from ..training.checkpoint import (AVERAGE_FILE, CheckpointError,  # noqa: E402
                                    latest_checkpoint, load_weights, read_state)
-from ..training.layers import SelfAttention, _SpectralNormalized  # noqa: E402
+from ..training.layers import (NoiseInjection, SelfAttention, SNConv2D,  # noqa: E402
+                               SNDense, _SpectralNormalized)
 from ..training.models import (build_generator, drifting_latent_dims,  # noqa: E402
                                generator_input_dim)
+from .folding import (fold_batch_norm, subpixel_bias, subpixel_frame_noise_kernel,  # noqa: E402
+                      subpixel_kernel, subpixel_noise_kernel)
 
 #: Largest allowed |TensorFlow - onnxruntime| over the parity latents.
 PARITY_ATOL = 1e-4
@@ -65,6 +68,63 @@ def _copy_inference_weights(trained: keras.layers.Layer, plain: keras.layers.Lay
         plain.set_weights(trained.get_weights())
 
 
+def _layers_of(model: keras.Model, kind: type) -> list:
+    return [layer for layer in model.layers if isinstance(layer, kind)]
+
+
+def _set(layer: keras.layers.Layer, kernel: np.ndarray, bias: np.ndarray | None = None) -> None:
+    layer.kernel.assign(kernel)
+    layer.bias.assign(np.zeros(kernel.shape[-1], np.float32) if bias is None else bias)
+
+
+def _copy_folded_weights(trained: keras.Model, folded: keras.Model, levels: int) -> None:
+    """Fill a folded generator (``build_generator(..., folded=True)``) from a trained one.
+
+    Level ``k >= 1`` of the trained generator is nearest upsampling, the k-th convolution,
+    the k-th batch norm after level 0's and, on noisy levels, a noise injection; the last
+    convolution makes the image. See :mod:`.folding`.
+    """
+    convs = _layers_of(trained, SNConv2D)
+    norms = _layers_of(trained, keras.layers.BatchNormalization)
+    noises = _layers_of(trained, NoiseInjection)
+    first_noisy = levels - len(noises)
+    _copy_inference_weights(_layers_of(trained, SNDense)[0], _layers_of(folded, SNDense)[0])
+    _layers_of(folded, keras.layers.BatchNormalization)[0].set_weights(norms[0].get_weights())
+    for mine, theirs in zip(_layers_of(folded, SelfAttention), _layers_of(trained, SelfAttention),
+                            strict=True):
+        _copy_inference_weights(theirs, mine)
+    for level in range(1, levels):
+        conv, norm = convs[level - 1], norms[level]
+        kernel, bias = fold_batch_norm(
+            conv.normalized_kernel(), keras.ops.convert_to_numpy(conv.bias.value),
+            *norm.get_weights(), epsilon=norm.epsilon)
+        _set(folded.get_layer(f"folded_conv_{level}"), subpixel_kernel(kernel, True),
+             subpixel_bias(bias))
+        if level >= first_noisy:
+            noise = noises[level - first_noisy]
+            _set(folded.get_layer(f"folded_noise_{level}"),
+                 subpixel_noise_kernel(keras.ops.convert_to_numpy(noise.strength)))
+            if noise.scaled_frame_strength is not None:
+                strength = keras.ops.convert_to_numpy(noise.scaled_frame_strength.value)
+                _set(folded.get_layer(f"folded_frame_noise_{level}"),
+                     subpixel_frame_noise_kernel(strength * NoiseInjection.LEARNING_SCALE))
+    output = convs[-1]
+    _set(folded.get_layer("folded_output_conv"), subpixel_kernel(output.normalized_kernel(), False),
+         subpixel_bias(keras.ops.convert_to_numpy(output.bias.value)))
+
+
+def inference_generator(trained: keras.Model, spec, config) -> keras.Model:
+    """The graph to export: the folded form (:mod:`.folding`) where the architecture
+    allows, else the same graph with spectral normalisation baked into plain kernels."""
+    if config.g_upsample == "nearest" and len(config.g_channels) > 1:
+        folded = build_generator(spec, config, folded=True)
+        _copy_folded_weights(trained, folded, len(config.g_channels))
+        return folded
+    plain = build_generator(spec, config, spectral_norm=False)
+    _copy_inference_weights(trained, plain)
+    return plain
+
+
 def export_model(run_dir: Path, out: Path, checkpoint: Path | None = None,
                  opset: int = DEFAULT_OPSET, raw_weights: bool = False) -> ExportResult:
     """Export a run's generator (its latest checkpoint unless one is named) to ``out``.
@@ -95,8 +155,7 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | None = None,
     weights = "raw" if raw_weights or not (checkpoint / AVERAGE_FILE).is_file() else "average"
     trained = build_generator(state.spec, state.config)
     load_weights(checkpoint, trained, average=weights == "average")
-    plain = build_generator(state.spec, state.config, spectral_norm=False)
-    _copy_inference_weights(trained, plain)
+    plain = inference_generator(trained, state.spec, state.config)
 
     input_dim = generator_input_dim(state.spec, state.config)
     signature = [tf.TensorSpec([None, input_dim], tf.float32, name=INPUT_NAME)]

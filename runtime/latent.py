@@ -6,15 +6,19 @@ with and the truncation a user asks for at run time mean the same thing.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
+from scipy.special import ndtr, ndtri
 
 #: Components beyond this many standard deviations are redrawn (the default truncation).
 DEFAULT_TRUNCATION = 3.0
+#: Equiprobable values of :func:`quantile_table`: one 16-bit random integer per draw.
+TABLE_LEVELS = 65_536
 
 
 def truncated_normal(rng: np.random.Generator, shape: tuple[int, ...],
-                     threshold: float = DEFAULT_TRUNCATION,
-                     dtype: type = np.float64) -> np.ndarray:
+                     threshold: float = DEFAULT_TRUNCATION) -> np.ndarray:
     """Standard normal samples with every component inside ``[-threshold, threshold]``.
 
     Components outside are redrawn (not clipped), so the result is a true truncated normal;
@@ -25,8 +29,6 @@ def truncated_normal(rng: np.random.Generator, shape: tuple[int, ...],
     rng : source of randomness; the same generator state gives the same latents
     shape : output shape, e.g. ``(batch, latent_dim)``
     threshold : truncation in standard deviations, > 0; ``inf`` disables truncation
-    dtype : precision of the draws, np.float64 or np.float32 (about twice as fast, another
-        random sequence)
 
     Returns
     -------
@@ -34,12 +36,34 @@ def truncated_normal(rng: np.random.Generator, shape: tuple[int, ...],
     """
     if not threshold > 0:
         raise ValueError(f"truncation threshold must be > 0, got {threshold}")
-    z = rng.standard_normal(shape, dtype=dtype)
+    z = rng.standard_normal(shape)
     outside = np.abs(z) > threshold
     while outside.any():
-        z[outside] = rng.standard_normal(int(outside.sum()), dtype=dtype)
+        z[outside] = rng.standard_normal(int(outside.sum()))
         outside = np.abs(z) > threshold
     return z.astype(np.float32)
+
+
+@lru_cache(maxsize=8)
+def quantile_table(threshold: float) -> np.ndarray:
+    """The truncated normal's quantiles at the midpoints of :data:`TABLE_LEVELS` equal
+    steps of probability, shape (TABLE_LEVELS,), float32, ascending.
+
+    Indexing it with uniform random integers draws from the truncated normal by inverse
+    transform, with values quantised to 1/65536 of probability: steps of 4e-5 standard
+    deviations at the mean, 3e-3 at 3. ``inf`` (no truncation) reaches +-4.3.
+    """
+    if not threshold > 0:
+        raise ValueError(f"truncation threshold must be > 0, got {threshold}")
+    low, high = ndtr(-threshold), ndtr(threshold)
+    steps = (np.arange(TABLE_LEVELS, dtype=np.float64) + 0.5) / TABLE_LEVELS
+    return ndtri(low + steps * (high - low)).astype(np.float32)
+
+
+def table_draws(rng: np.random.Generator, table: np.ndarray, count: int) -> np.ndarray:
+    """``count`` draws from :func:`quantile_table`'s distribution, float32: 0.3 ms for a
+    noise-input model's 82 k values per chunk, where :func:`truncated_normal` takes 0.9."""
+    return table[rng.integers(0, TABLE_LEVELS, count, dtype=np.uint16)]
 
 
 class LatentWalk:
@@ -58,7 +82,7 @@ class LatentWalk:
     threshold : truncation, standard deviations
     correlation : ``rho`` in [0, 1): 0 gives independent latents
     drifting_dims : only the first this many components walk; the others are drawn
-        independently for every chunk (None: all walk)
+        independently for every chunk from :func:`quantile_table` (None: all walk)
     """
 
     def __init__(self, rng: np.random.Generator, latent_dim: int,
@@ -70,8 +94,9 @@ class LatentWalk:
         self.latent_dim = latent_dim
         rho = drift_correlations(latent_dim, correlation, drifting_dims)
         # Only the drifting components walk; the rest (a noise-input model's tens of
-        # thousands among them) are fresh float32 draws: 0.9 ms a chunk instead of 2.2.
+        # thousands among them) are fresh table draws: 0.3 ms a chunk instead of 2.2.
         self._walking = latent_dim if drifting_dims is None else min(drifting_dims, latent_dim)
+        self._table = quantile_table(float(threshold))
         self._rho = rho[:self._walking]
         self._spread = np.sqrt(1.0 - self._rho * self._rho)
         self._z = truncated_normal(rng, (self._walking,), threshold).astype(np.float64)
@@ -90,8 +115,8 @@ class LatentWalk:
             self._z = z
             out[k, :self._walking] = z
             # Chunk by chunk, so that the draws do not depend on how many are taken at once.
-            out[k, self._walking:] = truncated_normal(
-                self.rng, (self.latent_dim - self._walking,), self.threshold, dtype=np.float32)
+            out[k, self._walking:] = table_draws(self.rng, self._table,
+                                                 self.latent_dim - self._walking)
         return out
 
 

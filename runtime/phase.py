@@ -88,13 +88,26 @@ def reconstruct(magnitudes: np.ndarray, spec: SpectralSpec,
         piece = slice(start, start + PIECE_CHUNKS)
         mags = magnitudes[piece]
         init = random_phase[piece] if random_phase is not None else None
-        spectra = mags * np.exp(1j * _initial_phase(mags, spec, settings, init)).astype(np.complex64)
+        spectra = polar(mags, _initial_phase(mags, spec, settings, init))
         spectra = fast_griffin_lim(spectra, mags, spec, settings.n_iter, settings.momentum)
         out[piece] = spec.istft(spectra, workers=1)
 
     starts = range(0, magnitudes.shape[0], PIECE_CHUNKS)
     list(_pool().map(run_piece, starts))  # list() re-raises any worker's exception
     return out
+
+
+def polar(magnitudes: np.ndarray, phase: np.ndarray) -> np.ndarray:
+    """``magnitudes * exp(1j * phase)`` as complex64, from float32 cosines and sines.
+
+    numpy's complex exponential of a float32 phase runs in complex128: 24 ms per 8 chunks,
+    a sixth of their reconstruction; this takes 1.
+    """
+    spectra = np.empty(magnitudes.shape, dtype=np.complex64)
+    phase = np.asarray(phase, dtype=np.float32)
+    np.multiply(magnitudes, np.cos(phase), out=spectra.real)
+    np.multiply(magnitudes, np.sin(phase), out=spectra.imag)
+    return spectra
 
 
 def _initial_phase(magnitudes: np.ndarray, spec: SpectralSpec, settings: PhaseSettings,

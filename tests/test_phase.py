@@ -61,3 +61,12 @@ def test_bad_settings_and_shapes_are_refused():
         PhaseSettings(init="magic")
     with pytest.raises(ValueError, match="expected magnitudes"):
         phase.reconstruct(np.zeros((2, 10, 7), dtype=np.float32), SPEC)
+
+
+def test_polar_is_the_complex_exponential_in_single_precision(rng):
+    magnitudes = rng.uniform(0, 50, (2, 5, 7)).astype(np.float32)
+    angles = rng.uniform(-10, 10, (2, 5, 7)).astype(np.float32)
+    spectra = phase.polar(magnitudes, angles)
+    assert spectra.dtype == np.complex64
+    np.testing.assert_allclose(spectra, magnitudes * np.exp(1j * angles.astype(np.float64)),
+                               atol=1e-4)

@@ -262,6 +262,21 @@ def test_latent_walk_draws_do_not_depend_on_how_many_are_taken():
     assert singles.dtype == np.float32 and np.all(np.abs(singles) <= 2.0)
 
 
+@pytest.mark.parametrize("threshold", [1.0, 3.0, np.inf])
+def test_table_draws_follow_the_truncated_normal(threshold):
+    from scipy.stats import kstest, truncnorm
+
+    from raingan.runtime.latent import quantile_table, table_draws
+
+    table = quantile_table(threshold)
+    assert np.all(np.diff(table) > 0) and np.all(np.abs(table) <= min(threshold, 4.4))
+    z = table_draws(np.random.default_rng(0), table, 200_000)
+    assert z.dtype == np.float32
+    assert kstest(z, truncnorm(-threshold, threshold).cdf).statistic < 0.005
+    with pytest.raises(ValueError, match="threshold"):
+        quantile_table(0.0)
+
+
 def test_chunk_levelling_removes_steps_between_chunks_and_keeps_slow_changes():
     from raingan.runtime.leveling import ChunkLeveller, chunk_loudness_db, level_cyclic
     from raingan.runtime.spec import SpectralSpec

@@ -293,3 +293,34 @@ class NoiseInjection(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape[0]
+
+
+class DepthToSpace(keras.layers.Layer):
+    """Sub-pixel form to full resolution: (batch, H, W, 4 C) -> (batch, 2H, 2W, C), where
+    channel ``(2 dy + dx) C + c`` becomes channel ``c`` of pixel ``(2i + dy, 2j + dx)``
+    (TensorFlow's depth_to_space with block 2)."""
+
+    def call(self, x):
+        _, height, width, depth = x.shape
+        channels = depth // 4
+        x = ops.reshape(x, (-1, height, width, 2, 2, channels))
+        x = ops.transpose(x, (0, 1, 3, 2, 4, 5))
+        return ops.reshape(x, (-1, 2 * height, 2 * width, channels))
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, depth = input_shape
+        return (batch, 2 * height, 2 * width, depth // 4)
+
+
+class SpaceToDepth(keras.layers.Layer):
+    """The inverse of :class:`DepthToSpace`: (batch, 2H, 2W, C) -> (batch, H, W, 4 C)."""
+
+    def call(self, x):
+        _, height, width, channels = x.shape
+        x = ops.reshape(x, (-1, height // 2, 2, width // 2, 2, channels))
+        x = ops.transpose(x, (0, 1, 3, 2, 4, 5))
+        return ops.reshape(x, (-1, height // 2, width // 2, 4 * channels))
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, channels = input_shape
+        return (batch, height // 2, width // 2, 4 * channels)

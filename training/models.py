@@ -13,8 +13,8 @@ import keras
 from ..runtime.model_meta import INPUT_NAME, OUTPUT_NAME
 from ..runtime.spec import SpectralSpec
 from .config import ConfigError, TrainConfig, column_latent_split
-from .layers import (ColumnLatents, NoiseInjection, SelfAttention, SmoothUpsample2D, SNConv2D,
-                     SNDense)
+from .layers import (ColumnLatents, DepthToSpace, NoiseInjection, SelfAttention,
+                     SmoothUpsample2D, SNConv2D, SNDense, SpaceToDepth)
 
 LEAKY_SLOPE = 0.2
 #: Generator batch-norm momentum: quick enough that the running statistics used at
@@ -63,13 +63,22 @@ def drifting_latent_dims(spec: SpectralSpec, config: TrainConfig) -> int | None:
     return column_latent_split(config.latent_dim, coarse_shape(spec, config)[1])[0]
 
 
-def build_generator(spec: SpectralSpec, config: TrainConfig,
-                    spectral_norm: bool = True) -> keras.Model:
+def build_generator(spec: SpectralSpec, config: TrainConfig, spectral_norm: bool = True,
+                    folded: bool = False) -> keras.Model:
     """Inputs (batch, :func:`generator_input_dim`) -> images (batch, height, width) in [-1, 1].
 
     ``spectral_norm=False`` builds the same graph with plain kernels: the exporter loads the
     normalised kernels into it, so the exported graph has no power iteration.
+
+    ``folded=True`` (plain kernels) builds the exporter's faster inference form of a
+    nearest-upsampling generator: each upsampling, convolution, batch norm and noise
+    injection become convolutions at the lower resolution that write sub-pixel form, and so
+    does the output convolution (see :mod:`raingan.export.folding`). Its layers are named
+    ``folded_*``; the exporter derives their weights from a trained generator's.
     """
+    if folded and config.g_upsample != "nearest":
+        raise ConfigError(f"only nearest-upsampling generators fold, not {config.g_upsample!r}")
+    spectral_norm = spectral_norm and not folded
     height, width = coarse_shape(spec, config)
     inputs = keras.Input((generator_input_dim(spec, config),), name=INPUT_NAME)
     z = inputs[:, :config.latent_dim]
@@ -91,8 +100,13 @@ def build_generator(spec: SpectralSpec, config: TrainConfig,
         x = keras.layers.Reshape((height, width, config.g_channels[0]))(x)
     x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
     x = keras.layers.ReLU()(x)
+    last = len(config.g_channels) - 1
     for level, channels in enumerate(config.g_channels):
-        if level > 0:
+        if level > 0 and folded:
+            x = _folded_level(x, level, channels, noise.get(level), config)
+            if level < last:
+                x = DepthToSpace()(x)
+        elif level > 0:
             if config.g_upsample in ("bilinear", "time-linear"):
                 x = SmoothUpsample2D(circular_time=config.g_time_padding == "circular",
                                      smooth_frequency=config.g_upsample == "bilinear")(x)
@@ -106,10 +120,30 @@ def build_generator(spec: SpectralSpec, config: TrainConfig,
             x = keras.layers.ReLU()(x)
         if level == config.g_attention_level:
             x = SelfAttention(channels, spectral_norm=spectral_norm)(x)
-    x = SNConv2D(1, 3, spectral_norm=spectral_norm, time_padding=config.g_time_padding)(x)
+    subpixel = folded and last > 0
+    x = SNConv2D(4 if subpixel else 1, 3, spectral_norm=spectral_norm,
+                 time_padding=config.g_time_padding,
+                 name="folded_output_conv" if subpixel else None)(x)
     x = keras.layers.Activation("tanh")(x)
+    if subpixel:
+        x = DepthToSpace()(x)
     image = keras.layers.Reshape(spec.image_shape, name=OUTPUT_NAME)(x)
     return keras.Model(inputs, image, name="generator")
+
+
+def _folded_level(x, level: int, channels: int, noise: list | None, config: TrainConfig):
+    """One upsampling level of the folded form: its output (after ReLU) in sub-pixel form."""
+    x = SNConv2D(4 * channels, 3, spectral_norm=False, time_padding=config.g_time_padding,
+                 name=f"folded_conv_{level}")(x)
+    if noise:
+        pixels = SpaceToDepth()(noise[0])
+        x = x + SNConv2D(4 * channels, 1, spectral_norm=False, name=f"folded_noise_{level}")(pixels)
+        if len(noise) > 1:  # frames (batch, 1, 2W, 1) -> (batch, 1, W, 2): a channel per dx
+            _, _, frames_width, _ = noise[1].shape
+            frames = keras.layers.Reshape((1, frames_width // 2, 2))(noise[1])
+            x = x + SNConv2D(4 * channels, 1, spectral_norm=False,
+                             name=f"folded_frame_noise_{level}")(frames)
+    return keras.layers.ReLU()(x)
 
 
 def build_discriminator(spec: SpectralSpec, config: TrainConfig) -> keras.Model:
