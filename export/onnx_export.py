@@ -108,9 +108,12 @@ def _copy_folded_weights(trained: keras.Model, folded: keras.Model, levels: int)
                 strength = keras.ops.convert_to_numpy(noise.scaled_frame_strength.value)
                 _set(folded.get_layer(f"folded_frame_noise_{level}"),
                      subpixel_frame_noise_kernel(strength * NoiseInjection.LEARNING_SCALE))
-    output = convs[-1]
-    _set(folded.get_layer("folded_output_conv"), subpixel_kernel(output.normalized_kernel(), False),
-         subpixel_bias(keras.ops.convert_to_numpy(output.bias.value)))
+    output, folded_output = convs[-1], folded.get_layer("folded_output_conv")
+    kernel, bias = output.normalized_kernel(), keras.ops.convert_to_numpy(output.bias.value)
+    if folded_output.units == 1:  # full resolution (attention on the last level)
+        _set(folded_output, kernel, bias)
+    else:
+        _set(folded_output, subpixel_kernel(kernel, False), subpixel_bias(bias))
 
 
 def inference_generator(trained: keras.Model, spec, config) -> keras.Model:

@@ -72,9 +72,9 @@ def build_generator(spec: SpectralSpec, config: TrainConfig, spectral_norm: bool
 
     ``folded=True`` (plain kernels) builds the exporter's faster inference form of a
     nearest-upsampling generator: each upsampling, convolution, batch norm and noise
-    injection become convolutions at the lower resolution that write sub-pixel form, and so
-    does the output convolution (see :mod:`raingan.export.folding`). Its layers are named
-    ``folded_*``; the exporter derives their weights from a trained generator's.
+    injection become convolutions at the lower resolution that write sub-pixel form, and the
+    output convolution reads that form (see :mod:`raingan.export.folding`). Its layers are
+    named ``folded_*``; the exporter derives their weights from a trained generator's.
     """
     if folded and config.g_upsample != "nearest":
         raise ConfigError(f"only nearest-upsampling generators fold, not {config.g_upsample!r}")
@@ -101,10 +101,13 @@ def build_generator(spec: SpectralSpec, config: TrainConfig, spectral_norm: bool
     x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
     x = keras.layers.ReLU()(x)
     last = len(config.g_channels) - 1
+    # The folded output convolution reads the last level in sub-pixel form, unless
+    # attention needs that level at full resolution.
+    subpixel_output = folded and last > 0 and config.g_attention_level != last
     for level, channels in enumerate(config.g_channels):
         if level > 0 and folded:
             x = _folded_level(x, level, channels, noise.get(level), config)
-            if level < last:
+            if level < last or not subpixel_output:
                 x = DepthToSpace()(x)
         elif level > 0:
             if config.g_upsample in ("bilinear", "time-linear"):
@@ -120,12 +123,11 @@ def build_generator(spec: SpectralSpec, config: TrainConfig, spectral_norm: bool
             x = keras.layers.ReLU()(x)
         if level == config.g_attention_level:
             x = SelfAttention(channels, spectral_norm=spectral_norm)(x)
-    subpixel = folded and last > 0
-    x = SNConv2D(4 if subpixel else 1, 3, spectral_norm=spectral_norm,
+    x = SNConv2D(4 if subpixel_output else 1, 3, spectral_norm=spectral_norm,
                  time_padding=config.g_time_padding,
-                 name="folded_output_conv" if subpixel else None)(x)
+                 name="folded_output_conv" if folded else None)(x)
     x = keras.layers.Activation("tanh")(x)
-    if subpixel:
+    if subpixel_output:
         x = DepthToSpace()(x)
     image = keras.layers.Reshape(spec.image_shape, name=OUTPUT_NAME)(x)
     return keras.Model(inputs, image, name="generator")
