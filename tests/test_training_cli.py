@@ -86,6 +86,24 @@ def test_train_reports_skipped_files_and_writes_a_run(tiny_run):
     assert state["spec"]["n_frames"] == 128
 
 
+def test_scored_samples_are_what_the_exported_model_renders(tiny_run, exported):
+    # The monitor renders its samples with the runtime's stream (latent walk, levelling), so
+    # its scores are those of `raingan render` with the exported model.
+    from raingan.runtime.generator import Generator
+    from raingan.runtime.stream import RainStream
+    from raingan.training.monitor import _EVAL_STREAM
+
+    sample, rate = sf.read(tiny_run[0] / "samples" / "step_00000004.wav", dtype="float32")
+    stream = RainStream(Generator(exported, device="cpu"), rate, 1, seed=_EVAL_STREAM)
+    blocks = [stream.next_block()[:, 0]]
+    while sum(len(b) for b in blocks) < len(sample):
+        blocks.append(stream.next_block()[:, 0])
+    rendered = np.concatenate(blocks)[:len(sample)]
+    assert len(sample) == 2 * rate  # the tiny preset's eval_seconds
+    np.testing.assert_allclose(sample, rendered, atol=1e-3)
+    assert np.std(sample) > 1e-3
+
+
 def test_exported_model_runs_in_onnxruntime_with_any_batch(exported):
     session = onnxruntime.InferenceSession(str(exported), providers=["CPUExecutionProvider"])
     (latent,), (image,) = session.get_inputs(), session.get_outputs()

@@ -1,9 +1,10 @@
 """What a run reports while it trains: scalars, audio, and scored samples.
 
 Scalars go to ``RUN_DIR/metrics.jsonl`` (always) and to TensorBoard under
-``RUN_DIR/tensorboard`` (when TensorFlow is installed). Scored samples are rendered through
-the runtime's own path (images -> phase reconstruction -> stitching) and judged by the eval
-tool against the training audio, so the curve shows what a user would hear.
+``RUN_DIR/tensorboard`` (when TensorFlow is installed). Scored samples are rendered by the
+runtime's own stream (:class:`~raingan.runtime.stream.RainStream`: latent walk, chunk
+levelling, phase reconstruction, stitching) from the generator being trained, and judged by
+the eval tool against the training audio, so the curve shows what a user would hear.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,19 +22,20 @@ import numpy as np
 from ..runtime.audio_io import write_audio
 from ..runtime.errors import AudioInputError
 from ..runtime.evaluate import evaluate_arrays
-from ..runtime.latent import truncated_normal
+from ..runtime.latent import LatentWalk
+from ..runtime.phase import PhaseSettings
 from ..runtime.spec import SpectralSpec
-from ..runtime.synthesis import images_to_audio
+from ..runtime.stream import RainStream
 from .config import TrainConfig
-from .models import generator_input_dim
 from .corpus import Corpus
+from .models import drifting_latent_dims, generator_input_dim
 
 log = logging.getLogger(__name__)
 
 METRICS_FILE = "metrics.jsonl"
 #: Reference audio for scoring samples: the first seconds of each training signal.
 REFERENCE_S_PER_SIGNAL = 20.0
-#: Stream of the fixed latents used for every scored sample, apart from training's streams.
+#: Seed of the stream rendered for every scored sample, apart from training's streams.
 _EVAL_STREAM = 2**31 - 1
 
 
@@ -77,23 +80,60 @@ def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+@dataclass(frozen=True)
+class _Truncation:
+    truncation: float
+
+
+class TrainingGenerator:
+    """A Keras generator in the role of :class:`~raingan.runtime.generator.Generator`, as far
+    as a :class:`~raingan.runtime.stream.RainStream` needs one (spec, metadata truncation,
+    latent walk, images), so that samples are rendered exactly as an exported model's are."""
+
+    intensity_axis = None
+    phase = PhaseSettings()
+
+    def __init__(self, model: keras.Model, spec: SpectralSpec, config: TrainConfig):
+        self.model, self.spec = model, spec
+        self.metadata = _Truncation(config.truncation)
+        self.latent_dim = generator_input_dim(spec, config)
+        self._drifting_dims = drifting_latent_dims(spec, config)
+
+    def latent_walk(self, rng: np.random.Generator, correlation: float,
+                    truncation: float | None = None) -> LatentWalk:
+        threshold = self.metadata.truncation if truncation is None else truncation
+        return LatentWalk(rng, self.latent_dim, threshold, correlation, self._drifting_dims)
+
+    def images(self, latents: np.ndarray) -> np.ndarray:
+        images = keras.ops.convert_to_numpy(self.model(latents, training=False))
+        return np.nan_to_num(np.asarray(images, dtype=np.float32), nan=-1.0, posinf=1.0,
+                             neginf=-1.0)
+
+
 class SampleScorer:
-    """Renders the same latents at every evaluation and scores them against the corpus."""
+    """Renders the same stream at every evaluation and scores it against the corpus.
+
+    The stream (seed :data:`_EVAL_STREAM`, mono, at the spec's rate, default drift) is what
+    ``raingan render`` makes from the exported model: scores match ``raingan eval`` of a
+    rendering, not of independent chunks (which scored 2.3 where the stream of the same
+    model scored 0.67, BENCHMARKS.md).
+    """
 
     def __init__(self, corpus: Corpus, spec: SpectralSpec, config: TrainConfig):
-        self.spec = spec
+        self.spec, self.config = spec, config
         keep = int(REFERENCE_S_PER_SIGNAL * spec.sample_rate_hz)
         self.references = [s[:keep] for s in corpus.signals]
-        target = config.eval_seconds * spec.sample_rate_hz
-        n_chunks = 1 + max(math.ceil((target - spec.chunk_samples) / spec.chunk_step_samples), 0)
-        rng = np.random.default_rng([config.seed, _EVAL_STREAM])
-        self.latents = truncated_normal(rng, (n_chunks, generator_input_dim(spec, config)),
-                                       config.truncation)
+        self.n_samples = int(round(config.eval_seconds * spec.sample_rate_hz))
 
     def render(self, generator: keras.Model) -> np.ndarray:
-        """Mono audio, shape (n_samples,), at the spec's rate, from the fixed latents."""
-        images = np.asarray(keras.ops.convert_to_numpy(generator(self.latents, training=False)))
-        return images_to_audio(images, self.spec)
+        """Mono audio, shape (n_samples,), at the spec's rate: the start of a fixed stream."""
+        stream = RainStream(TrainingGenerator(generator, self.spec, self.config),
+                            self.spec.sample_rate_hz, 1, seed=_EVAL_STREAM)
+        blocks, produced = [], 0
+        while produced < self.n_samples:
+            blocks.append(stream.next_block()[:, 0])
+            produced += blocks[-1].shape[0]
+        return np.concatenate(blocks)[:self.n_samples]
 
     def score(self, generator: keras.Model, samples_dir: Path | None = None,
               step: int = 0) -> tuple[np.ndarray, dict[str, float]]:
