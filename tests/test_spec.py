@@ -63,7 +63,9 @@ def test_images_are_in_range_and_invert_to_the_magnitudes(spec, rng):
     images = spec.audio_to_images(context)
     assert images.shape == (3, *spec.image_shape) and images.dtype == np.float32
     assert images.min() >= -1.0 and images.max() <= 1.0
+    before = images.copy()
     magnitudes = spec.images_to_magnitudes(images)
+    np.testing.assert_array_equal(images, before)  # computed in place, but not in the input
     true = np.abs(spec.stft(context))
     assert magnitudes.shape == true.shape
     error = np.linalg.norm(magnitudes - true) / np.linalg.norm(true)
