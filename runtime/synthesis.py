@@ -1,7 +1,7 @@
-"""Model images -> magnitudes -> phase reconstruction -> chunk audio -> stitched stream.
+"""Model images -> magnitudes -> phase reconstruction -> chunk audio.
 
-The one path from generator output to sound: training monitors, the runtime generator and
-the round trip all use it, so what training scores is what users hear.
+The one path from generator output to sound: streams (and so the training monitor), loops
+and the round trip all use it, so what training scores is what users hear.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import numpy as np
 from . import phase
 from .phase import PhaseSettings
 from .spec import SpectralSpec
-from .stitch import stitch
 
 
 def images_to_chunks(images: np.ndarray, spec: SpectralSpec,
@@ -29,13 +28,3 @@ def images_to_chunks(images: np.ndarray, spec: SpectralSpec,
     owned = slice(spec.margin_samples, spec.margin_samples + spec.chunk_samples)
     return phase.reconstruct(spec.images_to_magnitudes(images), spec, settings)[:, owned]
 
-
-def images_to_audio(images: np.ndarray, spec: SpectralSpec,
-                    settings: PhaseSettings = PhaseSettings()) -> np.ndarray:
-    """Consecutive images as one stitched mono stream.
-
-    Returns
-    -------
-    np.ndarray, shape (n_samples,), float32: ``chunk_samples + (batch - 1) * chunk_step_samples``
-    """
-    return stitch(images_to_chunks(images, spec, settings), spec)
