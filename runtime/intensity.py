@@ -101,7 +101,7 @@ def image_features(images: np.ndarray, spec: SpectralSpec) -> tuple[np.ndarray, 
     onset_share : share of frames whose power exceeds the median of the 5 frames around
         them by :data:`ONSET_DB` (drops are short, broadband transients)
     """
-    power = spec.images_to_magnitudes(images).astype(np.float64) ** 2  # (batch, frames, bins)
+    power = spec.images_to_power(images).astype(np.float64)  # (batch, frames, bins)
     frame_db = 10.0 * np.log10(power.mean(axis=2) + 1e-12)  # (batch, frames)
     loudness_db = power_loudness_db(power, spec)
     padded = np.pad(frame_db, ((0, 0), (2, 2)), mode="edge")

@@ -28,8 +28,7 @@ LEVEL_SMOOTHING_S = 1.4
 def chunk_loudness_db(images: np.ndarray, spec: SpectralSpec) -> np.ndarray:
     """K-weighted loudness of each model image, dB, shape (batch,); see
     :func:`.intensity.power_loudness_db`."""
-    magnitudes = spec.images_to_magnitudes(images)  # (batch, frames, bins), float32
-    return power_loudness_db(magnitudes * magnitudes, spec)
+    return power_loudness_db(spec.images_to_power(images), spec)
 
 
 def shift_images_db(images: np.ndarray, gains_db: np.ndarray, spec: SpectralSpec) -> np.ndarray:

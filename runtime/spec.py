@@ -279,6 +279,11 @@ class SpectralSpec:
         -------
         np.ndarray, shape (batch, n_frames, n_fft_bins), float32, non-negative
         """
+        return np.sqrt(self.images_to_power(images), dtype=np.float32)
+
+    def images_to_power(self, images: np.ndarray) -> np.ndarray:
+        """STFT power (squared :meth:`images_to_magnitudes`), same shapes, float32: what
+        loudness measures need, without a square root and its undoing."""
         images = np.asarray(images, dtype=np.float32)
         if images.ndim != 3 or images.shape[1:] != self.image_shape:
             raise ValueError(f"expected images of shape (batch, {self.image_shape[0]}, "
@@ -288,18 +293,18 @@ class SpectralSpec:
         # 10 ** (dB / 10) as one exp of an affine map of the image, in place: a quarter of
         # the time of the power of the dB values (this runs twice per generated chunk).
         half_span_db = 0.5 * (self.db_max - self.db_min)
-        power = np.clip(images, -1.0, 1.0)
-        power *= np.float32(half_span_db * _NEPERS_PER_DB_POWER)
-        power += np.float32((self.db_min + half_span_db) * _NEPERS_PER_DB_POWER)
-        np.exp(power, out=power)
-        power -= np.float32(self.log_offset)
-        np.maximum(power, 0.0, out=power)
-        power = np.swapaxes(power, -1, -2)  # back to (batch, frames, rows)
+        rows = np.clip(images, -1.0, 1.0)
+        rows *= np.float32(half_span_db * _NEPERS_PER_DB_POWER)
+        rows += np.float32((self.db_min + half_span_db) * _NEPERS_PER_DB_POWER)
+        np.exp(rows, out=rows)
+        rows -= np.float32(self.log_offset)
+        np.maximum(rows, 0.0, out=rows)
+        rows = np.swapaxes(rows, -1, -2)  # back to (batch, frames, rows)
         if self.freq_scale == "mel":
-            return np.sqrt(power @ _mel_interpolation(self).T, dtype=np.float32)
-        magnitudes = np.zeros((*power.shape[:-1], self.n_fft_bins), dtype=np.float32)
-        np.sqrt(power, out=magnitudes[..., :self.n_freq_rows])
-        return magnitudes
+            return (rows @ _mel_interpolation(self).T).astype(np.float32, copy=False)
+        power = np.zeros((*rows.shape[:-1], self.n_fft_bins), dtype=np.float32)
+        power[..., :self.n_freq_rows] = rows
+        return power
 
 
 # -- frequency scales ------------------------------------------------------------------------
