@@ -9,6 +9,10 @@ Reference: the first two thirds of every corpus recording, pooled. Compared agai
 It also prints the chunk pattern: how alike the temporal profiles of unrelated chunks are.
 
     python benchmarks/model_quality.py --model MODEL.onnx [--seconds 60] [--seed 0] [--drift-s 10] [--json out.json]
+        [--truncation T] [--scale PART=FACTOR]
+
+``--truncation`` renders with another latent truncation; ``--scale`` multiplies one part of
+every latent the stream draws (see ``chunk_modulation.py``): experiments, not settings.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from chunk_modulation import parse_scales, scaled  # noqa: E402
 from roundtrip_quality import recordings, split_thirds  # noqa: E402
 
 from raingan.runtime import evaluate  # noqa: E402
@@ -56,7 +61,10 @@ def main() -> None:
                         help="latent drift time constant (0: independent chunks)")
     parser.add_argument("--wav", type=Path, help="also write the rendering here")
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument("--truncation", type=float, help="latent truncation (default: the model's)")
+    parser.add_argument("--scale", action="append", default=[], metavar="PART=FACTOR")
     args = parser.parse_args()
+    scales = parse_scales(args.scale)
 
     started = time.perf_counter()
     references, held_out, names = [], [], []
@@ -66,8 +74,19 @@ def main() -> None:
         held_out.append(tail)
         names.append(path.name)
     generator = Generator(args.model or default_model_path(), device="cpu")
+    if scales:
+        make_walk = generator.latent_walk
+
+        def latent_walk(*args_, **kwargs):
+            walk = make_walk(*args_, **kwargs)
+            take = walk.take
+            walk.take = lambda count: scaled(take(count), generator, scales)
+            return walk
+
+        generator.latent_walk = latent_walk
     rendering = render(generator, RenderSettings(seconds=args.seconds, seed=args.seed,
-                                                        drift_s=args.drift_s)).samples
+                                                 drift_s=args.drift_s,
+                                                 truncation=args.truncation)).samples
     if args.wav:
         from raingan.runtime.audio_io import write_audio
 

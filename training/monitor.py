@@ -115,8 +115,8 @@ class SampleScorer:
 
     The stream (seed :data:`_EVAL_STREAM`, mono, at the spec's rate, default drift) is what
     ``raingan render`` makes from the exported model: scores match ``raingan eval`` of a
-    rendering, not of independent chunks (which scored 2.3 where the stream of the same
-    model scored 0.67, BENCHMARKS.md).
+    rendering, not of independent chunks (6 s of the bundled model: 2.4 as independent
+    chunks, 0.8 as the stream; ``benchmarks/monitor_scores.py``).
     """
 
     def __init__(self, corpus: Corpus, spec: SpectralSpec, config: TrainConfig):
