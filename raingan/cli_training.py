@@ -47,7 +47,8 @@ def add_train(commands: argparse._SubParsersAction) -> None:
                         "on two cores), full (the article's scale, for a GPU); default cpu, or "
                         "the run's own when resuming")
     p.add_argument("--steps", type=int, help="train until this step (default: the preset's)")
-    p.add_argument("--resume", action="store_true", help="continue RUN_DIR's last checkpoint")
+    p.add_argument("--resume", action="store_true", help="continue RUN_DIR's last checkpoint (it may change --g-texture-weight, "
+                        "--g-lr, --d-lr and --checkpoint-every, nothing else)")
     p.add_argument("--strategy", default="default", choices=("default", "mirrored", "multiworker"),
                    help="tf.distribute strategy: mirrored (all local GPUs, or CPU devices), "
                         "multiworker (cluster from TF_CONFIG)")
@@ -72,6 +73,9 @@ def add_train(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--g-average-decay", type=float, metavar="D",
                    help="decay per step of the generator weight average that is scored and "
                         "exported (default: the preset's; cpu 0: none, full 0.999)")
+    p.add_argument("--g-texture-weight", type=float, metavar="W",
+                   help="weight of the generator's texture-matching loss (band-envelope "
+                        "statistics of its images against real ones; default: the preset's)")
     p.add_argument("--checkpoint-every", type=int,
                    help="steps between checkpoints (default: the preset's)")
     p.set_defaults(run=_run_train)
@@ -87,11 +91,15 @@ def _run_train(args: argparse.Namespace) -> int:
     overrides = {name: getattr(args, name) for name in ("loss", "batch_size", "latent_dim",
                                                         "g_lr", "d_lr", "seed", "g_upsample",
                                                         "g_noise_levels", "g_average_decay",
-                                                        "checkpoint_every")
+                                                        "g_texture_weight", "checkpoint_every")
                  if getattr(args, name) is not None}
-    if args.resume and overrides:
+    from raingan.training.config import RESUMABLE_FIELDS
+    fixed = [name for name in overrides if name not in RESUMABLE_FIELDS]
+    if args.resume and fixed:
         print("raingan train: error: --resume continues the run's own configuration; "
-              f"drop {', '.join('--' + k.replace('_', '-') for k in overrides)}", file=sys.stderr)
+              f"drop {', '.join('--' + k.replace('_', '-') for k in fixed)} (a resumed run can "
+              f"change only {', '.join('--' + k.replace('_', '-') for k in RESUMABLE_FIELDS)})",
+              file=sys.stderr)
         return 2
     result = train(TrainRequest(
         data_dir=args.data_dir, run_dir=args.out, preset=args.preset,

@@ -38,7 +38,7 @@ ResizeMethod = Literal["bicubic", "area"]
 #: Bumped whenever the meaning of a field changes; readers refuse newer versions.
 SPEC_VERSION = 1
 #: ln(10) / 10: power in dB times this is its natural logarithm.
-_NEPERS_PER_DB_POWER = float(np.log(10.0) / 10.0)
+NEPERS_PER_DB_POWER = float(np.log(10.0) / 10.0)
 
 
 @dataclass(frozen=True)
@@ -190,6 +190,20 @@ class SpectralSpec:
             return (self.image_height, self.image_width)
         return (self.n_freq_rows, self.n_frames)
 
+    def image_row_hz(self) -> np.ndarray:
+        """The frequency each image row stands for, shape (height,), Hz, lowest row first:
+        its FFT bin's, its mel band's peak, or, in resized images, interpolated between
+        the rows it was resampled from."""
+        if self.freq_scale == "mel":
+            row_hz = _mel_edges_hz(self)[1:-1]
+        else:
+            row_hz = np.arange(self.n_freq_rows) * (self.sample_rate_hz / self.n_fft)
+        height = self.image_shape[0]
+        if height == row_hz.shape[0]:
+            return row_hz
+        centres = (np.arange(height) + 0.5) * (row_hz.shape[0] / height) - 0.5
+        return np.interp(centres, np.arange(row_hz.shape[0]), row_hz)
+
     @property
     def chunk_samples(self) -> int:
         """Samples of audio one chunk owns."""
@@ -294,8 +308,8 @@ class SpectralSpec:
         # the time of the power of the dB values (this runs twice per generated chunk).
         half_span_db = 0.5 * (self.db_max - self.db_min)
         rows = np.clip(images, -1.0, 1.0)
-        rows *= np.float32(half_span_db * _NEPERS_PER_DB_POWER)
-        rows += np.float32((self.db_min + half_span_db) * _NEPERS_PER_DB_POWER)
+        rows *= np.float32(half_span_db * NEPERS_PER_DB_POWER)
+        rows += np.float32((self.db_min + half_span_db) * NEPERS_PER_DB_POWER)
         np.exp(rows, out=rows)
         rows -= np.float32(self.log_offset)
         np.maximum(rows, 0.0, out=rows)
@@ -331,8 +345,7 @@ def _mel_filterbank(spec: SpectralSpec) -> np.ndarray:
     of a spec means the same for mel and linear images. A band narrower than one FFT bin
     takes the nearest bin, so that no band is empty.
     """
-    fmax = spec.nyquist_hz if spec.fmax_hz is None else spec.fmax_hz
-    edges_hz = mel_to_hz(np.linspace(hz_to_mel(spec.fmin_hz), hz_to_mel(fmax), spec.n_mels + 2))
+    edges_hz = _mel_edges_hz(spec)
     bin_hz = np.arange(spec.n_fft_bins) * spec.sample_rate_hz / spec.n_fft
     lower, centre, upper = edges_hz[:-2, None], edges_hz[1:-1, None], edges_hz[2:, None]
     rising = (bin_hz - lower) / np.maximum(centre - lower, 1e-9)
@@ -344,6 +357,13 @@ def _mel_filterbank(spec: SpectralSpec) -> np.ndarray:
     weights = weights.astype(np.float32)
     weights.flags.writeable = False
     return weights
+
+
+def _mel_edges_hz(spec: SpectralSpec) -> np.ndarray:
+    """Edges of the mel triangles, shape (n_mels + 2,), Hz: band ``m`` rises from edge ``m``,
+    peaks at edge ``m + 1`` and falls to edge ``m + 2``."""
+    fmax = spec.nyquist_hz if spec.fmax_hz is None else spec.fmax_hz
+    return mel_to_hz(np.linspace(hz_to_mel(spec.fmin_hz), hz_to_mel(fmax), spec.n_mels + 2))
 
 
 @functools.lru_cache(maxsize=8)

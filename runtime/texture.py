@@ -161,10 +161,32 @@ def _band_bins(n_samples: int, sample_rate_hz: float,
         first = max(int(np.floor(lo_hz / bin_hz)) + 1, 1)
         stop = min(int(np.ceil(hi_hz / bin_hz)), n_bins)
         freqs = np.arange(first, max(stop, first)) * bin_hz  # empty above Nyquist
-        offset = (erb_number(freqs) - centre) / spacing
-        response = np.where(np.abs(offset) < 1.0, np.cos(0.5 * np.pi * offset), 0.0)
-        bands.append((first, response))
+        bands.append((first, _half_cosine(freqs, centre, spacing)))
     return bands
+
+
+def _half_cosine(freqs_hz: np.ndarray, centre_erb: float, spacing_erb: float) -> np.ndarray:
+    """Response of the band centred at ``centre_erb`` (Cams) at ``freqs_hz``, same shape."""
+    offset = (erb_number(freqs_hz) - centre_erb) / spacing_erb
+    return np.where(np.abs(offset) < 1.0, np.cos(0.5 * np.pi * offset), 0.0)
+
+
+def band_weights(freqs_hz: np.ndarray, config: TextureConfig = TextureConfig()) -> np.ndarray:
+    """The cochlear filters sampled at some frequencies, e.g. a spectrogram's rows.
+
+    Parameters
+    ----------
+    freqs_hz : shape (n_freqs,), Hz
+
+    Returns
+    -------
+    np.ndarray, shape (n_bands, n_freqs), float64 amplitude responses in [0, 1]; a band
+    with no frequency inside it is all zero
+    """
+    centres = erb_number(band_centres_hz(config))
+    spacing = centres[1] - centres[0]
+    freqs = np.asarray(freqs_hz, dtype=np.float64)
+    return np.stack([_half_cosine(freqs, centre, spacing) for centre in centres])
 
 
 def _fft_downsample(signal: np.ndarray, n_out: int) -> np.ndarray:

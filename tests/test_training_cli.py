@@ -169,14 +169,22 @@ def test_resume_continues_from_the_last_checkpoint(tiny_run, tmp_path):
                  "--steps", "6")
     assert result.returncode == 2  # the data folder must exist even when resuming
     data = Path(json.loads((run_dir / "run.json").read_text())["data"])
-    result = run("train", data, "--out", run_dir, "--resume", "--steps", "6")
+    # A resumed run may add the texture-matching term (how it learns, not what it learns with).
+    result = run("train", data, "--out", run_dir, "--resume", "--steps", "6",
+                 "--g-texture-weight", "0.5")
     assert result.returncode == 0, result.stderr
     assert "resuming" in result.stderr and "at step 4" in result.stderr
+    assert "resuming with g_texture_weight 0.0 -> 0.5" in result.stderr
     assert "data differ" not in result.stderr
     assert "trained to step 6" in result.stdout
     names = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
     assert names[-1] == "step_00000006"
     assert (run_dir / "checkpoints" / names[-1] / "generator_average.weights.h5").is_file()
+    state = json.loads((run_dir / "checkpoints" / names[-1] / "state.json").read_text())
+    assert state["config"]["g_texture_weight"] == 0.5
+    logged = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [m["g_total_loss"] > m["g_loss"] for m in logged if "g_total_loss" in m][-2:] == [
+        True, True]
 
 
 def test_a_fresh_run_refuses_an_existing_run_folder(tiny_run, data_dir):
@@ -194,6 +202,12 @@ def test_resume_refuses_another_spec(tiny_run, data_dir):
     result = run("train", data_dir, "--out", tiny_run[0], "--resume", "--train-fraction", "0.5")
     assert result.returncode == 2
     assert "resume without --train-fraction 0.5" in result.stderr.strip().splitlines()[-1]
+    # Nor can anything that shapes the models or the data stream.
+    result = run("train", data_dir, "--out", tiny_run[0], "--resume", "--latent-dim", "8",
+                 "--g-lr", "1e-3")
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert "drop --latent-dim (" in last and "--g-texture-weight" in last
 
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tiny_run, data_dir, tmp_path):
@@ -254,17 +268,27 @@ def test_export_of_a_folder_that_is_not_a_run(tmp_path):
     assert not (tmp_path / "model.onnx").exists()
 
 
+def assert_texture_term_trained(run_dir: Path, weight: float) -> None:
+    """The run's generator loss held a positive texture-matching term at every step."""
+    assert json.loads((run_dir / "run.json").read_text())["config"]["g_texture_weight"] == weight
+    logged = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    steps = [m for m in logged if "g_total_loss" in m]
+    assert len(steps) == 4
+    assert all(m["g_total_loss"] > m["g_loss"] + 1e-6 for m in steps)
+
+
 def test_mirrored_strategy_on_two_logical_cpus(data_dir, tmp_path):
     run_dir = tmp_path / "mirrored"
     result = run("train", data_dir, "--out", run_dir, "--preset", "tiny", "--strategy",
                  "mirrored", "--cpu-devices", "2", "--latent-dim", "24", "--loss", "wgan-gp",
-                 "--g-noise-levels", "0", "--checkpoint-every", "1")
+                 "--g-noise-levels", "0", "--checkpoint-every", "1", "--g-texture-weight", "0.5")
     assert result.returncode == 0, result.stderr
     assert "on 2 replica(s)" in result.stderr
     assert "trained to step 4" in result.stdout
     config = json.loads((run_dir / "run.json").read_text())["config"]
     assert (config["latent_dim"], config["loss"]) == (24, "wgan-gp")
     assert (config["g_noise_levels"], config["checkpoint_every"]) == (0, 1)
+    assert_texture_term_trained(run_dir, 0.5)
     assert (run_dir / "checkpoints" / "step_00000003").is_dir()  # kept: steps 2, 3, 4
     exported = run("export", run_dir, "--out", tmp_path / "mirrored.onnx")
     assert exported.returncode == 0, exported.stderr
@@ -276,9 +300,11 @@ def test_mirrored_strategy_on_two_logical_cpus(data_dir, tmp_path):
 def test_jax_trained_run_exports_with_tensorflow(data_dir, tmp_path):
     run_dir = tmp_path / "jax"
     result = run("train", data_dir, "--out", run_dir, "--preset", "tiny", "--loss", "wgan-gp",
+                 "--g-texture-weight", "2",
                  env={"KERAS_BACKEND": "jax"})  # the penalty's nested gradient, in JAX
     assert result.returncode == 0, result.stderr
     assert "training with jax" in result.stderr
+    assert_texture_term_trained(run_dir, 2.0)
     state = json.loads((run_dir / "checkpoints" / "step_00000004" / "state.json").read_text())
     assert state["backend"] == "jax"
     exported = run("export", run_dir, "--out", tmp_path / "jax.onnx",

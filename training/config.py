@@ -32,6 +32,11 @@ def column_latent_split(latent_dim: int, columns: int) -> tuple[int, int]:
     return latent_dim - own * columns, own
 
 
+#: Fields a resumed run may change: how it goes on learning, not what it learns with (the
+#: models' shapes, the data stream, the loss's kind).
+RESUMABLE_FIELDS: tuple[str, ...] = ("g_texture_weight", "g_lr", "d_lr", "checkpoint_every")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that decides a training run, apart from the data and the spec.
@@ -72,6 +77,9 @@ class TrainConfig:
         weights. Off on the cpu preset: over 2000 steps its generator drifted rather than
         circled, and the average, lagging behind, scored no better (BENCHMARKS.md); the full
         preset uses 0.999, as BigGAN and StyleGAN do over tens of thousands of steps
+    g_texture_weight : weight of the texture-matching term in the generator's loss
+        (:mod:`.texture_loss`: band-envelope variation, correlation and modulation statistics
+        of its images against the real batch's); 0 (the article's) trains adversarially only
     g_attention_level, d_attention_level : index into the channel lists of the resolution that
         gets a self-attention block; None for none
     loss : "hinge" (default, SAGAN), "nonsaturating" (the RainGAN article) or "wgan-gp"
@@ -100,6 +108,7 @@ class TrainConfig:
     g_noise_levels: int = 2
     g_frame_noise: bool = False
     g_average_decay: float = 0.0
+    g_texture_weight: float = 0.0
     g_attention_level: int | None = 2
     d_attention_level: int | None = 3
     loss: str = "hinge"
@@ -140,6 +149,9 @@ class TrainConfig:
                               f"{self.g_noise_levels}")
         if not 0.0 <= self.g_average_decay < 1.0:
             raise ConfigError(f"g_average_decay must be in [0, 1), got {self.g_average_decay}")
+        if not (self.g_texture_weight >= 0 and self.g_texture_weight < float("inf")):
+            raise ConfigError(f"g_texture_weight must be finite and >= 0, got "
+                              f"{self.g_texture_weight}")
         if self.loss not in LOSSES:
             raise ConfigError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
         if len(self.g_channels) < 2 or len(self.d_channels) < 2:

@@ -18,6 +18,7 @@ from keras import ops
 from .config import ConfigError, TrainConfig
 from .corpus import Batch
 from .losses import discriminator_loss, generator_loss, gradient_penalty, interpolate
+from .texture_loss import ImageTexture
 
 
 class TrainStep(Protocol):
@@ -33,20 +34,38 @@ class TrainStep(Protocol):
 def make_train_step(generator: keras.Model, discriminator: keras.Model,
                     g_optimizer: keras.optimizers.Optimizer,
                     d_optimizer: keras.optimizers.Optimizer, config: TrainConfig,
-                    strategy: Any = None) -> TrainStep:
-    """The step for the running Keras backend (``KERAS_BACKEND``)."""
+                    strategy: Any = None, texture: ImageTexture | None = None) -> TrainStep:
+    """The step for the running Keras backend (``KERAS_BACKEND``).
+
+    ``texture`` is needed when ``config.g_texture_weight`` is above 0: the statistics of the
+    spec's images that the generator's texture-matching term compares.
+    """
+    if config.g_texture_weight > 0 and texture is None:
+        raise ConfigError("g_texture_weight > 0 needs the spec's ImageTexture")
     backend = keras.backend.backend()
     if backend == "tensorflow":
-        return TensorFlowStep(generator, discriminator, g_optimizer, d_optimizer, config, strategy)
+        return TensorFlowStep(generator, discriminator, g_optimizer, d_optimizer, config, strategy,
+                              texture)
     if strategy is not None:
         raise ConfigError(f"--strategy needs the TensorFlow backend, not {backend}")
     if backend == "jax":
-        return JaxStep(generator, discriminator, g_optimizer, d_optimizer, config)
+        return JaxStep(generator, discriminator, g_optimizer, d_optimizer, config, texture)
     raise ConfigError(f"training supports the tensorflow and jax Keras backends, not {backend}")
 
 
 def _global_norm(gradients) -> Any:
     return ops.sqrt(sum(ops.sum(ops.square(g)) for g in gradients))
+
+
+def _generator_objective(config: TrainConfig, texture: ImageTexture | None, fake_logits,
+                         fake_images, real_images) -> tuple[Any, Any]:
+    """(adversarial loss, the generator's whole loss): the adversarial term plus, when
+    ``config.g_texture_weight`` is set, the weighted texture-matching term."""
+    adversarial = generator_loss(config.loss, fake_logits)
+    if texture is None or config.g_texture_weight <= 0:
+        return adversarial, adversarial
+    matching = texture.matching_loss(fake_images, real_images)
+    return adversarial, adversarial + config.g_texture_weight * matching
 
 
 class TensorFlowStep:
@@ -57,13 +76,13 @@ class TensorFlowStep:
     """
 
     def __init__(self, generator, discriminator, g_optimizer, d_optimizer, config: TrainConfig,
-                 strategy: Any = None):
+                 strategy: Any = None, texture: ImageTexture | None = None):
         import tensorflow as tf
 
         self.tf = tf
         self.generator, self.discriminator = generator, discriminator
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
-        self.config = config
+        self.config, self.texture = config, texture
         self.strategy = strategy or tf.distribute.get_strategy()
         # Each replica's gradients are summed across replicas, so each scales its mean loss.
         self.loss_scale = 1.0 / self.strategy.num_replicas_in_sync
@@ -100,11 +119,13 @@ class TensorFlowStep:
         self.d_optimizer.apply_gradients(zip(d_grads, D.trainable_variables))
 
         with tf.GradientTape() as tape:
-            g_loss = generator_loss(kind, D(G(z_g, training=True)[..., None], training=True))
-            scaled = g_loss * self.loss_scale
+            fake = G(z_g, training=True)[..., None]
+            g_loss, g_total = _generator_objective(self.config, self.texture,
+                                                   D(fake, training=True), fake, real)
+            scaled = g_total * self.loss_scale
         g_grads = tape.gradient(scaled, G.trainable_variables)
         self.g_optimizer.apply_gradients(zip(g_grads, G.trainable_variables))
-        return {"d_loss": d_loss, "g_loss": g_loss,
+        return {"d_loss": d_loss, "g_loss": g_loss, "g_total_loss": g_total,
                 "d_grad_norm": _global_norm(d_grads) / self.loss_scale,
                 "g_grad_norm": _global_norm(g_grads) / self.loss_scale}
 
@@ -112,13 +133,14 @@ class TensorFlowStep:
 class JaxStep:
     """Pure-function step on variable values, jit-compiled; called with a :class:`Batch`."""
 
-    def __init__(self, generator, discriminator, g_optimizer, d_optimizer, config: TrainConfig):
+    def __init__(self, generator, discriminator, g_optimizer, d_optimizer, config: TrainConfig,
+                 texture: ImageTexture | None = None):
         import jax
 
         self.jax = jax
         self.generator, self.discriminator = generator, discriminator
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
-        self.config = config
+        self.config, self.texture = config, texture
         self.state = self._state_from_models()
         self._compiled = jax.jit(self._step)
 
@@ -162,11 +184,12 @@ class JaxStep:
             loss = loss + self.config.gp_weight * gradient_penalty(self.jax.grad(score)(mixed))
         return loss, (d_fixed, g_fixed)
 
-    def _g_loss(self, g_train, g_fixed, d_train, d_fixed, z):
+    def _g_loss(self, g_train, g_fixed, d_train, d_fixed, z, real):
         G, D = self.generator, self.discriminator
         fake, g_fixed = G.stateless_call(g_train, g_fixed, z, training=True)
         logits, d_fixed = D.stateless_call(d_train, d_fixed, fake[..., None], training=True)
-        return generator_loss(self.config.loss, logits), (g_fixed, d_fixed)
+        adversarial, total = _generator_objective(self.config, self.texture, logits, fake, real)
+        return total, (adversarial, g_fixed, d_fixed)
 
     def _step(self, state, real, z_d, z_g, mix):
         g_train, g_fixed, d_train, d_fixed, g_opt, d_opt = state
@@ -174,11 +197,11 @@ class JaxStep:
         (d_loss, (d_fixed, g_fixed)), d_grads = grad(self._d_loss, has_aux=True)(
             d_train, d_fixed, g_train, g_fixed, real, z_d, mix)
         d_train, d_opt = self.d_optimizer.stateless_apply(d_opt, d_grads, d_train)
-        (g_loss, (g_fixed, d_fixed)), g_grads = grad(self._g_loss, has_aux=True)(
-            g_train, g_fixed, d_train, d_fixed, z_g)
+        (g_total, (g_loss, g_fixed, d_fixed)), g_grads = grad(self._g_loss, has_aux=True)(
+            g_train, g_fixed, d_train, d_fixed, z_g, real)
         g_train, g_opt = self.g_optimizer.stateless_apply(g_opt, g_grads, g_train)
-        metrics = {"d_loss": d_loss, "g_loss": g_loss, "d_grad_norm": _global_norm(d_grads),
-                   "g_grad_norm": _global_norm(g_grads)}
+        metrics = {"d_loss": d_loss, "g_loss": g_loss, "g_total_loss": g_total,
+                   "d_grad_norm": _global_norm(d_grads), "g_grad_norm": _global_norm(g_grads)}
         return (g_train, g_fixed, d_train, d_fixed, g_opt, d_opt), metrics
 
 

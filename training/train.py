@@ -18,13 +18,14 @@ from ..runtime.spec import SpectralSpec
 from .average import GeneratorAverage
 from .checkpoint import (AVERAGE_FILE, CheckpointError, CheckpointState, latest_checkpoint,
                          load_optimizers, load_weights, read_state, save_checkpoint)
-from .config import PRESETS, TrainConfig
+from .config import PRESETS, RESUMABLE_FIELDS, ConfigError, TrainConfig
 from .corpus import CropSampler, load_corpus
 from .distribute import make_strategy, split_cpu
 from .models import build_discriminator, build_generator, generator_input_dim
 from .monitor import RunLog, SampleScorer
 from .pipeline import tf_batches
 from .step import TrainStep, as_numpy, make_train_step
+from .texture_loss import ImageTexture
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,21 @@ def _resolve(request: TrainRequest
         if wanted != state.config.replace(steps=state.config.steps):
             raise CheckpointError(f"{run_dir} was trained with another configuration than the "
                                   f"{request.preset!r} preset; resume without --preset")
-    return state.spec, state.config, checkpoint, state
+    return state.spec, _continued_config(state.config, request.overrides or {}), checkpoint, state
+
+
+def _continued_config(config: TrainConfig, overrides: dict[str, Any]) -> TrainConfig:
+    """A resumed run's configuration with the changes a resumed run may make (e.g. adding the
+    texture-matching term to a run trained adversarially so far)."""
+    fixed = sorted(set(overrides) - set(RESUMABLE_FIELDS))
+    if fixed:
+        raise ConfigError(f"--resume continues the run's own {', '.join(fixed)}; only "
+                          f"{', '.join(RESUMABLE_FIELDS)} can change")
+    changed = {k: v for k, v in overrides.items() if getattr(config, k) != v}
+    if changed:
+        log.info("resuming with %s", ", ".join(f"{k} {getattr(config, k)} -> {v}"
+                                               for k, v in changed.items()))
+    return config.replace(**changed)
 
 
 def _train_fraction(request: TrainRequest) -> float:
@@ -140,8 +155,9 @@ def train(request: TrainRequest) -> TrainResult:
             load_optimizers(checkpoint, g_optimizer, d_optimizer)
             first_step = resumed.step
             log.info("resuming %s at step %d", run_dir, first_step)
+        texture = ImageTexture.for_spec(spec) if config.g_texture_weight > 0 else None
         step_fn = make_train_step(generator, discriminator, g_optimizer, d_optimizer, config,
-                                  strategy)
+                                  strategy, texture)
     average = _weight_average(spec, config, step_fn, checkpoint if resumed else None)
 
     if checkpoint is None:
