@@ -55,8 +55,10 @@ def main() -> None:
                                                          texture.modulation_masks.shape[1])
         print(f"modulation shares, {name}: " + " ".join(f"{s:.3f}"
                                                        for s in shares.mean(axis=(0, 1))))
-    print(f"loss, real batch vs real batch: {float(texture.matching_loss(real[:16], real[16:32])):.2f}"
-          f"; generated vs real: {float(texture.matching_loss(fake[:16], real[:16])):.2f}")
+    real_vs_real = float(texture.matching_loss(real[:16], real[16:32]))
+    fake_vs_real = float(texture.matching_loss(fake[:16], real[:16]))
+    print(f"loss, real batch vs real batch: {real_vs_real:.2f}; generated vs real: "
+          f"{fake_vs_real:.2f}")
 
 
 if __name__ == "__main__":

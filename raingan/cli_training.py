@@ -47,7 +47,8 @@ def add_train(commands: argparse._SubParsersAction) -> None:
                         "on two cores), full (the article's scale, for a GPU); default cpu, or "
                         "the run's own when resuming")
     p.add_argument("--steps", type=int, help="train until this step (default: the preset's)")
-    p.add_argument("--resume", action="store_true", help="continue RUN_DIR's last checkpoint (it may change --g-texture-weight, "
+    p.add_argument("--resume", action="store_true",
+                   help="continue RUN_DIR's last checkpoint (it may change --g-texture-weight, "
                         "--g-lr, --d-lr and --checkpoint-every, nothing else)")
     p.add_argument("--strategy", default="default", choices=("default", "mirrored", "multiworker"),
                    help="tf.distribute strategy: mirrored (all local GPUs, or CPU devices), "
@@ -93,14 +94,6 @@ def _run_train(args: argparse.Namespace) -> int:
                                                         "g_noise_levels", "g_average_decay",
                                                         "g_texture_weight", "checkpoint_every")
                  if getattr(args, name) is not None}
-    from raingan.training.config import RESUMABLE_FIELDS
-    fixed = [name for name in overrides if name not in RESUMABLE_FIELDS]
-    if args.resume and fixed:
-        print("raingan train: error: --resume continues the run's own configuration; "
-              f"drop {', '.join('--' + k.replace('_', '-') for k in fixed)} (a resumed run can "
-              f"change only {', '.join('--' + k.replace('_', '-') for k in RESUMABLE_FIELDS)})",
-              file=sys.stderr)
-        return 2
     result = train(TrainRequest(
         data_dir=args.data_dir, run_dir=args.out, preset=args.preset,
         spec=None if args.spec is None else load_spec(args.spec),

@@ -9,7 +9,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import keras
 
@@ -91,15 +91,20 @@ def _resolve(request: TrainRequest
 def _continued_config(config: TrainConfig, overrides: dict[str, Any]) -> TrainConfig:
     """A resumed run's configuration with the changes a resumed run may make (e.g. adding the
     texture-matching term to a run trained adversarially so far)."""
-    fixed = sorted(set(overrides) - set(RESUMABLE_FIELDS))
+    fixed = [name for name in overrides if name not in RESUMABLE_FIELDS]
     if fixed:
-        raise ConfigError(f"--resume continues the run's own {', '.join(fixed)}; only "
-                          f"{', '.join(RESUMABLE_FIELDS)} can change")
+        raise ConfigError(f"--resume continues the run's own configuration; drop "
+                          f"{_flags(fixed)} (a resumed run can change only "
+                          f"{_flags(RESUMABLE_FIELDS)})")
     changed = {k: v for k, v in overrides.items() if getattr(config, k) != v}
     if changed:
         log.info("resuming with %s", ", ".join(f"{k} {getattr(config, k)} -> {v}"
                                                for k, v in changed.items()))
     return config.replace(**changed)
+
+
+def _flags(fields: Sequence[str]) -> str:
+    return ", ".join("--" + name.replace("_", "-") for name in fields)
 
 
 def _train_fraction(request: TrainRequest) -> float:
