@@ -7,7 +7,11 @@ the loss itself between two real batches of 16 and between a generated and a rea
 Real images are chunks of the first two thirds of every corpus recording; generated ones
 follow a stream's latent walk.
 
-    python benchmarks/image_texture.py [--model MODEL.onnx] [--chunks 256]
+``--heard`` adds what the images become as sound: each set is phase-reconstructed as the
+runtime does it and analysed again (what ``raingan train --g-texture-heard`` measures, ``training/reanalysis.py``),
+with the spectral convergence of the reconstruction and the signed mean z per group.
+
+    python benchmarks/image_texture.py [--model MODEL.onnx] [--chunks 256] [--heard]
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from chunk_modulation import real_images  # noqa: E402
 
+from raingan.runtime import phase  # noqa: E402
 from raingan.runtime.generator import Generator, default_model_path  # noqa: E402
 from raingan.runtime.latent import walk_correlation  # noqa: E402
 from raingan.runtime.stream import DEFAULT_DRIFT_S  # noqa: E402
@@ -32,6 +37,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="exported model (default: the bundled one)")
     parser.add_argument("--chunks", type=int, default=256)
+    parser.add_argument("--heard", action="store_true",
+                        help="also re-analyse both sets after phase reconstruction")
     args = parser.parse_args()
     generator = Generator(args.model or default_model_path(), device="cpu")
     spec = generator.spec
@@ -59,6 +66,31 @@ def main() -> None:
     fake_vs_real = float(texture.matching_loss(fake[:16], real[:16]))
     print(f"loss, real batch vs real batch: {real_vs_real:.2f}; generated vs real: "
           f"{fake_vs_real:.2f}")
+    if args.heard:
+        print_heard(texture, spec, {"real": real[:args.chunks], "generated": fake})
+
+
+def heard(images: np.ndarray, spec) -> tuple[np.ndarray, float]:
+    """(images of the runtime's reconstruction of ``images``, its spectral convergence, dB)."""
+    magnitudes = spec.images_to_magnitudes(images)
+    audio = phase.reconstruct(magnitudes, spec)
+    return spec.audio_to_images(audio), phase.spectral_convergence_db(audio, magnitudes, spec)
+
+
+def print_heard(texture: ImageTexture, spec, sets: dict[str, np.ndarray]) -> None:
+    """Signed mean z (against the real images) per group, before and after reconstruction."""
+    columns = dict(sets)
+    for name, images in sets.items():
+        columns[f"{name} heard"], convergence = heard(images, spec)
+        print(f"spectral convergence of the reconstruction, {name}: {convergence:.1f} dB")
+    stats = {name: {k: np.asarray(v) for k, v in texture.statistics(images).items()}
+             for name, images in columns.items()}
+    print(f"{'signed mean z':<18}" + "".join(f"{name:>17}" for name in columns))
+    for group in LOSS_GROUPS:
+        r = stats["real"][group]
+        z = [np.mean((stats[name][group].mean(axis=0) - r.mean(axis=0)) / r.std(axis=0))
+             for name in columns]
+        print(f"{group:<18}" + "".join(f"{v:+17.3f}" for v in z))
 
 
 if __name__ == "__main__":

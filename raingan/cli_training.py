@@ -49,7 +49,8 @@ def add_train(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, help="train until this step (default: the preset's)")
     p.add_argument("--resume", action="store_true",
                    help="continue RUN_DIR's last checkpoint (it may change --g-texture-weight, "
-                        "--g-lr, --d-lr and --checkpoint-every, nothing else)")
+                        "--g-texture-heard, --g-lr, --d-lr and --checkpoint-every, nothing "
+                        "else)")
     p.add_argument("--strategy", default="default", choices=("default", "mirrored", "multiworker"),
                    help="tf.distribute strategy: mirrored (all local GPUs, or CPU devices), "
                         "multiworker (cluster from TF_CONFIG)")
@@ -77,6 +78,9 @@ def add_train(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--g-texture-weight", type=float, metavar="W",
                    help="weight of the generator's texture-matching loss (band-envelope "
                         "statistics of its images against real ones; default: the preset's)")
+    p.add_argument("--g-texture-heard", action=argparse.BooleanOptionalAction, default=None,
+                   help="take the texture statistics of the generated images as they sound, "
+                        "after the runtime's phase reconstruction (default: the preset's, off)")
     p.add_argument("--checkpoint-every", type=int,
                    help="steps between checkpoints (default: the preset's)")
     p.set_defaults(run=_run_train)
@@ -92,7 +96,8 @@ def _run_train(args: argparse.Namespace) -> int:
     overrides = {name: getattr(args, name) for name in ("loss", "batch_size", "latent_dim",
                                                         "g_lr", "d_lr", "seed", "g_upsample",
                                                         "g_noise_levels", "g_average_decay",
-                                                        "g_texture_weight", "checkpoint_every")
+                                                        "g_texture_weight", "g_texture_heard",
+                                                        "checkpoint_every")
                  if getattr(args, name) is not None}
     result = train(TrainRequest(
         data_dir=args.data_dir, run_dir=args.out, preset=args.preset,

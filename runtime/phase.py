@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal
+from typing import Callable, Literal
 
 import numpy as np
 import scipy.fft
@@ -74,27 +74,60 @@ def reconstruct(magnitudes: np.ndarray, spec: SpectralSpec,
     np.ndarray, shape (batch, spec.context_samples), float32
         Deterministic for given magnitudes and settings, whatever the thread count.
     """
+    magnitudes = _checked_magnitudes(magnitudes, spec)
+    out = np.empty((magnitudes.shape[0], spec.context_samples), dtype=np.float32)
+
+    def finish(piece: slice, spectra: np.ndarray) -> None:
+        out[piece] = spec.istft(spectra, workers=1)
+
+    _run_pieces(magnitudes, spec, settings, finish)
+    return out
+
+
+def estimate_phase(magnitudes: np.ndarray, spec: SpectralSpec,
+                   settings: PhaseSettings = PhaseSettings()) -> np.ndarray:
+    """The phase :func:`reconstruct` gives ``magnitudes`` (before its inverse STFT).
+
+    Returns
+    -------
+    np.ndarray, shape (batch, n_frames, n_fft // 2 + 1), float32, radians
+    """
+    magnitudes = _checked_magnitudes(magnitudes, spec)
+    out = np.empty(magnitudes.shape, dtype=np.float32)
+
+    def finish(piece: slice, spectra: np.ndarray) -> None:
+        out[piece] = np.arctan2(spectra.imag, spectra.real)
+
+    _run_pieces(magnitudes, spec, settings, finish)
+    return out
+
+
+def _checked_magnitudes(magnitudes: np.ndarray, spec: SpectralSpec) -> np.ndarray:
     magnitudes = np.ascontiguousarray(magnitudes, dtype=np.float32)
     if magnitudes.ndim != 3 or magnitudes.shape[-1] != spec.n_fft_bins:
         raise ValueError(f"expected magnitudes of shape (batch, frames, {spec.n_fft_bins}), "
                          f"got {magnitudes.shape}")
+    return magnitudes
+
+
+def _run_pieces(magnitudes: np.ndarray, spec: SpectralSpec, settings: PhaseSettings,
+                finish: Callable[[slice, np.ndarray], None]) -> None:
+    """Phase-reconstruct the checked batch in pieces on the thread pool;
+    ``finish(piece, spectra)`` takes each piece's complex spectra."""
     random_phase = None
     if settings.init == "random":
         rng = np.random.default_rng(settings.seed)
         random_phase = rng.uniform(-np.pi, np.pi, size=magnitudes.shape).astype(np.float32)
-    out = np.empty((magnitudes.shape[0], spec.context_samples), dtype=np.float32)
 
     def run_piece(start: int) -> None:
         piece = slice(start, start + PIECE_CHUNKS)
         mags = magnitudes[piece]
         init = random_phase[piece] if random_phase is not None else None
         spectra = polar(mags, _initial_phase(mags, spec, settings, init))
-        spectra = fast_griffin_lim(spectra, mags, spec, settings.n_iter, settings.momentum)
-        out[piece] = spec.istft(spectra, workers=1)
+        finish(piece, fast_griffin_lim(spectra, mags, spec, settings.n_iter, settings.momentum))
 
     starts = range(0, magnitudes.shape[0], PIECE_CHUNKS)
     list(_pool().map(run_piece, starts))  # list() re-raises any worker's exception
-    return out
 
 
 def polar(magnitudes: np.ndarray, phase: np.ndarray) -> np.ndarray:

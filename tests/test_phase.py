@@ -70,3 +70,14 @@ def test_polar_is_the_complex_exponential_in_single_precision(rng):
     assert spectra.dtype == np.complex64
     np.testing.assert_allclose(spectra, magnitudes * np.exp(1j * angles.astype(np.float64)),
                                atol=1e-4)
+
+
+@pytest.mark.parametrize("settings", [PhaseSettings(), PhaseSettings(init="random", n_iter=4)])
+def test_estimated_phase_is_the_reconstructions(known_magnitudes, settings):
+    estimated = phase.estimate_phase(known_magnitudes, SPEC, settings)
+    assert estimated.shape == known_magnitudes.shape and estimated.dtype == np.float32
+    rebuilt = SPEC.istft(phase.polar(known_magnitudes, estimated))
+    np.testing.assert_allclose(rebuilt, phase.reconstruct(known_magnitudes, SPEC, settings),
+                               atol=1e-4 * np.abs(rebuilt).max())
+    with pytest.raises(ValueError, match="magnitudes of shape"):
+        phase.estimate_phase(known_magnitudes[0], SPEC, settings)

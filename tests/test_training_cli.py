@@ -171,17 +171,17 @@ def test_resume_continues_from_the_last_checkpoint(tiny_run, tmp_path):
     data = Path(json.loads((run_dir / "run.json").read_text())["data"])
     # A resumed run may add the texture-matching term (how it learns, not what it learns with).
     result = run("train", data, "--out", run_dir, "--resume", "--steps", "6",
-                 "--g-texture-weight", "0.5")
+                 "--g-texture-weight", "0.5", "--g-texture-heard")
     assert result.returncode == 0, result.stderr
     assert "resuming" in result.stderr and "at step 4" in result.stderr
-    assert "resuming with g_texture_weight 0.0 -> 0.5" in result.stderr
+    assert "resuming with g_texture_weight 0.0 -> 0.5, g_texture_heard False -> True" in result.stderr
     assert "data differ" not in result.stderr
     assert "trained to step 6" in result.stdout
     names = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
     assert names[-1] == "step_00000006"
     assert (run_dir / "checkpoints" / names[-1] / "generator_average.weights.h5").is_file()
     state = json.loads((run_dir / "checkpoints" / names[-1] / "state.json").read_text())
-    assert state["config"]["g_texture_weight"] == 0.5
+    assert (state["config"]["g_texture_weight"], state["config"]["g_texture_heard"]) == (0.5, True)
     logged = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [m["g_total_loss"] > m["g_loss"] for m in logged if "g_total_loss" in m][-2:] == [
         True, True]
@@ -268,9 +268,10 @@ def test_export_of_a_folder_that_is_not_a_run(tmp_path):
     assert not (tmp_path / "model.onnx").exists()
 
 
-def assert_texture_term_trained(run_dir: Path, weight: float) -> None:
+def assert_texture_term_trained(run_dir: Path, weight: float, heard: bool) -> None:
     """The run's generator loss held a positive texture-matching term at every step."""
-    assert json.loads((run_dir / "run.json").read_text())["config"]["g_texture_weight"] == weight
+    config = json.loads((run_dir / "run.json").read_text())["config"]
+    assert (config["g_texture_weight"], config["g_texture_heard"]) == (weight, heard)
     logged = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     steps = [m for m in logged if "g_total_loss" in m]
     assert len(steps) == 4
@@ -281,14 +282,15 @@ def test_mirrored_strategy_on_two_logical_cpus(data_dir, tmp_path):
     run_dir = tmp_path / "mirrored"
     result = run("train", data_dir, "--out", run_dir, "--preset", "tiny", "--strategy",
                  "mirrored", "--cpu-devices", "2", "--latent-dim", "24", "--loss", "wgan-gp",
-                 "--g-noise-levels", "0", "--checkpoint-every", "1", "--g-texture-weight", "0.5")
+                 "--g-noise-levels", "0", "--checkpoint-every", "1", "--g-texture-weight", "0.5",
+                 "--g-texture-heard")
     assert result.returncode == 0, result.stderr
     assert "on 2 replica(s)" in result.stderr
     assert "trained to step 4" in result.stdout
     config = json.loads((run_dir / "run.json").read_text())["config"]
     assert (config["latent_dim"], config["loss"]) == (24, "wgan-gp")
     assert (config["g_noise_levels"], config["checkpoint_every"]) == (0, 1)
-    assert_texture_term_trained(run_dir, 0.5)
+    assert_texture_term_trained(run_dir, 0.5, True)
     assert (run_dir / "checkpoints" / "step_00000003").is_dir()  # kept: steps 2, 3, 4
     exported = run("export", run_dir, "--out", tmp_path / "mirrored.onnx")
     assert exported.returncode == 0, exported.stderr
@@ -300,11 +302,11 @@ def test_mirrored_strategy_on_two_logical_cpus(data_dir, tmp_path):
 def test_jax_trained_run_exports_with_tensorflow(data_dir, tmp_path):
     run_dir = tmp_path / "jax"
     result = run("train", data_dir, "--out", run_dir, "--preset", "tiny", "--loss", "wgan-gp",
-                 "--g-texture-weight", "2",
+                 "--g-texture-weight", "2", "--g-texture-heard",
                  env={"KERAS_BACKEND": "jax"})  # the penalty's nested gradient, in JAX
     assert result.returncode == 0, result.stderr
     assert "training with jax" in result.stderr
-    assert_texture_term_trained(run_dir, 2.0)
+    assert_texture_term_trained(run_dir, 2.0, True)
     state = json.loads((run_dir / "checkpoints" / "step_00000004" / "state.json").read_text())
     assert state["backend"] == "jax"
     exported = run("export", run_dir, "--out", tmp_path / "jax.onnx",

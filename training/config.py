@@ -34,7 +34,8 @@ def column_latent_split(latent_dim: int, columns: int) -> tuple[int, int]:
 
 #: Fields a resumed run may change: how it goes on learning, not what it learns with (the
 #: models' shapes, the data stream, the loss's kind).
-RESUMABLE_FIELDS: tuple[str, ...] = ("g_texture_weight", "g_lr", "d_lr", "checkpoint_every")
+RESUMABLE_FIELDS: tuple[str, ...] = ("g_texture_weight", "g_texture_heard", "g_lr", "d_lr",
+                                     "checkpoint_every")
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,9 @@ class TrainConfig:
     g_texture_weight : weight of the texture-matching term in the generator's loss
         (:mod:`.texture_loss`: band-envelope variation, correlation and modulation statistics
         of its images against the real batch's); 0 (the article's) trains adversarially only
+    g_texture_heard : take the texture term's statistics of the generated images as they
+        sound: after the runtime's phase reconstruction and a new analysis (:mod:`.reanalysis`),
+        not of the images themselves
     g_attention_level, d_attention_level : index into the channel lists of the resolution that
         gets a self-attention block; None for none
     loss : "hinge" (default, SAGAN), "nonsaturating" (the RainGAN article) or "wgan-gp"
@@ -109,6 +113,7 @@ class TrainConfig:
     g_frame_noise: bool = False
     g_average_decay: float = 0.0
     g_texture_weight: float = 0.0
+    g_texture_heard: bool = False
     g_attention_level: int | None = 2
     d_attention_level: int | None = 3
     loss: str = "hinge"
@@ -134,6 +139,12 @@ class TrainConfig:
             object.__setattr__(self, name, tuple(int(c) for c in getattr(self, name)))
         self.validate()
 
+    @property
+    def hears_images(self) -> bool:
+        """Whether a generator step reconstructs its images' phase (its texture term takes
+        the statistics of the sound)."""
+        return self.g_texture_heard and self.g_texture_weight > 0
+
     def validate(self) -> None:
         if self.g_coarse not in G_COARSE:
             raise ConfigError(f"g_coarse must be one of {', '.join(G_COARSE)}, got {self.g_coarse!r}")
@@ -149,6 +160,8 @@ class TrainConfig:
                               f"{self.g_noise_levels}")
         if not 0.0 <= self.g_average_decay < 1.0:
             raise ConfigError(f"g_average_decay must be in [0, 1), got {self.g_average_decay}")
+        if not isinstance(self.g_texture_heard, bool):
+            raise ConfigError(f"g_texture_heard must be true or false, got {self.g_texture_heard!r}")
         if not (self.g_texture_weight >= 0 and self.g_texture_weight < float("inf")):
             raise ConfigError(f"g_texture_weight must be finite and >= 0, got "
                               f"{self.g_texture_weight}")

@@ -18,6 +18,7 @@ from keras import ops
 from .config import ConfigError, TrainConfig
 from .corpus import Batch
 from .losses import discriminator_loss, generator_loss, gradient_penalty, interpolate
+from .reanalysis import Reanalysis
 from .texture_loss import ImageTexture
 
 
@@ -34,22 +35,28 @@ class TrainStep(Protocol):
 def make_train_step(generator: keras.Model, discriminator: keras.Model,
                     g_optimizer: keras.optimizers.Optimizer,
                     d_optimizer: keras.optimizers.Optimizer, config: TrainConfig,
-                    strategy: Any = None, texture: ImageTexture | None = None) -> TrainStep:
+                    strategy: Any = None, texture: ImageTexture | None = None,
+                    reanalysis: Reanalysis | None = None) -> TrainStep:
     """The step for the running Keras backend (``KERAS_BACKEND``).
 
     ``texture`` is needed when ``config.g_texture_weight`` is above 0: the statistics of the
-    spec's images that the generator's texture-matching term compares.
+    spec's images that the generator's texture-matching term compares; ``reanalysis`` when
+    that term takes them as heard (``config.g_texture_heard``): how images become sound and
+    are analysed again.
     """
     if config.g_texture_weight > 0 and texture is None:
         raise ConfigError("g_texture_weight > 0 needs the spec's ImageTexture")
+    if config.hears_images and reanalysis is None:
+        raise ConfigError("g_texture_heard needs the spec's Reanalysis")
+    losses = GeneratorObjective(config, texture, reanalysis)
     backend = keras.backend.backend()
     if backend == "tensorflow":
         return TensorFlowStep(generator, discriminator, g_optimizer, d_optimizer, config, strategy,
-                              texture)
+                              losses)
     if strategy is not None:
         raise ConfigError(f"--strategy needs the TensorFlow backend, not {backend}")
     if backend == "jax":
-        return JaxStep(generator, discriminator, g_optimizer, d_optimizer, config, texture)
+        return JaxStep(generator, discriminator, g_optimizer, d_optimizer, config, losses)
     raise ConfigError(f"training supports the tensorflow and jax Keras backends, not {backend}")
 
 
@@ -57,15 +64,37 @@ def _global_norm(gradients) -> Any:
     return ops.sqrt(sum(ops.sum(ops.square(g)) for g in gradients))
 
 
-def _generator_objective(config: TrainConfig, texture: ImageTexture | None, fake_logits,
-                         fake_images, real_images) -> tuple[Any, Any]:
-    """(adversarial loss, the generator's whole loss): the adversarial term plus, when
-    ``config.g_texture_weight`` is set, the weighted texture-matching term."""
-    adversarial = generator_loss(config.loss, fake_logits)
-    if texture is None or config.g_texture_weight <= 0:
-        return adversarial, adversarial
-    matching = texture.matching_loss(fake_images, real_images)
-    return adversarial, adversarial + config.g_texture_weight * matching
+class GeneratorObjective:
+    """The generator's loss: the adversarial term plus, when its weight is set, the
+    texture-matching term (:mod:`.texture_loss`), taken on the images as heard
+    (:mod:`.reanalysis`) when ``config.g_texture_heard``."""
+
+    def __init__(self, config: TrainConfig, texture: ImageTexture | None,
+                 reanalysis: Reanalysis | None):
+        self.config = config
+        self.texture = texture if config.g_texture_weight > 0 else None
+        self.reanalysis = reanalysis if config.hears_images else None
+
+    @property
+    def needs_phase(self) -> bool:
+        """Whether :meth:`__call__` needs the fake images' runtime phase."""
+        return self.reanalysis is not None
+
+    def __call__(self, fake_logits, fake_images, real_images, phase=None) -> tuple[Any, Any]:
+        """(adversarial loss, the generator's whole loss).
+
+        ``phase``: :meth:`.Reanalysis.runtime_phase` of ``fake_images`` when
+        :attr:`needs_phase`, computed outside the differentiated function.
+        """
+        config = self.config
+        adversarial = generator_loss(config.loss, fake_logits)
+        total = adversarial
+        if self.texture is not None:
+            images = fake_images if self.reanalysis is None else self.reanalysis.images(
+                fake_images, phase)
+            total = total + config.g_texture_weight * self.texture.matching_loss(images,
+                                                                                 real_images)
+        return adversarial, total
 
 
 class TensorFlowStep:
@@ -76,13 +105,14 @@ class TensorFlowStep:
     """
 
     def __init__(self, generator, discriminator, g_optimizer, d_optimizer, config: TrainConfig,
-                 strategy: Any = None, texture: ImageTexture | None = None):
+                 strategy: Any = None, objective: GeneratorObjective | None = None):
         import tensorflow as tf
 
         self.tf = tf
         self.generator, self.discriminator = generator, discriminator
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
-        self.config, self.texture = config, texture
+        self.config = config
+        self.objective = objective or GeneratorObjective(config, None, None)
         self.strategy = strategy or tf.distribute.get_strategy()
         # Each replica's gradients are summed across replicas, so each scales its mean loss.
         self.loss_scale = 1.0 / self.strategy.num_replicas_in_sync
@@ -96,6 +126,14 @@ class TensorFlowStep:
 
     def generator_weights(self) -> list[np.ndarray]:
         return [as_numpy(v.value) for v in self.generator.trainable_variables]
+
+    def _phase(self, images):
+        """The runtime's phase of the images, computed in numpy (a constant for the tape)."""
+        reanalysis = self.objective.reanalysis
+        phase = self.tf.numpy_function(reanalysis.runtime_phase, [self.tf.stop_gradient(images)],
+                                       self.tf.float32, stateful=False)
+        phase.set_shape((images.shape[0], reanalysis.spec.n_frames, reanalysis.spec.n_fft_bins))
+        return phase
 
     def _distributed_step(self, batch):
         per_replica = self.strategy.run(self._replica_step, args=batch)
@@ -120,8 +158,8 @@ class TensorFlowStep:
 
         with tf.GradientTape() as tape:
             fake = G(z_g, training=True)[..., None]
-            g_loss, g_total = _generator_objective(self.config, self.texture,
-                                                   D(fake, training=True), fake, real)
+            phase = self._phase(fake) if self.objective.needs_phase else None
+            g_loss, g_total = self.objective(D(fake, training=True), fake, real, phase)
             scaled = g_total * self.loss_scale
         g_grads = tape.gradient(scaled, G.trainable_variables)
         self.g_optimizer.apply_gradients(zip(g_grads, G.trainable_variables))
@@ -134,13 +172,14 @@ class JaxStep:
     """Pure-function step on variable values, jit-compiled; called with a :class:`Batch`."""
 
     def __init__(self, generator, discriminator, g_optimizer, d_optimizer, config: TrainConfig,
-                 texture: ImageTexture | None = None):
+                 objective: GeneratorObjective | None = None):
         import jax
 
         self.jax = jax
         self.generator, self.discriminator = generator, discriminator
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
-        self.config, self.texture = config, texture
+        self.config = config
+        self.objective = objective or GeneratorObjective(config, None, None)
         self.state = self._state_from_models()
         self._compiled = jax.jit(self._step)
 
@@ -169,6 +208,14 @@ class JaxStep:
     def generator_weights(self) -> list[np.ndarray]:
         return [np.asarray(v) for v in self.state[0]]
 
+    def _phase(self, images):
+        """The runtime's phase of the images, computed in numpy through a host callback."""
+        jax, spec = self.jax, self.objective.reanalysis.spec
+        shape = jax.ShapeDtypeStruct((images.shape[0], spec.n_frames, spec.n_fft_bins),
+                                     np.float32)
+        return jax.pure_callback(self.objective.reanalysis.runtime_phase, shape,
+                                 jax.lax.stop_gradient(images))
+
     def _d_loss(self, d_train, d_fixed, g_train, g_fixed, real, z, mix):
         G, D, kind = self.generator, self.discriminator, self.config.loss
         fake, g_fixed = G.stateless_call(g_train, g_fixed, z, training=True)
@@ -188,7 +235,8 @@ class JaxStep:
         G, D = self.generator, self.discriminator
         fake, g_fixed = G.stateless_call(g_train, g_fixed, z, training=True)
         logits, d_fixed = D.stateless_call(d_train, d_fixed, fake[..., None], training=True)
-        adversarial, total = _generator_objective(self.config, self.texture, logits, fake, real)
+        phase = self._phase(fake) if self.objective.needs_phase else None
+        adversarial, total = self.objective(logits, fake, real, phase)
         return total, (adversarial, g_fixed, d_fixed)
 
     def _step(self, state, real, z_d, z_g, mix):

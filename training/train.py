@@ -25,6 +25,7 @@ from .models import build_discriminator, build_generator, generator_input_dim
 from .monitor import RunLog, SampleScorer
 from .pipeline import tf_batches
 from .step import TrainStep, as_numpy, make_train_step
+from .reanalysis import Reanalysis
 from .texture_loss import ImageTexture
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,8 @@ def train(request: TrainRequest) -> TrainResult:
         split_cpu(request.cpu_devices)
     run_dir = request.run_dir
     spec, config, checkpoint, resumed = _resolve(request)
+    texture = ImageTexture.for_spec(spec) if config.g_texture_weight > 0 else None
+    reanalysis = Reanalysis.for_spec(spec) if config.hears_images else None
     total_steps = request.steps or config.steps
     train_fraction = _train_fraction(request)
     corpus = load_corpus(request.data_dir, spec, train_fraction)
@@ -160,9 +163,8 @@ def train(request: TrainRequest) -> TrainResult:
             load_optimizers(checkpoint, g_optimizer, d_optimizer)
             first_step = resumed.step
             log.info("resuming %s at step %d", run_dir, first_step)
-        texture = ImageTexture.for_spec(spec) if config.g_texture_weight > 0 else None
         step_fn = make_train_step(generator, discriminator, g_optimizer, d_optimizer, config,
-                                  strategy, texture)
+                                  strategy, texture, reanalysis)
     average = _weight_average(spec, config, step_fn, checkpoint if resumed else None)
 
     if checkpoint is None:
