@@ -48,15 +48,15 @@ def make_train_step(generator: keras.Model, discriminator: keras.Model,
         raise ConfigError("g_texture_weight > 0 needs the spec's ImageTexture")
     if config.hears_images and reanalysis is None:
         raise ConfigError("g_texture_heard needs the spec's Reanalysis")
-    losses = GeneratorObjective(config, texture, reanalysis)
+    objective = GeneratorObjective(config, texture, reanalysis)
     backend = keras.backend.backend()
     if backend == "tensorflow":
         return TensorFlowStep(generator, discriminator, g_optimizer, d_optimizer, config, strategy,
-                              losses)
+                              objective)
     if strategy is not None:
         raise ConfigError(f"--strategy needs the TensorFlow backend, not {backend}")
     if backend == "jax":
-        return JaxStep(generator, discriminator, g_optimizer, d_optimizer, config, losses)
+        return JaxStep(generator, discriminator, g_optimizer, d_optimizer, config, objective)
     raise ConfigError(f"training supports the tensorflow and jax Keras backends, not {backend}")
 
 
