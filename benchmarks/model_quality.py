@@ -9,10 +9,19 @@ Reference: the first two thirds of every corpus recording, pooled. Compared agai
 It also prints the chunk pattern: how alike the temporal profiles of unrelated chunks are.
 
     python benchmarks/model_quality.py --model MODEL.onnx [--seconds 60] [--seed 0] [--drift-s 10] [--json out.json]
-        [--truncation T] [--scale PART=FACTOR]
+        [--truncation T] [--scale PART=FACTOR] [--channels 1] [--level-smoothing-s S] [--contrast K]
+        [--signed]
 
-``--truncation`` renders with another latent truncation; ``--scale`` multiplies one part of
-every latent the stream draws (see ``chunk_modulation.py``): experiments, not settings.
+``--signed`` also prints, per statistic group, the signed differences the distance is made
+of (candidate mean minus reference mean in reference spreads, averaged over regions of
+five cochlear bands, low to high; ``raingan eval`` reports their magnitudes): which way
+held-out audio and the model differ.
+
+Experiments, not settings: ``--truncation`` renders with another latent truncation;
+``--scale`` multiplies one part of every latent the stream draws (see
+``chunk_modulation.py``); ``--channels 1`` renders mono; ``--level-smoothing-s`` changes the
+chunk levelling's time constant; ``--contrast K`` stretches every image's values about each
+row's mean over time by K before phase reconstruction.
 """
 
 from __future__ import annotations
@@ -30,8 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from chunk_modulation import parse_scales, scaled  # noqa: E402
 from roundtrip_quality import recordings, split_thirds  # noqa: E402
 
-from raingan.runtime import evaluate  # noqa: E402
-from raingan.runtime.audio_io import read_audio  # noqa: E402
+from raingan.runtime import evaluate, leveling, texture  # noqa: E402
+from raingan.runtime.audio_io import read_audio, resample  # noqa: E402
 from raingan.runtime.generator import Generator, default_model_path  # noqa: E402
 from raingan.runtime.render import RenderSettings, render  # noqa: E402
 from raingan.runtime.stream import DEFAULT_DRIFT_S  # noqa: E402
@@ -52,6 +61,38 @@ def chunk_pattern(generator: Generator, n_latents: int = 64) -> float:
     return float(np.mean(np.corrcoef(profiles)[pairs]))
 
 
+def signed_regions(references: list[np.ndarray], candidates: list[np.ndarray],
+                   rate_hz: int) -> dict[str, np.ndarray]:
+    """Per group, the signed region means of :func:`raingan.runtime.evaluate.texture_distance`
+    (whose mean magnitude is the group's distance), each shape (n_regions,)."""
+    def mono(audio: np.ndarray) -> np.ndarray:
+        mixed = np.asarray(audio, dtype=np.float64).reshape(audio.shape[0], -1).mean(axis=1)
+        return np.asarray(resample(mixed, rate_hz, evaluate.ANALYSIS_RATE_HZ), dtype=np.float64)
+
+    refs, cands = [mono(a) for a in references], [mono(a) for a in candidates]
+    shortest = min(texture.analysis_window_s(a.shape[0] / evaluate.ANALYSIS_RATE_HZ)
+                   for a in refs + cands)
+    stats = [[texture.texture_statistics(a, evaluate.ANALYSIS_RATE_HZ,
+                                         shortest_window_s=shortest) for a in side]
+             for side in (refs, cands)]
+    regions = {}
+    for group in texture.GROUPS:
+        ref, cand = (np.concatenate([s.groups[group] for s in side]) for side in stats)
+        z = (cand.mean(axis=0) - ref.mean(axis=0)) / evaluate.reference_spread(ref, group)
+        regions[group] = evaluate.region_means(z, *stats[0][0].layout(group))
+    return regions
+
+
+def contrasted(images_of, factor: float):
+    """``images_of`` (latents -> images) with each image row's values stretched by ``factor``
+    about their mean over the image's frames, clipped to [-1, 1]."""
+    def images(latents: np.ndarray) -> np.ndarray:
+        images = images_of(latents)
+        mean = images.mean(axis=-1, keepdims=True)
+        return np.clip(mean + factor * (images - mean), -1.0, 1.0)
+    return images
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="exported model (default: the bundled one)")
@@ -63,8 +104,16 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument("--truncation", type=float, help="latent truncation (default: the model's)")
     parser.add_argument("--scale", action="append", default=[], metavar="PART=FACTOR")
+    parser.add_argument("--channels", type=int, default=2, choices=(1, 2))
+    parser.add_argument("--level-smoothing-s", type=float,
+                        help=f"chunk levelling time constant (default {leveling.LEVEL_SMOOTHING_S} s)")
+    parser.add_argument("--contrast", type=float, help="stretch image values over time by K")
+    parser.add_argument("--signed", action="store_true",
+                        help="print the signed region differences of each group")
     args = parser.parse_args()
     scales = parse_scales(args.scale)
+    if args.level_smoothing_s is not None:
+        leveling.LEVEL_SMOOTHING_S = args.level_smoothing_s  # read by each new stream
 
     started = time.perf_counter()
     references, held_out, names = [], [], []
@@ -84,8 +133,10 @@ def main() -> None:
             return walk
 
         generator.latent_walk = latent_walk
+    if args.contrast is not None:
+        generator.images = contrasted(generator.images, args.contrast)
     rendering = render(generator, RenderSettings(seconds=args.seconds, seed=args.seed,
-                                                 drift_s=args.drift_s,
+                                                 channels=args.channels, drift_s=args.drift_s,
                                                  truncation=args.truncation)).samples
     if args.wav:
         from raingan.runtime.audio_io import write_audio
@@ -109,6 +160,10 @@ def main() -> None:
           f"(noise twins: {real.noise_overall.mean_distance / real.overall.mean_distance:.2f}x)")
     print(f"chunk pattern (time-profile correlation between latents): "
           f"{chunk_pattern(generator):.3f}")
+    if args.signed:
+        for label, candidates in (("held-out", held_out), ("model", [rendering])):
+            for group, z in signed_regions(references, candidates, RATE_HZ).items():
+                print(f"signed z, {label:<8} {group:<18} " + " ".join(f"{v:+.2f}" for v in z))
     print(f"{time.perf_counter() - started:.1f} s in all")
     if args.json:
         args.json.write_text(json.dumps({k: v.to_dict() for k, v in rows.items()}, indent=2))

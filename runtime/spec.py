@@ -295,6 +295,14 @@ class SpectralSpec:
         """
         return np.sqrt(self.images_to_power(images), dtype=np.float32)
 
+    def image_log_power_map(self) -> tuple[float, float]:
+        """(scale, offset) of the line from image values to log power: an image value ``v``
+        in [-1, 1] stands for ``ln(power + log_offset) = v * scale + offset`` (the fixed dB
+        range; min-max images are inverted with it too)."""
+        half_span_db = 0.5 * (self.db_max - self.db_min)
+        return (half_span_db * NEPERS_PER_DB_POWER,
+                (self.db_min + half_span_db) * NEPERS_PER_DB_POWER)
+
     def images_to_power(self, images: np.ndarray) -> np.ndarray:
         """STFT power (squared :meth:`images_to_magnitudes`), same shapes, float32: what
         loudness measures need, without a square root and its undoing."""
@@ -306,10 +314,10 @@ class SpectralSpec:
             images = _resize(images, (self.n_freq_rows, self.n_frames), self.resize_up)
         # 10 ** (dB / 10) as one exp of an affine map of the image, in place: a quarter of
         # the time of the power of the dB values (this runs twice per generated chunk).
-        half_span_db = 0.5 * (self.db_max - self.db_min)
+        scale, offset = self.image_log_power_map()
         rows = np.clip(images, -1.0, 1.0)
-        rows *= np.float32(half_span_db * NEPERS_PER_DB_POWER)
-        rows += np.float32((self.db_min + half_span_db) * NEPERS_PER_DB_POWER)
+        rows *= np.float32(scale)
+        rows += np.float32(offset)
         np.exp(rows, out=rows)
         rows -= np.float32(self.log_offset)
         np.maximum(rows, 0.0, out=rows)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from keras import ops
 
-from ..runtime.spec import NEPERS_PER_DB_POWER, SpectralSpec
+from ..runtime.spec import SpectralSpec
 from ..runtime.texture import TextureConfig, band_weights
 
 #: Statistic groups of the loss (the eval's :data:`~raingan.runtime.texture.GROUPS` without
@@ -88,14 +88,13 @@ class ImageTexture:
         # Octaves of DFT bins: [1], [2], [3, 4], [5, 8], ...
         octave = np.ceil(np.log2(np.maximum(bins, 1))).astype(int)
         masks = (octave[:, None] == np.arange(octave.max() + 1)[None, :]) & (bins[:, None] > 0)
-        half_span_db = 0.5 * (spec.db_max - spec.db_min)
+        image_scale, image_offset = spec.image_log_power_map()
         f32 = lambda a: np.asarray(a, dtype=np.float32)  # noqa: E731
         return cls(band_power_weights=f32(weights.T), ramp=f32(ramp / np.linalg.norm(ramp)),
                    taper=f32(np.hanning(width + 2)[1:-1]), dft_cos=f32(np.cos(angle)),
                    dft_sin=f32(np.sin(angle)), modulation_masks=f32(masks),
                    offsets=tuple(k for k in config.correlation_offsets if k < weights.shape[0]),
-                   image_scale=half_span_db * NEPERS_PER_DB_POWER,
-                   image_offset=(spec.db_min + half_span_db) * NEPERS_PER_DB_POWER,
+                   image_scale=image_scale, image_offset=image_offset,
                    compression=config.compression)
 
     def envelopes(self, images):
