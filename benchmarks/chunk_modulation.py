@@ -67,13 +67,15 @@ def parse_scales(items: list[str]) -> dict[str, float]:
     return scales
 
 
-def real_images(spec) -> np.ndarray:
+def real_images(spec, held_out: bool = False) -> np.ndarray:
+    """Images of every corpus channel's first two thirds (or, ``held_out``, its last third),
+    cut into the spec's chunks: shape (n_chunks, height, width)."""
     images = []
     for path in recordings():
         samples = read_audio(path, spec.sample_rate_hz).samples
         for channel in np.atleast_2d(samples.T):
-            head, _ = split_thirds(channel)
-            images.append(spec.audio_to_images(chunk_contexts(head, spec)))
+            third = split_thirds(channel)[1 if held_out else 0]
+            images.append(spec.audio_to_images(chunk_contexts(third, spec)))
     return np.concatenate(images)
 
 

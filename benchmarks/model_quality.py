@@ -6,16 +6,20 @@ Reference: the first two thirds of every corpus recording, pooled. Compared agai
 - noise: coloured-noise twins of the held-out thirds (what rain-coloured noise scores);
 - model: SECONDS of the model's default rendering (48 kHz stereo, analysed as mono).
 
-It also prints the chunk pattern: how alike the temporal profiles of unrelated chunks are.
+It also prints the chunk pattern (how alike the temporal profiles of unrelated chunks are)
+and how many generated chunks are louder somewhere than the training audio ever is there
+(blobs the texture distance does not see: its bands stop at 10 kHz).
 
     python benchmarks/model_quality.py --model MODEL.onnx [--seconds 60] [--seed 0] [--drift-s 10] [--json out.json]
         [--truncation T] [--scale PART=FACTOR] [--channels 1] [--level-smoothing-s S] [--contrast K]
-        [--signed]
+        [--signed [--envelope-smoothing-frames N]]
 
 ``--signed`` also prints, per statistic group, the signed differences the distance is made
 of (candidate mean minus reference mean in reference spreads, averaged over regions of
 five cochlear bands, low to high; ``raingan eval`` reports their magnitudes): which way
-held-out audio and the model differ.
+held-out audio and the model differ. ``--envelope-smoothing-frames N`` averages every
+envelope over N frames (at 400 Hz) first: which differences remain at a coarser time
+resolution, such as an STFT window's (N = 9, 22.5 ms).
 
 Experiments, not settings: ``--truncation`` renders with another latent truncation;
 ``--scale`` multiplies one part of every latent the stream draws (see
@@ -33,19 +37,24 @@ import time
 from pathlib import Path
 
 import numpy as np
+from scipy.ndimage import uniform_filter1d
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from chunk_modulation import parse_scales, scaled  # noqa: E402
+from chunk_modulation import parse_scales, real_images, scaled  # noqa: E402
 from roundtrip_quality import recordings, split_thirds  # noqa: E402
 
-from raingan.runtime import evaluate, leveling, texture  # noqa: E402
+from raingan.runtime import ceiling, evaluate, leveling, texture  # noqa: E402
 from raingan.runtime.audio_io import read_audio, resample  # noqa: E402
 from raingan.runtime.generator import Generator, default_model_path  # noqa: E402
+from raingan.runtime.latent import walk_correlation  # noqa: E402
 from raingan.runtime.render import RenderSettings, render  # noqa: E402
 from raingan.runtime.stream import DEFAULT_DRIFT_S  # noqa: E402
 
 RATE_HZ = 48_000
+#: How far a generated pixel may rise above the loudest real pixel near its row before it
+#: counts as an artefact, dB: the crop gain augmentation of training (+-6 dB).
+CEILING_MARGIN_DB = 6.0
 
 
 def chunk_pattern(generator: Generator, n_latents: int = 64) -> float:
@@ -61,10 +70,56 @@ def chunk_pattern(generator: Generator, n_latents: int = 64) -> float:
     return float(np.mean(np.corrcoef(profiles)[pairs]))
 
 
+def above_ceiling(images: np.ndarray, ceiling_db: np.ndarray, spec,
+                  rows: np.ndarray | slice = slice(None)) -> tuple[float, float]:
+    """(share of ``images`` with a pixel in ``rows`` more than :data:`CEILING_MARGIN_DB`
+    above ``ceiling_db``, the largest excess there in dB): loud blobs where the corpus never
+    is loud."""
+    excess_db = (ceiling.image_to_db(images.max(axis=2), spec) - ceiling_db)[:, rows].max(axis=1)
+    return float(np.mean(excess_db > CEILING_MARGIN_DB)), float(excess_db.max())
+
+
+def ceiling_report(generator: Generator, n_chunks: int = 512) -> str:
+    """Generated chunks (a stream's latent walk, before levelling and the model's ceiling)
+    and held-out real ones against the level ceiling of the training thirds' chunks
+    (:func:`raingan.runtime.ceiling.row_ceiling_db`; see :func:`above_ceiling`)."""
+    spec = generator.spec
+    ceiling_db = ceiling.row_ceiling_db(real_images(spec), spec)
+    walk = generator.latent_walk(np.random.default_rng(0), walk_correlation(
+        spec.chunk_step_samples / spec.sample_rate_hz, DEFAULT_DRIFT_S))
+    parts = []
+    for label, images in (("held-out", real_images(spec, held_out=True)),
+                          ("model", generator.images(walk.take(n_chunks)))):
+        share, worst_db = above_ceiling(images, ceiling_db, spec)
+        low_share, low_db = above_ceiling(images, ceiling_db, spec,
+                                          spec.image_row_hz() < texture.TextureConfig().high_hz)
+        parts.append(f"{label} {100 * share:.1f} % of {len(images)} (worst {worst_db:+.1f} dB; "
+                     f"below 10 kHz {100 * low_share:.1f} %, worst {low_db:+.1f} dB)")
+    return (f"chunks louder than the training audio ever is (+{CEILING_MARGIN_DB:g} dB, "
+            f"per row): " + ", ".join(parts))
+
+
+def smoothed_statistics(audio: np.ndarray, rate_hz: int, shortest_window_s: float,
+                        smoothing_frames: int) -> texture.TextureStats:
+    """:func:`raingan.runtime.texture.texture_statistics` of envelopes first averaged over
+    ``smoothing_frames`` frames (1: unchanged): what the statistics are at a coarser time
+    resolution, such as an STFT window's."""
+    config = texture.TextureConfig()
+    window_s = texture.analysis_window_s(audio.shape[0] / rate_hz, config)
+    centres = texture.modulation_centres_for(min(shortest_window_s, window_s), config)
+    envelopes = texture.cochlear_envelopes(audio, rate_hz, config)
+    if smoothing_frames > 1:
+        envelopes = uniform_filter1d(envelopes, smoothing_frames, axis=1)
+    groups = texture.window_statistics(envelopes, window_s, centres, config)
+    return texture.TextureStats(groups, window_s, texture.band_centres_hz(config), centres,
+                                config.correlation_offsets)
+
+
 def signed_regions(references: list[np.ndarray], candidates: list[np.ndarray],
-                   rate_hz: int) -> dict[str, np.ndarray]:
+                   rate_hz: int, smoothing_frames: int = 1) -> dict[str, np.ndarray]:
     """Per group, the signed region means of :func:`raingan.runtime.evaluate.texture_distance`
-    (whose mean magnitude is the group's distance), each shape (n_regions,)."""
+    (whose mean magnitude is the group's distance), each shape (n_regions,); envelopes
+    averaged over ``smoothing_frames`` first (see :func:`smoothed_statistics`)."""
     def mono(audio: np.ndarray) -> np.ndarray:
         mixed = np.asarray(audio, dtype=np.float64).reshape(audio.shape[0], -1).mean(axis=1)
         return np.asarray(resample(mixed, rate_hz, evaluate.ANALYSIS_RATE_HZ), dtype=np.float64)
@@ -72,9 +127,8 @@ def signed_regions(references: list[np.ndarray], candidates: list[np.ndarray],
     refs, cands = [mono(a) for a in references], [mono(a) for a in candidates]
     shortest = min(texture.analysis_window_s(a.shape[0] / evaluate.ANALYSIS_RATE_HZ)
                    for a in refs + cands)
-    stats = [[texture.texture_statistics(a, evaluate.ANALYSIS_RATE_HZ,
-                                         shortest_window_s=shortest) for a in side]
-             for side in (refs, cands)]
+    stats = [[smoothed_statistics(a, evaluate.ANALYSIS_RATE_HZ, shortest, smoothing_frames)
+              for a in side] for side in (refs, cands)]
     regions = {}
     for group in texture.GROUPS:
         ref, cand = (np.concatenate([s.groups[group] for s in side]) for side in stats)
@@ -108,6 +162,9 @@ def main() -> None:
     parser.add_argument("--level-smoothing-s", type=float,
                         help=f"chunk levelling time constant (default {leveling.LEVEL_SMOOTHING_S} s)")
     parser.add_argument("--contrast", type=float, help="stretch image values over time by K")
+    parser.add_argument("--envelope-smoothing-frames", type=int, default=1, metavar="N",
+                        help="with --signed: average the 400 Hz envelopes over N frames first "
+                             "(9: 22.5 ms, about one STFT window)")
     parser.add_argument("--signed", action="store_true",
                         help="print the signed region differences of each group")
     args = parser.parse_args()
@@ -160,9 +217,11 @@ def main() -> None:
           f"(noise twins: {real.noise_overall.mean_distance / real.overall.mean_distance:.2f}x)")
     print(f"chunk pattern (time-profile correlation between latents): "
           f"{chunk_pattern(generator):.3f}")
+    print(ceiling_report(generator))
     if args.signed:
         for label, candidates in (("held-out", held_out), ("model", [rendering])):
-            for group, z in signed_regions(references, candidates, RATE_HZ).items():
+            for group, z in signed_regions(references, candidates, RATE_HZ,
+                                           args.envelope_smoothing_frames).items():
                 print(f"signed z, {label:<8} {group:<18} " + " ".join(f"{v:+.2f}" for v in z))
     print(f"{time.perf_counter() - started:.1f} s in all")
     if args.json:

@@ -49,8 +49,8 @@ def add_train(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, help="train until this step (default: the preset's)")
     p.add_argument("--resume", action="store_true",
                    help="continue RUN_DIR's last checkpoint (it may change --g-texture-weight, "
-                        "--g-texture-heard, --g-lr, --d-lr and --checkpoint-every, nothing "
-                        "else)")
+                        "--g-texture-heard, --g-texture-audio, --g-lr, --d-lr and "
+                        "--checkpoint-every, nothing else)")
     p.add_argument("--strategy", default="default", choices=("default", "mirrored", "multiworker"),
                    help="tf.distribute strategy: mirrored (all local GPUs, or CPU devices), "
                         "multiworker (cluster from TF_CONFIG)")
@@ -81,6 +81,9 @@ def add_train(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--g-texture-heard", action=argparse.BooleanOptionalAction, default=None,
                    help="take the texture statistics of the generated images as they sound, "
                         "after the runtime's phase reconstruction (default: the preset's, off)")
+    p.add_argument("--g-texture-audio", action=argparse.BooleanOptionalAction, default=None,
+                   help="with --g-texture-heard, take them on that sound's cochlear envelopes, "
+                        "as raingan eval does, against the corpus's chunks (default: off)")
     p.add_argument("--checkpoint-every", type=int,
                    help="steps between checkpoints (default: the preset's)")
     p.set_defaults(run=_run_train)
@@ -97,7 +100,7 @@ def _run_train(args: argparse.Namespace) -> int:
                                                         "g_lr", "d_lr", "seed", "g_upsample",
                                                         "g_noise_levels", "g_average_decay",
                                                         "g_texture_weight", "g_texture_heard",
-                                                        "checkpoint_every")
+                                                        "g_texture_audio", "checkpoint_every")
                  if getattr(args, name) is not None}
     result = train(TrainRequest(
         data_dir=args.data_dir, run_dir=args.out, preset=args.preset,

@@ -101,6 +101,13 @@ class Generator:
         return self.metadata.latent_dim
 
     @property
+    def ceiling_db(self) -> np.ndarray | None:
+        """Per image row, the loudest the training audio is there, dB, shape (height,)
+        (:mod:`.ceiling`); None for models exported without one."""
+        ceiling = self.metadata.ceiling_db
+        return None if ceiling is None else np.asarray(ceiling, dtype=np.float64)
+
+    @property
     def providers(self) -> list[str]:
         return self.session.get_providers()
 

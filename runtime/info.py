@@ -75,14 +75,22 @@ def model_info(path: Path) -> dict[str, Any]:
     return facts
 
 
+#: Numeric lists longer than this are summarised in text (``--json`` keeps them whole).
+LONG_LIST = 16
+
+
 def format_facts(facts: dict[str, Any], indent: int = 0) -> str:
-    """Aligned 'key: value' lines; nested dicts are indented."""
+    """Aligned 'key: value' lines; nested dicts are indented, long numeric lists (the
+    intensity direction, the level ceiling) summarised as their length and range."""
     width = max((len(str(k)) for k in facts), default=0)
     lines = []
     for key, value in facts.items():
         if isinstance(value, dict):
             lines.append(" " * indent + f"{key}:")
             lines.append(format_facts(value, indent + 2))
-        else:
-            lines.append(" " * indent + f"{str(key) + ':':<{width + 1}} {value}")
+            continue
+        if (isinstance(value, list) and len(value) > LONG_LIST
+                and all(isinstance(v, (int, float)) for v in value)):
+            value = f"{len(value)} values, {min(value):g} to {max(value):g}"
+        lines.append(" " * indent + f"{str(key) + ':':<{width + 1}} {value}")
     return "\n".join(lines)

@@ -1,82 +1,124 @@
-"""Chunk levelling: each chunk's loudness held to its stream's recent level.
+"""Chunk levelling: each band of each chunk held to that band's recent level in its stream.
 
 Part of a generated chunk's level is set by the latent components drawn afresh for every
 chunk (per-column latents, noise inputs), so consecutive chunks step up and down in level,
-in every band at once. Real rain's level changes differ from band to band; the model's
-common steps, one per chunk, read as a slow pulse (``raingan eval``'s seam periodicity found
-lines at 0.5-1 Hz). :class:`ChunkLeveller` follows each channel's chunk loudness with a
-one-pole filter (time constant :data:`LEVEL_SMOOTHING_S`) and shifts each chunk's image by
-its deviation from that track, so level changes slower than a couple of chunks (the drift,
-an intensity move) pass and chunk-to-chunk steps do not. On the noise-input model this took
-the seam score from 5.85 to 3.91 dB and the texture distance from 0.457 to 0.400 over 5
-seeds (BENCHMARKS.md).
+and not by the same amount in every band: the spectrum's tilt and its low-pass edge step
+too. One step per chunk reads as a slow pulse (``raingan eval``'s seam periodicity found
+lines at 0.5-1 Hz). :class:`ChunkLeveller` follows each channel's level in
+:data:`LEVEL_BANDS` wide ERB bands with a one-pole filter per band (time constant
+:data:`LEVEL_SMOOTHING_S`) and shifts each band of each chunk by its deviation from that
+track, so level changes slower than a couple of chunks (the drift, an intensity move) pass
+and chunk-to-chunk steps do not. Levelling loudness alone (one gain per chunk) took the
+noise-input model's seam score from 5.85 to 3.91 dB; models trained on heard texture step
+band by band as well, which only per-band levelling removes (BENCHMARKS.md, session 10).
+
+The levelled images are also held under the model's level ceiling (:mod:`.ceiling`), where
+it has one: no row louder than the training audio ever is there.
 """
 
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 
-from .intensity import power_loudness_db
+from .ceiling import db_to_image
 from .spec import SpectralSpec
+from .texture import TextureConfig, band_centres_hz, band_weights
 
-#: Time constant of the level track, seconds (about two chunk steps of the default spec).
+#: Time constant of the level tracks, seconds (about two chunk steps of the default spec).
 LEVEL_SMOOTHING_S = 1.4
+#: Bands levelled separately: ERB-spaced half-cosine bands, centred from 20 Hz to 10 kHz
+#: (the texture measure's range); rows outside take the nearest band's gain.
+LEVEL_BANDS = TextureConfig(n_bands=8, correlation_offsets=(1,))
 
 
-def chunk_loudness_db(images: np.ndarray, spec: SpectralSpec) -> np.ndarray:
-    """K-weighted loudness of each model image, dB, shape (batch,); see
-    :func:`.intensity.power_loudness_db`."""
-    return power_loudness_db(spec.images_to_power(images), spec)
+@lru_cache(maxsize=8)
+def level_bands(spec: SpectralSpec) -> tuple[np.ndarray, np.ndarray]:
+    """How image rows make band levels and take band gains.
 
-
-def shift_images_db(images: np.ndarray, gains_db: np.ndarray, spec: SpectralSpec) -> np.ndarray:
-    """Images with each one's level moved by ``gains_db`` (shape (batch,)), clipped to [-1, 1].
-
-    Image values are dB mapped linearly from [db_min, db_max] to [-1, 1], so a gain is an
-    offset.
+    Returns
+    -------
+    measure : shape (n_bands, height), each band's weights over the rows, summing to 1
+        (a band with no row inside it borrows its nearest row)
+    spread : shape (n_bands, height), each row's share of every band's gain, summing to 1
+        over the bands: the bands' responses normalised, or all of the nearest band's
+        below the lowest centre and above the highest
     """
-    offsets = np.asarray(gains_db, dtype=np.float32) * np.float32(2.0 / (spec.db_max - spec.db_min))
-    return np.clip(images + offsets[:, None, None], -1.0, 1.0)
+    row_hz, centres_hz = spec.image_row_hz(), band_centres_hz(LEVEL_BANDS)
+    weights = band_weights(row_hz, LEVEL_BANDS)
+    for band in np.flatnonzero(weights.sum(axis=1) == 0):
+        weights[band, np.argmin(np.abs(row_hz - centres_hz[band]))] = 1.0
+    measure = weights / weights.sum(axis=1, keepdims=True)
+    spread = weights.copy()
+    spread[:, row_hz <= centres_hz[0]] = 0.0
+    spread[0, row_hz <= centres_hz[0]] = 1.0
+    spread[:, row_hz >= centres_hz[-1]] = 0.0
+    spread[-1, row_hz >= centres_hz[-1]] = 1.0
+    spread /= spread.sum(axis=0, keepdims=True)
+    measure, spread = measure.astype(np.float32), spread.astype(np.float32)
+    measure.flags.writeable = spread.flags.writeable = False  # shared by the cache
+    return measure, spread
+
+
+def band_levels_db(images: np.ndarray, spec: SpectralSpec) -> np.ndarray:
+    """Each image's mean level in each of :data:`LEVEL_BANDS`, dB, shape (batch, n_bands)."""
+    measure, _ = level_bands(spec)
+    return (images.mean(axis=2) @ measure.T) * np.float32(_db_per_unit(spec))
+
+
+def _db_per_unit(spec: SpectralSpec) -> float:
+    """dB per unit of image value: images map [db_min, db_max] linearly onto [-1, 1]."""
+    return (spec.db_max - spec.db_min) / 2.0
 
 
 class ChunkLeveller:
-    """Holds consecutive chunks of ``channels`` streams to each stream's recent level.
+    """Holds every band of consecutive chunks of ``channels`` streams to that band's recent
+    level in its stream.
 
     Parameters
     ----------
-    spec : the model's spectral spec (chunk step, dB range)
+    spec : the model's spectral spec (chunk step, dB range, row frequencies)
     channels : streams whose chunks arrive interleaved, chunk by chunk
+    ceiling_db : shape (height,), the loudest each row may be, dB (the model's
+        :attr:`~raingan.runtime.generator.Generator.ceiling_db`); None: only the image range
     """
 
-    def __init__(self, spec: SpectralSpec, channels: int):
+    def __init__(self, spec: SpectralSpec, channels: int, ceiling_db: np.ndarray | None = None):
         self.spec, self.channels = spec, channels
+        self._upper = (np.float32(1.0) if ceiling_db is None else
+                       db_to_image(ceiling_db, spec)[:, None])
         step_s = spec.chunk_step_samples / spec.sample_rate_hz
         self.pole = math.exp(-step_s / LEVEL_SMOOTHING_S)
-        self._track: list[float | None] = [None] * channels
+        self._spread = level_bands(spec)[1] / np.float32(_db_per_unit(spec))  # dB -> image
+        self._track: list[np.ndarray | None] = [None] * channels
 
     def process(self, images: np.ndarray) -> np.ndarray:
         """Level a batch of images, shape (count * channels, height, width), ordered chunk
-        by chunk with the channels interleaved (as streams generate them)."""
-        loudness = chunk_loudness_db(images, self.spec)
-        gains = np.empty_like(loudness)
-        for i, level in enumerate(loudness):
+        by chunk with the channels interleaved (as streams generate them), clipped to
+        [-1, 1] and the ceiling. Image values are dB on a linear scale, so a gain is an
+        offset."""
+        levels = band_levels_db(images, self.spec)
+        gains = np.empty_like(levels)
+        for i, level in enumerate(levels):
             channel = i % self.channels
             track = self._track[channel]
             track = level if track is None else self.pole * track + (1.0 - self.pole) * level
             self._track[channel] = track
             gains[i] = track - level
-        return shift_images_db(images, gains, self.spec)
+        row_gains = gains @ self._spread  # (batch, height), image units
+        return np.clip(images + row_gains[:, :, None], -1.0, self._upper)
 
 
-def level_cyclic(images: np.ndarray, spec: SpectralSpec, channels: int) -> np.ndarray:
+def level_cyclic(images: np.ndarray, spec: SpectralSpec, channels: int,
+                 ceiling_db: np.ndarray | None = None) -> np.ndarray:
     """:meth:`ChunkLeveller.process` for a loop: the last chunk is followed by the first.
 
     The track runs around the loop twice and the second lap's gains are used; its state
     after a lap differs from the first lap's start by ``pole ** n_chunks`` of the start, so
     the second lap is (to that precision) periodic.
     """
-    leveller = ChunkLeveller(spec, channels)
+    leveller = ChunkLeveller(spec, channels, ceiling_db)
     leveller.process(images)  # first lap: settles the track
     return leveller.process(images)

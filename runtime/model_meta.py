@@ -47,6 +47,9 @@ class ModelMetadata:
         drift slowly along a stream; the others place events in time inside a chunk and are
         drawn afresh for every chunk (drifting them would repeat each chunk's events in the
         next, a pulse at the chunk rate). None: all components drift.
+    ceiling_db : per image row, the loudest the training audio is there, dB (see
+        :mod:`.ceiling`); the runtime holds images under it. None for models exported
+        without one.
     """
 
     spec: SpectralSpec
@@ -58,8 +61,12 @@ class ModelMetadata:
     training: Mapping[str, Any] | None = None
     drifting_dims: int | None = None
     intensity: Mapping[str, Any] | None = None
+    ceiling_db: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
+        if self.ceiling_db is not None and len(self.ceiling_db) != self.spec.image_shape[0]:
+            raise ModelFormatError(f"ceiling_db has {len(self.ceiling_db)} rows, the images "
+                                   f"{self.spec.image_shape[0]}")
         if self.drifting_dims is not None and not 0 <= self.drifting_dims <= self.latent_dim:
             raise ModelFormatError(f"drifting_dims {self.drifting_dims} is outside "
                                    f"0..{self.latent_dim}")
@@ -78,6 +85,9 @@ class ModelMetadata:
             props[_PREFIX + "drifting_dims"] = json.dumps(self.drifting_dims)
         if self.intensity is not None:
             props[_PREFIX + "intensity"] = json.dumps(dict(self.intensity))
+        if self.ceiling_db is not None:
+            props[_PREFIX + "ceiling_db"] = json.dumps([round(float(v), 2)
+                                                        for v in self.ceiling_db])
         if self.training is not None:
             props[_PREFIX + "training"] = json.dumps(dict(self.training), sort_keys=True)
         return props
@@ -95,6 +105,7 @@ class ModelMetadata:
             training = props.get(_PREFIX + "training")
             drifting = props.get(_PREFIX + "drifting_dims")
             intensity = props.get(_PREFIX + "intensity")
+            ceiling = props.get(_PREFIX + "ceiling_db")
             return cls(spec=SpectralSpec.from_json(props[SPEC_KEY]),
                        latent_dim=int(json.loads(props[_PREFIX + "latent_dim"])),
                        truncation=float(json.loads(props[_PREFIX + "truncation"])),
@@ -103,7 +114,9 @@ class ModelMetadata:
                        format_version=version,
                        training=None if training is None else json.loads(training),
                        drifting_dims=None if drifting is None else int(json.loads(drifting)),
-                       intensity=None if intensity is None else json.loads(intensity))
+                       intensity=None if intensity is None else json.loads(intensity),
+                       ceiling_db=None if ceiling is None else tuple(
+                           float(v) for v in json.loads(ceiling)))
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, ModelFormatError):
                 raise

@@ -136,7 +136,7 @@ def band_centres_hz(config: TextureConfig = TextureConfig()) -> np.ndarray:
                                         config.n_bands))
 
 
-def _band_bins(n_samples: int, sample_rate_hz: float,
+def band_bins(n_samples: int, sample_rate_hz: float,
                config: TextureConfig) -> list[tuple[int, np.ndarray]]:
     """Half-cosine ERB filters on the rFFT bins of an ``n_samples`` signal.
 
@@ -231,7 +231,7 @@ def cochlear_envelopes(audio: np.ndarray, sample_rate_hz: float,
     n_frames_padded = max(int(round(n * config.envelope_rate_hz / sample_rate_hz)), n_frames)
     spectrum = sfft.rfft(x, n=n)
     envelopes = np.empty((config.n_bands, n_frames))
-    for b, (first, response) in enumerate(_band_bins(n, sample_rate_hz, config)):
+    for b, (first, response) in enumerate(band_bins(n, sample_rate_hz, config)):
         width = response.shape[0]
         if width == 0 or not np.any(response):
             envelopes[b] = 0.0  # a band above the Nyquist frequency (or narrower than a bin)

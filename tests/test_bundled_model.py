@@ -17,6 +17,10 @@ def test_bundled_model_is_found_small_and_trained_on_the_corpus():
     generator = Generator(path, device="cpu")
     assert generator.metadata.step > 0 and generator.metadata.drifting_dims is not None
     assert generator.metadata.training["g_coarse"] == "columns"
+    # It carries its corpus's level ceiling (runtime/ceiling.py), and the corpus is what the
+    # data fingerprint says: the first two thirds of data/rain.
+    assert generator.ceiling_db is not None
+    assert generator.metadata.data_fingerprint.startswith("ccb236530e59")
 
 
 def test_render_needs_no_model_argument(tmp_path):

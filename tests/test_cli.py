@@ -159,6 +159,16 @@ def test_info_describes_installation_spec_and_audio(short_rain):
     assert audio["sample_rate_hz"] == 44100 and audio["channels"] == 1
 
 
+def test_info_summarises_the_bundled_models_long_lists():
+    from raingan.runtime.generator import default_model_path
+
+    text = run("info", default_model_path())
+    assert text.returncode == 0
+    assert "raingan.ceiling_db:" in text.stdout and "512 values" in text.stdout
+    facts = json.loads(run("info", default_model_path(), "--json").stdout)
+    assert len(facts["raingan.ceiling_db"]) == 512  # JSON keeps every value
+
+
 def test_info_refuses_a_non_raingan_model(tmp_path):
     fake = tmp_path / "fake.onnx"
     fake.write_bytes(b"not a model")

@@ -278,7 +278,7 @@ def test_table_draws_follow_the_truncated_normal(threshold):
 
 
 def test_chunk_levelling_removes_steps_between_chunks_and_keeps_slow_changes():
-    from raingan.runtime.leveling import ChunkLeveller, chunk_loudness_db, level_cyclic
+    from raingan.runtime.leveling import ChunkLeveller, band_levels_db, level_cyclic
     from raingan.runtime.spec import SpectralSpec
 
     spec = SpectralSpec()
@@ -292,11 +292,12 @@ def test_chunk_levelling_removes_steps_between_chunks_and_keeps_slow_changes():
     quieter = images - np.float32(3.0 * 2.0 / (spec.db_max - spec.db_min))
     both = np.stack([images, quieter], axis=1).reshape(80, *spec.image_shape)
     levelled = ChunkLeveller(spec, channels=2).process(both)
-    loud = chunk_loudness_db(levelled, spec).reshape(40, 2)
-    before = chunk_loudness_db(both, spec).reshape(40, 2)
-    assert np.abs(np.diff(before[:, 0])).mean() > 3.5
-    assert np.abs(np.diff(loud[10:, 0])).mean() < 1.0  # steps gone once the track settled
-    assert loud[30:, 0].mean() - loud[10:20, 0].mean() > 2.8  # the slow rise (3.1 dB) stays
+    loud = band_levels_db(levelled, spec).reshape(40, 2, -1)
+    before = band_levels_db(both, spec).reshape(40, 2, -1)
+    assert np.abs(np.diff(before[:, 0], axis=0)).mean() > 3.5
+    assert np.abs(np.diff(loud[10:, 0], axis=0)).mean() < 1.0  # steps gone once settled
+    rise = loud[30:, 0].mean(axis=0) - loud[10:20, 0].mean(axis=0)
+    assert np.all(rise > 2.8)  # the slow rise (3.1 dB) stays, in every band
     np.testing.assert_allclose(loud[:, 0] - loud[:, 1], 3.0, atol=0.1)  # channels apart
 
     # A loop is levelled as if it repeated for ever: as the third lap of a long stream.
@@ -304,3 +305,32 @@ def test_chunk_levelling_removes_steps_between_chunks_and_keeps_slow_changes():
     for _ in range(3):
         third = laps.process(images)
     np.testing.assert_allclose(level_cyclic(images, spec, channels=1), third, atol=1e-5)
+
+
+def test_chunk_levelling_removes_tilt_steps_band_by_band():
+    """Chunks whose highs step up and down while their lows hold still come out with the
+    highs held as well, and rows between bands change smoothly."""
+    from raingan.runtime.leveling import ChunkLeveller, band_levels_db, level_bands
+    from raingan.runtime.spec import SpectralSpec
+
+    spec = SpectralSpec()
+    row_hz = spec.image_row_hz()
+    tilt_db = np.clip((row_hz - 1_000.0) / 4_000.0, 0.0, 1.0) * 4.0  # 0 below 1 kHz, 4 dB > 5
+    signs = np.where(np.arange(30) % 2 == 0, 1.0, -1.0)
+    offsets = signs[:, None] * tilt_db[None, :] * 2.0 / (spec.db_max - spec.db_min)
+    images = np.full((30, *spec.image_shape), -0.2, np.float32) + offsets[:, :, None].astype(
+        np.float32)
+    levelled = ChunkLeveller(spec, channels=1).process(images)
+    before, after = band_levels_db(images, spec), band_levels_db(levelled, spec)
+    high = 7  # the band centred at 10 kHz
+    step_before = np.abs(np.diff(before[10:, high])).mean()
+    assert step_before > 6.0
+    # A one-pole track of alternating steps keeps (1 - pole) / (1 + pole) of them: 0.24.
+    assert np.abs(np.diff(after[10:, high])).mean() < 0.3 * step_before
+    np.testing.assert_allclose(after[:, 0], before[:, 0], atol=0.05)  # lows untouched
+    rows_db = levelled[-1].mean(axis=1) * (spec.db_max - spec.db_min) / 2.0
+    assert np.abs(np.diff(rows_db)).max() < 0.2  # no edges between bands
+
+    measure, spread = level_bands(spec)
+    np.testing.assert_allclose(measure.sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(spread.sum(axis=0), 1.0, rtol=1e-6)

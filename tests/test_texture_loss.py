@@ -45,7 +45,7 @@ def test_moments_and_correlations_are_the_evals_on_the_image_envelopes(rng):
     sigma = np.sqrt(np.mean(centred ** 2, axis=-1))
     evals = texture._moment_statistics(np.zeros_like(sigma, bool), sigma, centred, mean)
     evals["band_correlation"] = texture._band_correlations(
-        texture._detrended_standardised(centred), TEXTURE.offsets)
+        texture._detrended_standardised(centred), TEXTURE.frames.offsets)
     for group in ("envelope_cv", "envelope_skew", "envelope_kurtosis", "band_correlation"):
         np.testing.assert_allclose(ours[group], evals[group], rtol=2e-3, atol=2e-3,
                                    err_msg=group)
@@ -53,7 +53,7 @@ def test_moments_and_correlations_are_the_evals_on_the_image_envelopes(rng):
 
 def test_every_cochlear_band_of_the_default_spec_has_rows():
     assert TEXTURE.band_power_weights.shape == (HEIGHT, texture.TextureConfig().n_bands)
-    assert TEXTURE.offsets == texture.TextureConfig().correlation_offsets
+    assert TEXTURE.frames.offsets == texture.TextureConfig().correlation_offsets
 
 
 @pytest.mark.parametrize("cycles, octave", [(1, 0), (2, 1), (4, 2), (7, 3), (12, 4)])

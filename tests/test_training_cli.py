@@ -302,11 +302,12 @@ def test_mirrored_strategy_on_two_logical_cpus(data_dir, tmp_path):
 def test_jax_trained_run_exports_with_tensorflow(data_dir, tmp_path):
     run_dir = tmp_path / "jax"
     result = run("train", data_dir, "--out", run_dir, "--preset", "tiny", "--loss", "wgan-gp",
-                 "--g-texture-weight", "2", "--g-texture-heard",
+                 "--g-texture-weight", "2", "--g-texture-heard", "--g-texture-audio",
                  env={"KERAS_BACKEND": "jax"})  # the penalty's nested gradient, in JAX
     assert result.returncode == 0, result.stderr
     assert "training with jax" in result.stderr
     assert_texture_term_trained(run_dir, 2.0, True)
+    assert json.loads((run_dir / "run.json").read_text())["config"]["g_texture_audio"]
     state = json.loads((run_dir / "checkpoints" / "step_00000004" / "state.json").read_text())
     assert state["backend"] == "jax"
     exported = run("export", run_dir, "--out", tmp_path / "jax.onnx",

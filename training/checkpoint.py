@@ -41,26 +41,33 @@ class CheckpointError(RainGANError, ValueError):
 
 @dataclass(frozen=True)
 class CheckpointState:
-    """What ``state.json`` holds."""
+    """What ``state.json`` holds (``ceiling_db``: the training data's level ceiling, see
+    :func:`.corpus.corpus_ceiling_db`; None in checkpoints written before it existed)."""
 
     step: int
     spec: SpectralSpec
     config: TrainConfig
     data_fingerprint: str
     backend: str
+    ceiling_db: tuple[float, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format": CHECKPOINT_FORMAT, "step": self.step, "spec": self.spec.to_dict(),
+        data = {"format": CHECKPOINT_FORMAT, "step": self.step, "spec": self.spec.to_dict(),
                 "config": self.config.to_dict(), "data_fingerprint": self.data_fingerprint,
                 "backend": self.backend}
+        if self.ceiling_db is not None:
+            data["ceiling_db"] = [round(v, 2) for v in self.ceiling_db]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "CheckpointState":
         if data.get("format") != CHECKPOINT_FORMAT:
             raise CheckpointError(f"checkpoint format {data.get('format')} is not supported")
+        ceiling = data.get("ceiling_db")
         return cls(step=int(data["step"]), spec=SpectralSpec.from_dict(data["spec"]),
                    config=TrainConfig.from_dict(data["config"]),
-                   data_fingerprint=str(data["data_fingerprint"]), backend=str(data["backend"]))
+                   data_fingerprint=str(data["data_fingerprint"]), backend=str(data["backend"]),
+                   ceiling_db=None if ceiling is None else tuple(float(v) for v in ceiling))
 
 
 def checkpoint_dirs(run_dir: Path) -> list[Path]:

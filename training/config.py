@@ -34,8 +34,8 @@ def column_latent_split(latent_dim: int, columns: int) -> tuple[int, int]:
 
 #: Fields a resumed run may change: how it goes on learning, not what it learns with (the
 #: models' shapes, the data stream, the loss's kind).
-RESUMABLE_FIELDS: tuple[str, ...] = ("g_texture_weight", "g_texture_heard", "g_lr", "d_lr",
-                                     "checkpoint_every")
+RESUMABLE_FIELDS: tuple[str, ...] = ("g_texture_weight", "g_texture_heard", "g_texture_audio",
+                                     "g_lr", "d_lr", "checkpoint_every")
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,9 @@ class TrainConfig:
     g_texture_heard : take the texture term's statistics of the generated images as they
         sound: after the runtime's phase reconstruction and a new analysis (:mod:`.reanalysis`),
         not of the images themselves
+    g_texture_audio : with ``g_texture_heard``, take them on the reconstructed audio itself,
+        as ``raingan eval`` does (cochlear envelopes at 400 Hz, :mod:`.cochlear`), against
+        the corpus's chunks, rather than on its STFT image
     g_attention_level, d_attention_level : index into the channel lists of the resolution that
         gets a self-attention block; None for none
     loss : "hinge" (default, SAGAN), "nonsaturating" (the RainGAN article) or "wgan-gp"
@@ -114,6 +117,7 @@ class TrainConfig:
     g_average_decay: float = 0.0
     g_texture_weight: float = 0.0
     g_texture_heard: bool = False
+    g_texture_audio: bool = False
     g_attention_level: int | None = 2
     d_attention_level: int | None = 3
     loss: str = "hinge"
@@ -162,6 +166,11 @@ class TrainConfig:
             raise ConfigError(f"g_average_decay must be in [0, 1), got {self.g_average_decay}")
         if not isinstance(self.g_texture_heard, bool):
             raise ConfigError(f"g_texture_heard must be true or false, got {self.g_texture_heard!r}")
+        if not isinstance(self.g_texture_audio, bool):
+            raise ConfigError(f"g_texture_audio must be true or false, got {self.g_texture_audio!r}")
+        if self.g_texture_audio and not self.g_texture_heard:
+            raise ConfigError("g_texture_audio needs g_texture_heard (the audio is what the "
+                              "images sound like)")
         if not (self.g_texture_weight >= 0 and self.g_texture_weight < float("inf")):
             raise ConfigError(f"g_texture_weight must be finite and >= 0, got "
                               f"{self.g_texture_weight}")

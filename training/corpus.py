@@ -20,8 +20,10 @@ import numpy as np
 import soundfile as sf
 
 from ..runtime.audio_io import SILENCE_PEAK, read_audio
+from ..runtime.ceiling import row_ceiling_db
 from ..runtime.errors import AudioInputError
 from ..runtime.latent import truncated_normal
+from ..runtime.roundtrip import chunk_contexts
 from ..runtime.spec import SpectralSpec
 
 log = logging.getLogger(__name__)
@@ -122,6 +124,21 @@ def load_corpus(folder: str | Path, spec: SpectralSpec, train_fraction: float = 
     digest.update(f"fraction={train_fraction}".encode())
     corpus.fingerprint = digest.hexdigest()
     return corpus
+
+
+def corpus_ceiling_db(corpus: Corpus, spec: SpectralSpec, gain_db: float
+                      ) -> tuple[float, ...] | None:
+    """The level ceiling (:mod:`raingan.runtime.ceiling`) of what training shows the
+    discriminator: each row's loudest level over the corpus's chunks, raised by the crop gain
+    augmentation ``gain_db``; shape (height,), dB to 0.01 dB. None for specs whose image values are not
+    absolute levels (per-image min-max normalisation)."""
+    if spec.normalization != "fixed":
+        return None
+    images = np.concatenate([spec.audio_to_images(chunk_contexts(signal, spec))
+                             for signal in corpus.signals])
+    # Rounded as checkpoints and models store it, so that the training monitor renders
+    # with exactly the ceiling of the exported model.
+    return tuple(round(float(v), 2) for v in row_ceiling_db(images, spec) + gain_db)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import keras
 import numpy as np
@@ -88,13 +88,16 @@ class _Truncation:
 class TrainingGenerator:
     """A Keras generator in the role of :class:`~raingan.runtime.generator.Generator`, as far
     as a :class:`~raingan.runtime.stream.RainStream` needs one (spec, metadata truncation,
-    latent walk, images), so that samples are rendered exactly as an exported model's are."""
+    latent walk, images, level ceiling), so that samples are rendered exactly as an exported
+    model's are."""
 
     intensity_axis = None
     phase = PhaseSettings()
 
-    def __init__(self, model: keras.Model, spec: SpectralSpec, config: TrainConfig):
+    def __init__(self, model: keras.Model, spec: SpectralSpec, config: TrainConfig,
+                 ceiling_db: Sequence[float] | None = None):
         self.model, self.spec = model, spec
+        self.ceiling_db = None if ceiling_db is None else np.asarray(ceiling_db, np.float64)
         self.metadata = _Truncation(config.truncation)
         self.latent_dim = generator_input_dim(spec, config)
         self._drifting_dims = drifting_latent_dims(spec, config)
@@ -119,15 +122,17 @@ class SampleScorer:
     chunks, 0.8 as the stream; ``benchmarks/monitor_scores.py``).
     """
 
-    def __init__(self, corpus: Corpus, spec: SpectralSpec, config: TrainConfig):
-        self.spec, self.config = spec, config
+    def __init__(self, corpus: Corpus, spec: SpectralSpec, config: TrainConfig,
+                 ceiling_db: Sequence[float] | None = None):
+        self.spec, self.config, self.ceiling_db = spec, config, ceiling_db
         keep = int(REFERENCE_S_PER_SIGNAL * spec.sample_rate_hz)
         self.references = [s[:keep] for s in corpus.signals]
         self.n_samples = int(round(config.eval_seconds * spec.sample_rate_hz))
 
     def render(self, generator: keras.Model) -> np.ndarray:
         """Mono audio, shape (n_samples,), at the spec's rate: the start of a fixed stream."""
-        stream = RainStream(TrainingGenerator(generator, self.spec, self.config),
+        stream = RainStream(TrainingGenerator(generator, self.spec, self.config,
+                                              self.ceiling_db),
                             self.spec.sample_rate_hz, 1, seed=_EVAL_STREAM)
         blocks, produced = [], 0
         while produced < self.n_samples:

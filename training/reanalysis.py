@@ -93,6 +93,16 @@ class Reanalysis:
         samples = samples_for_frames(n_frames, spec.win_length, spec.hop_length)
         return ops.reshape(summed, (-1, samples)) * self.inverse_window_sum
 
+    def chunk_audio(self, images, phase):
+        """The chunk's own samples (margins cut) of what ``images`` with ``phase`` sound
+        like: (batch, height, width[, 1]) -> (batch, chunk_samples); differentiable in
+        ``images``, ``phase`` a constant."""
+        if len(images.shape) == 4:
+            images = images[..., 0]
+        spec = self.spec
+        audio = self.audio(self.magnitudes(images), ops.stop_gradient(phase))
+        return audio[:, spec.margin_samples:spec.margin_samples + spec.chunk_samples]
+
     def power(self, audio):
         """STFT power of (batch, context_samples) audio -> (batch, frames, n_fft_bins)."""
         spec = self.spec

@@ -19,6 +19,7 @@ from .config import ConfigError, TrainConfig
 from .corpus import Batch
 from .losses import discriminator_loss, generator_loss, gradient_penalty, interpolate
 from .reanalysis import Reanalysis
+from .cochlear import CochlearTarget, CochlearTexture
 from .texture_loss import ImageTexture
 
 
@@ -36,19 +37,23 @@ def make_train_step(generator: keras.Model, discriminator: keras.Model,
                     g_optimizer: keras.optimizers.Optimizer,
                     d_optimizer: keras.optimizers.Optimizer, config: TrainConfig,
                     strategy: Any = None, texture: ImageTexture | None = None,
-                    reanalysis: Reanalysis | None = None) -> TrainStep:
+                    reanalysis: Reanalysis | None = None, cochlear: CochlearTexture | None = None,
+                    cochlear_target: CochlearTarget | None = None) -> TrainStep:
     """The step for the running Keras backend (``KERAS_BACKEND``).
 
     ``texture`` is needed when ``config.g_texture_weight`` is above 0: the statistics of the
     spec's images that the generator's texture-matching term compares; ``reanalysis`` when
     that term takes them as heard (``config.g_texture_heard``): how images become sound and
-    are analysed again.
+    are analysed again; ``cochlear`` and real rain's ``cochlear_target`` when it takes them
+    on that sound's cochlear envelopes (``config.g_texture_audio``).
     """
     if config.g_texture_weight > 0 and texture is None:
         raise ConfigError("g_texture_weight > 0 needs the spec's ImageTexture")
     if config.hears_images and reanalysis is None:
         raise ConfigError("g_texture_heard needs the spec's Reanalysis")
-    objective = GeneratorObjective(config, texture, reanalysis)
+    if config.hears_images and config.g_texture_audio and cochlear_target is None:
+        raise ConfigError("g_texture_audio needs the CochlearTexture and real rain's target")
+    objective = GeneratorObjective(config, texture, reanalysis, cochlear, cochlear_target)
     backend = keras.backend.backend()
     if backend == "tensorflow":
         return TensorFlowStep(generator, discriminator, g_optimizer, d_optimizer, config, strategy,
@@ -67,13 +72,17 @@ def _global_norm(gradients) -> Any:
 class GeneratorObjective:
     """The generator's loss: the adversarial term plus, when its weight is set, the
     texture-matching term (:mod:`.texture_loss`), taken on the images as heard
-    (:mod:`.reanalysis`) when ``config.g_texture_heard``."""
+    (:mod:`.reanalysis`) when ``config.g_texture_heard``, and on the heard audio's cochlear
+    envelopes (:mod:`.cochlear`) when ``config.g_texture_audio`` as well."""
 
     def __init__(self, config: TrainConfig, texture: ImageTexture | None,
-                 reanalysis: Reanalysis | None):
+                 reanalysis: Reanalysis | None, cochlear: CochlearTexture | None = None,
+                 cochlear_target: CochlearTarget | None = None):
         self.config = config
         self.texture = texture if config.g_texture_weight > 0 else None
         self.reanalysis = reanalysis if config.hears_images else None
+        self.cochlear = (cochlear, cochlear_target) if (
+            self.reanalysis is not None and config.g_texture_audio) else None
 
     @property
     def needs_phase(self) -> bool:
@@ -89,7 +98,11 @@ class GeneratorObjective:
         config = self.config
         adversarial = generator_loss(config.loss, fake_logits)
         total = adversarial
-        if self.texture is not None:
+        if self.cochlear is not None:
+            cochlear, target = self.cochlear
+            audio = self.reanalysis.chunk_audio(fake_images, phase)
+            total = total + config.g_texture_weight * cochlear.matching_loss(audio, target)
+        elif self.texture is not None:
             images = fake_images if self.reanalysis is None else self.reanalysis.images(
                 fake_images, phase)
             total = total + config.g_texture_weight * self.texture.matching_loss(images,

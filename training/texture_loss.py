@@ -47,72 +47,43 @@ _EPS = 1e-12
 
 
 @dataclass(frozen=True)
-class ImageTexture:
-    """Fixed matrices for texture statistics of a spec's images.
+class EnvelopeStatistics:
+    """Fixed matrices for the texture statistics of envelopes of one length.
 
     Attributes
     ----------
-    band_power_weights : shape (height, n_bands), float32: power weight of each image row
-        in each kept cochlear band
-    ramp : shape (width,), float32: unit-norm linear trend over the frames
-    taper : shape (width,), float32: Hann window over the frames
-    dft_cos, dft_sin : shape (width, width // 2 + 1), float32: real DFT over the frames
-    modulation_masks : shape (width // 2 + 1, n_modulation_bands), float32: which DFT bins
-        make each octave band (bin 0, the mean, in none)
-    offsets : correlation offsets, in bands, smaller than ``n_bands``
-    image_scale, image_offset : ``power = exp(image * image_scale + image_offset)``
-    compression : envelope exponent on amplitude
+    ramp : shape (n_frames,), float32: unit-norm linear trend over the frames
+    taper : shape (n_frames,), float32: Hann window over the frames
+    dft_cos, dft_sin : shape (n_frames, n_frames // 2 + 1), float32: real DFT over the frames
+    modulation_masks : shape (n_frames // 2 + 1, n_modulation_bands), float32: which DFT
+        bins make each octave band (bin 0, the mean, in none)
+    offsets : correlation offsets, in bands
     """
 
-    band_power_weights: np.ndarray
     ramp: np.ndarray
     taper: np.ndarray
     dft_cos: np.ndarray
     dft_sin: np.ndarray
     modulation_masks: np.ndarray
     offsets: tuple[int, ...]
-    image_scale: float
-    image_offset: float
-    compression: float
 
     @classmethod
-    def for_spec(cls, spec: SpectralSpec,
-                 config: TextureConfig = TextureConfig()) -> "ImageTexture":
-        weights = band_weights(spec.image_row_hz(), config) ** 2  # amplitude -> power
-        weights = weights[weights.sum(axis=1) > 0]
-        width = spec.image_shape[1]
-        frames = np.arange(width)
-        ramp = frames - (width - 1) / 2.0
-        bins = np.arange(width // 2 + 1)
-        angle = 2.0 * np.pi * np.outer(frames, bins) / width
+    def for_frames(cls, n_frames: int, offsets: tuple[int, ...]) -> "EnvelopeStatistics":
+        frames = np.arange(n_frames)
+        ramp = frames - (n_frames - 1) / 2.0
+        bins = np.arange(n_frames // 2 + 1)
+        angle = 2.0 * np.pi * np.outer(frames, bins) / n_frames
         # Octaves of DFT bins: [1], [2], [3, 4], [5, 8], ...
         octave = np.ceil(np.log2(np.maximum(bins, 1))).astype(int)
         masks = (octave[:, None] == np.arange(octave.max() + 1)[None, :]) & (bins[:, None] > 0)
-        image_scale, image_offset = spec.image_log_power_map()
         f32 = lambda a: np.asarray(a, dtype=np.float32)  # noqa: E731
-        return cls(band_power_weights=f32(weights.T), ramp=f32(ramp / np.linalg.norm(ramp)),
-                   taper=f32(np.hanning(width + 2)[1:-1]), dft_cos=f32(np.cos(angle)),
-                   dft_sin=f32(np.sin(angle)), modulation_masks=f32(masks),
-                   offsets=tuple(k for k in config.correlation_offsets if k < weights.shape[0]),
-                   image_scale=image_scale, image_offset=image_offset,
-                   compression=config.compression)
+        return cls(ramp=f32(ramp / np.linalg.norm(ramp)),
+                   taper=f32(np.hanning(n_frames + 2)[1:-1]), dft_cos=f32(np.cos(angle)),
+                   dft_sin=f32(np.sin(angle)), modulation_masks=f32(masks), offsets=offsets)
 
-    def envelopes(self, images):
-        """Compressed band envelopes, (batch, height, width) images -> (batch, bands, width)."""
-        power = ops.exp(ops.clip(images, -1.0, 1.0) * self.image_scale + self.image_offset)
-        band_power = ops.einsum("bhw,hn->bnw", power, self.band_power_weights)
-        return ops.power(band_power + _EPS, 0.5 * self.compression)
-
-    def statistics(self, images) -> dict[str, object]:
-        """Texture statistics of each image: group name -> (batch, n_statistics) tensor.
-
-        Parameters
-        ----------
-        images : shape (batch, height, width) or (batch, height, width, 1), model images
-        """
-        if len(images.shape) == 4:
-            images = images[..., 0]
-        envelopes = self.envelopes(images)
+    def __call__(self, envelopes) -> dict[str, object]:
+        """Texture statistics of each item's envelopes, (batch, bands, n_frames) -> group
+        name -> (batch, n_statistics) tensor."""
         mean = ops.mean(envelopes, axis=-1, keepdims=True)
         centred = envelopes - mean
         variance = ops.mean(ops.square(centred), axis=-1) + _EPS
@@ -137,16 +108,80 @@ class ImageTexture:
         stats["modulation_power"] = ops.reshape(shares, (shares.shape[0], -1))
         return stats
 
+
+def real_spread(values, real_mean):
+    """A statistic's spread over the real batch, floored (see :data:`SPREAD_FLOOR_ABS`)."""
+    return ops.maximum(ops.std(values, axis=0),
+                       ops.maximum(SPREAD_FLOOR_REL * ops.abs(real_mean), SPREAD_FLOOR_ABS))
+
+
+def standardised_mismatch(fake: dict[str, object], real_mean: dict[str, object],
+                          spread: dict[str, object]):
+    """Mean over :data:`LOSS_GROUPS` of the mean squared difference between the fake batch's
+    mean statistics and ``real_mean``, each divided by ``spread`` (a scalar tensor)."""
+    total = 0.0
+    for group in LOSS_GROUPS:
+        z = (ops.mean(fake[group], axis=0) - real_mean[group]) / ops.stop_gradient(spread[group])
+        total = total + ops.mean(ops.square(z))
+    return total / len(LOSS_GROUPS)
+
+
+@dataclass(frozen=True)
+class ImageTexture:
+    """Fixed matrices for texture statistics of a spec's images.
+
+    Attributes
+    ----------
+    band_power_weights : shape (height, n_bands), float32: power weight of each image row
+        in each kept cochlear band
+    frames : :class:`EnvelopeStatistics` over the image's frames
+    image_scale, image_offset : ``power = exp(image * image_scale + image_offset)``
+    compression : envelope exponent on amplitude
+    """
+
+    band_power_weights: np.ndarray
+    frames: EnvelopeStatistics
+    image_scale: float
+    image_offset: float
+    compression: float
+
+    @classmethod
+    def for_spec(cls, spec: SpectralSpec,
+                 config: TextureConfig = TextureConfig()) -> "ImageTexture":
+        weights = band_weights(spec.image_row_hz(), config) ** 2  # amplitude -> power
+        weights = weights[weights.sum(axis=1) > 0]
+        offsets = tuple(k for k in config.correlation_offsets if k < weights.shape[0])
+        image_scale, image_offset = spec.image_log_power_map()
+        return cls(band_power_weights=np.asarray(weights.T, dtype=np.float32),
+                   frames=EnvelopeStatistics.for_frames(spec.image_shape[1], offsets),
+                   image_scale=image_scale, image_offset=image_offset,
+                   compression=config.compression)
+
+    @property
+    def modulation_masks(self) -> np.ndarray:
+        return self.frames.modulation_masks
+
+    def envelopes(self, images):
+        """Compressed band envelopes, (batch, height, width) images -> (batch, bands, width)."""
+        power = ops.exp(ops.clip(images, -1.0, 1.0) * self.image_scale + self.image_offset)
+        band_power = ops.einsum("bhw,hn->bnw", power, self.band_power_weights)
+        return ops.power(band_power + _EPS, 0.5 * self.compression)
+
+    def statistics(self, images) -> dict[str, object]:
+        """Texture statistics of each image: group name -> (batch, n_statistics) tensor.
+
+        Parameters
+        ----------
+        images : shape (batch, height, width) or (batch, height, width, 1), model images
+        """
+        if len(images.shape) == 4:
+            images = images[..., 0]
+        return self.frames(self.envelopes(images))
+
     def matching_loss(self, fake_images, real_images):
         """Mean over :data:`LOSS_GROUPS` of the mean squared standardised difference between
         the fake and the real batch's mean statistics (a scalar tensor)."""
         fake, real = self.statistics(fake_images), self.statistics(real_images)
-        total = 0.0
-        for group in LOSS_GROUPS:
-            real_mean = ops.mean(real[group], axis=0)
-            spread = ops.maximum(ops.std(real[group], axis=0),
-                                 ops.maximum(SPREAD_FLOOR_REL * ops.abs(real_mean),
-                                             SPREAD_FLOOR_ABS))
-            z = (ops.mean(fake[group], axis=0) - real_mean) / ops.stop_gradient(spread)
-            total = total + ops.mean(ops.square(z))
-        return total / len(LOSS_GROUPS)
+        real_mean = {group: ops.mean(real[group], axis=0) for group in LOSS_GROUPS}
+        spread = {group: real_spread(real[group], real_mean[group]) for group in LOSS_GROUPS}
+        return standardised_mismatch(fake, real_mean, spread)

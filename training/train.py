@@ -19,7 +19,8 @@ from .average import GeneratorAverage
 from .checkpoint import (AVERAGE_FILE, CheckpointError, CheckpointState, latest_checkpoint,
                          load_optimizers, load_weights, read_state, save_checkpoint)
 from .config import PRESETS, RESUMABLE_FIELDS, ConfigError, TrainConfig
-from .corpus import CropSampler, load_corpus
+from .cochlear import CochlearTexture, corpus_chunks
+from .corpus import CropSampler, corpus_ceiling_db, load_corpus
 from .distribute import make_strategy, split_cpu
 from .models import build_discriminator, build_generator, generator_input_dim
 from .monitor import RunLog, SampleScorer
@@ -141,6 +142,11 @@ def train(request: TrainRequest) -> TrainResult:
     corpus = load_corpus(request.data_dir, spec, train_fraction)
     log.info("corpus: %d signal(s), %.1f s, from %d file(s)", len(corpus.signals),
              corpus.total_s, len(corpus.files))
+    ceiling_db = corpus_ceiling_db(corpus, spec, config.gain_db)
+    cochlear = target = None
+    if config.hears_images and config.g_texture_audio:
+        cochlear = CochlearTexture.for_spec(spec)
+        target = cochlear.target(corpus_chunks(corpus.signals, cochlear.n_samples))
     run_dir.mkdir(parents=True, exist_ok=True)
 
     strategy = make_strategy(request.strategy)
@@ -164,7 +170,7 @@ def train(request: TrainRequest) -> TrainResult:
             first_step = resumed.step
             log.info("resuming %s at step %d", run_dir, first_step)
         step_fn = make_train_step(generator, discriminator, g_optimizer, d_optimizer, config,
-                                  strategy, texture, reanalysis)
+                                  strategy, texture, reanalysis, cochlear, target)
     average = _weight_average(spec, config, step_fn, checkpoint if resumed else None)
 
     if checkpoint is None:
@@ -186,9 +192,10 @@ def train(request: TrainRequest) -> TrainResult:
         batches = make_sampler(config.batch_size).batches(first_step)
 
     def checkpoint_state(step: int) -> CheckpointState:
-        return CheckpointState(step, spec, config, corpus.fingerprint, keras.backend.backend())
+        return CheckpointState(step, spec, config, corpus.fingerprint, keras.backend.backend(),
+                               ceiling_db)
 
-    run_log, scorer = RunLog(run_dir), SampleScorer(corpus, spec, config)
+    run_log, scorer = RunLog(run_dir), SampleScorer(corpus, spec, config, ceiling_db)
     last_checkpoint = checkpoint
     step, started, timed_from = first_step, time.perf_counter(), first_step
     interval_start = started
