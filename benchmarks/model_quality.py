@@ -50,11 +50,12 @@ from raingan.runtime.generator import Generator, default_model_path  # noqa: E40
 from raingan.runtime.latent import walk_correlation  # noqa: E402
 from raingan.runtime.render import RenderSettings, render  # noqa: E402
 from raingan.runtime.stream import DEFAULT_DRIFT_S  # noqa: E402
+from raingan.training.config import TrainConfig  # noqa: E402
 
 RATE_HZ = 48_000
 #: How far a generated pixel may rise above the loudest real pixel near its row before it
 #: counts as an artefact, dB: the crop gain augmentation of training (+-6 dB).
-CEILING_MARGIN_DB = 6.0
+CEILING_MARGIN_DB = TrainConfig.gain_db
 
 
 def chunk_pattern(generator: Generator, n_latents: int = 64) -> float:
@@ -75,7 +76,7 @@ def above_ceiling(images: np.ndarray, ceiling_db: np.ndarray, spec,
     """(share of ``images`` with a pixel in ``rows`` more than :data:`CEILING_MARGIN_DB`
     above ``ceiling_db``, the largest excess there in dB): loud blobs where the corpus never
     is loud."""
-    excess_db = (ceiling.image_to_db(images.max(axis=2), spec) - ceiling_db)[:, rows].max(axis=1)
+    excess_db = (spec.images_to_db(images.max(axis=2)) - ceiling_db)[:, rows].max(axis=1)
     return float(np.mean(excess_db > CEILING_MARGIN_DB)), float(excess_db.max())
 
 

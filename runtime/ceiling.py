@@ -39,17 +39,4 @@ def row_ceiling_db(images: np.ndarray, spec: SpectralSpec) -> np.ndarray:
     loudest = np.asarray(images, dtype=np.float64).max(axis=(0, 2))
     padded = np.pad(loudest, CEILING_ROWS, mode="edge")
     windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * CEILING_ROWS + 1)
-    return image_to_db(windows.max(axis=1), spec)
-
-
-def image_to_db(values: np.ndarray, spec: SpectralSpec) -> np.ndarray:
-    """Image values -> dB (images map ``db_min`` .. ``db_max`` linearly onto [-1, 1])."""
-    return spec.db_min + (np.asarray(values, dtype=np.float64) + 1.0) * (
-        (spec.db_max - spec.db_min) / 2.0)
-
-
-def db_to_image(levels_db: np.ndarray, spec: SpectralSpec) -> np.ndarray:
-    """dB -> image values, float32, clipped to [-1, 1] (the inverse of :func:`image_to_db`)."""
-    values = (np.asarray(levels_db, dtype=np.float64) - spec.db_min) * (
-        2.0 / (spec.db_max - spec.db_min)) - 1.0
-    return np.clip(values, -1.0, 1.0).astype(np.float32)
+    return spec.images_to_db(windows.max(axis=1))

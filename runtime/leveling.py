@@ -23,7 +23,6 @@ from functools import lru_cache
 
 import numpy as np
 
-from .ceiling import db_to_image
 from .spec import SpectralSpec
 from .texture import TextureConfig, band_centres_hz, band_weights
 
@@ -65,12 +64,7 @@ def level_bands(spec: SpectralSpec) -> tuple[np.ndarray, np.ndarray]:
 def band_levels_db(images: np.ndarray, spec: SpectralSpec) -> np.ndarray:
     """Each image's mean level in each of :data:`LEVEL_BANDS`, dB, shape (batch, n_bands)."""
     measure, _ = level_bands(spec)
-    return (images.mean(axis=2) @ measure.T) * np.float32(_db_per_unit(spec))
-
-
-def _db_per_unit(spec: SpectralSpec) -> float:
-    """dB per unit of image value: images map [db_min, db_max] linearly onto [-1, 1]."""
-    return (spec.db_max - spec.db_min) / 2.0
+    return (images.mean(axis=2) @ measure.T) * np.float32(spec.db_per_image_unit)
 
 
 class ChunkLeveller:
@@ -88,10 +82,10 @@ class ChunkLeveller:
     def __init__(self, spec: SpectralSpec, channels: int, ceiling_db: np.ndarray | None = None):
         self.spec, self.channels = spec, channels
         self._upper = (np.float32(1.0) if ceiling_db is None else
-                       db_to_image(ceiling_db, spec)[:, None])
+                       spec.db_to_images(ceiling_db).astype(np.float32)[:, None])
         step_s = spec.chunk_step_samples / spec.sample_rate_hz
         self.pole = math.exp(-step_s / LEVEL_SMOOTHING_S)
-        self._spread = level_bands(spec)[1] / np.float32(_db_per_unit(spec))  # dB -> image
+        self._spread = level_bands(spec)[1] / np.float32(spec.db_per_image_unit)  # dB -> image
         self._track: list[np.ndarray | None] = [None] * channels
 
     def process(self, images: np.ndarray) -> np.ndarray:

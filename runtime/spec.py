@@ -278,7 +278,22 @@ class SpectralSpec:
             lo = db.min(axis=(-2, -1), keepdims=True)
             span = np.maximum(db.max(axis=(-2, -1), keepdims=True) - lo, 1e-6)
             return 2.0 * (db - lo) / span - 1.0
-        return np.clip(2.0 * (db - self.db_min) / (self.db_max - self.db_min) - 1.0, -1.0, 1.0)
+        return self.db_to_images(db)
+
+    @property
+    def db_per_image_unit(self) -> float:
+        """dB per unit of image value: the fixed normalisation maps ``db_min`` .. ``db_max``
+        linearly onto [-1, 1], so a level change is an offset of images."""
+        return 0.5 * (self.db_max - self.db_min)
+
+    def db_to_images(self, db: np.ndarray) -> np.ndarray:
+        """Levels in dB -> image values of the fixed normalisation, clipped to [-1, 1]."""
+        return np.clip((db - self.db_min) / self.db_per_image_unit - 1.0, -1.0, 1.0)
+
+    def images_to_db(self, images: np.ndarray) -> np.ndarray:
+        """Image values of the fixed normalisation -> levels in dB (float64): the inverse of
+        :meth:`db_to_images` within the range."""
+        return self.db_min + (np.asarray(images, dtype=np.float64) + 1.0) * self.db_per_image_unit
 
     # -- image -> magnitudes -----------------------------------------------------------------
 
@@ -299,7 +314,7 @@ class SpectralSpec:
         """(scale, offset) of the line from image values to log power: an image value ``v``
         in [-1, 1] stands for ``ln(power + log_offset) = v * scale + offset`` (the fixed dB
         range; min-max images are inverted with it too)."""
-        half_span_db = 0.5 * (self.db_max - self.db_min)
+        half_span_db = self.db_per_image_unit
         return (half_span_db * NEPERS_PER_DB_POWER,
                 (self.db_min + half_span_db) * NEPERS_PER_DB_POWER)
 

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from raingan.runtime.ceiling import CEILING_ROWS, db_to_image, image_to_db, row_ceiling_db
+from raingan.runtime.ceiling import CEILING_ROWS, row_ceiling_db
 from raingan.runtime.leveling import ChunkLeveller, level_cyclic
 from raingan.runtime.model_meta import ModelFormatError, ModelMetadata
 from raingan.runtime.spec import SpectralSpec
@@ -21,20 +21,20 @@ def test_row_ceiling_takes_the_loudest_value_of_each_row_and_its_neighbours():
     images[1, 100, 7] = 0.5  # one loud pixel in one image
     ceiling_db = row_ceiling_db(images, SPEC)
     assert ceiling_db.shape == (height,)
-    loud, quiet = image_to_db(0.5, SPEC), image_to_db(-0.5, SPEC)
+    loud, quiet = SPEC.images_to_db(0.5), SPEC.images_to_db(-0.5)
     near = np.abs(np.arange(height) - 100) <= CEILING_ROWS
     np.testing.assert_allclose(ceiling_db[near], loud)
     np.testing.assert_allclose(ceiling_db[~near], quiet)
     levels = np.array([SPEC.db_min, -3.0, 17.5, SPEC.db_max])
-    np.testing.assert_allclose(image_to_db(db_to_image(levels, SPEC), SPEC), levels, atol=1e-4)
-    assert db_to_image(np.array([SPEC.db_max + 20.0]), SPEC)[0] == 1.0  # clipped to the range
+    np.testing.assert_allclose(SPEC.images_to_db(SPEC.db_to_images(levels)), levels, atol=1e-4)
+    assert SPEC.db_to_images(np.array([SPEC.db_max + 20.0]))[0] == 1.0  # clipped to the range
 
 
 def test_levelling_holds_images_under_the_ceiling_and_leaves_the_rest_alone(rng):
     height, width = SPEC.image_shape
     images = rng.uniform(-0.6, -0.2, (6, height, width)).astype(np.float32)
     images[2, 400:410, 50:60] = 0.9  # a blob at ~17.5 kHz, far above anything "real"
-    ceiling_db = np.full(height, image_to_db(0.0, SPEC))
+    ceiling_db = np.full(height, SPEC.images_to_db(0.0))
     plain = ChunkLeveller(SPEC, channels=1).process(images)
     held = ChunkLeveller(SPEC, channels=1, ceiling_db=ceiling_db).process(images)
     assert plain.max() > 0.5 and held.max() <= 1e-6
@@ -72,7 +72,7 @@ def test_trained_and_exported_models_carry_their_corpus_ceiling(tiny_model):
     stream = RainStream(generator, generator.spec.sample_rate_hz, 1, seed=3)
     levelled = stream._leveller.process(
         generator.images(generator.latents(np.random.default_rng(0), 4)))
-    assert np.all(levelled <= db_to_image(ceiling_db, generator.spec)[:, None] + 1e-6)
+    assert np.all(levelled <= generator.spec.db_to_images(ceiling_db)[:, None] + 1e-6)
 
 
 def test_a_model_exported_without_a_ceiling_gets_its_datas_again(tiny_model, tmp_path, capsys):
