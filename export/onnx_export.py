@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
@@ -23,8 +24,10 @@ from ..runtime.errors import RainGANError  # noqa: E402
 from ..runtime.intensity import fit_intensity_axis  # noqa: E402
 from ..runtime.latent import truncated_normal  # noqa: E402
 from ..runtime.model_meta import INPUT_NAME, OUTPUT_NAME, ModelMetadata  # noqa: E402
+from ..training.average import mean_generator  # noqa: E402
 from ..training.checkpoint import (AVERAGE_FILE, CheckpointError,  # noqa: E402
-                                   latest_checkpoint, load_weights, read_state)
+                                   CheckpointState, latest_checkpoint, load_weights, read_state)
+from ..training.config import RESUMABLE_FIELDS  # noqa: E402
 from ..training.layers import (NoiseInjection, SelfAttention, SNConv2D,  # noqa: E402
                                SNDense, _SpectralNormalized)
 from ..training.models import (build_generator, drifting_latent_dims,  # noqa: E402
@@ -49,7 +52,7 @@ class ExportResult:
     step: int
     max_abs_difference: float
     n_nodes: int
-    weights: str  # "average" (the run's weight average) or "raw"
+    weights: str  # "average" (the run's weight average), "raw", or "the mean of N checkpoints' ..."
 
 
 def _copy_inference_weights(trained: keras.layers.Layer, plain: keras.layers.Layer) -> None:
@@ -128,17 +131,57 @@ def inference_generator(trained: keras.Model, spec, config) -> keras.Model:
     return plain
 
 
-def export_model(run_dir: Path, out: Path, checkpoint: Path | None = None,
+def _trained_generator(checkpoints: list[Path], raw_weights: bool
+                       ) -> tuple[keras.Model, CheckpointState, str, list[int]]:
+    """The generator to export, the state it is described by (the newest checkpoint's), what
+    its weights are, and the steps of the checkpoints it is the mean of."""
+    if not checkpoints or len(set(c.resolve() for c in checkpoints)) != len(checkpoints):
+        raise CheckpointError("name each checkpoint to average once")
+    states = [read_state(c) for c in checkpoints]
+    order = sorted(range(len(states)), key=lambda i: states[i].step)
+    checkpoints, states = [checkpoints[i] for i in order], [states[i] for i in order]
+    state = states[-1]
+    for other, path in zip(states, checkpoints):
+        if (other.spec, _architecture(other), other.data_fingerprint) != (
+                state.spec, _architecture(state), state.data_fingerprint):
+            raise CheckpointError(f"{path} is not a checkpoint of the same run as "
+                                  f"{checkpoints[-1]} (spec, architecture or data differ)")
+    trained = build_generator(state.spec, state.config)
+    kinds, weight_sets = [], []
+    for path in checkpoints:
+        kind = "raw" if raw_weights or not (path / AVERAGE_FILE).is_file() else "average"
+        load_weights(path, trained, average=kind == "average")
+        kinds.append(kind)
+        weight_sets.append([keras.ops.convert_to_numpy(v.value)
+                            for v in trained.trainable_variables])
+    steps = [other.step for other in states]
+    if len(checkpoints) == 1:
+        return trained, state, kinds[0], steps
+    fixed = [keras.ops.convert_to_numpy(v.value) for v in trained.non_trainable_variables]
+    mean_generator(trained, weight_sets, fixed, state.config.truncation, state.config.seed)
+    what = kinds[0] if len(set(kinds)) == 1 else "raw and average"
+    return trained, state, f"the mean of {len(checkpoints)} checkpoints' {what}", steps
+
+
+def _architecture(state: CheckpointState) -> dict:
+    """A checkpoint's configuration without what a resumed run may change."""
+    return {k: v for k, v in state.config.to_dict().items()
+            if k not in RESUMABLE_FIELDS and k != "steps"}
+
+
+def export_model(run_dir: Path, out: Path, checkpoint: Path | Sequence[Path] | None = None,
                  opset: int = DEFAULT_OPSET, raw_weights: bool = False) -> ExportResult:
     """Export a run's generator (its latest checkpoint unless one is named) to ``out``.
 
     The checkpoint's weight average is exported when it holds one (see
-    :mod:`raingan.training.average`), unless ``raw_weights``.
+    :mod:`raingan.training.average`), unless ``raw_weights``. Several checkpoints export the
+    mean of their generators (each one's average, or raw weights), with batch-norm
+    statistics measured afresh; the model then carries the last one's step and ceiling.
 
     Raises
     ------
     CheckpointError
-        No usable checkpoint.
+        No usable checkpoint, or checkpoints of different runs or architectures.
     ExportError
         Conversion failed, or onnxruntime disagrees with TensorFlow beyond ``PARITY_ATOL``.
     """
@@ -151,13 +194,15 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | None = None,
         raise ExportError(f"export needs the TensorFlow Keras backend, not "
                           f"{keras.backend.backend()} (unset KERAS_BACKEND)")
     run_dir = Path(run_dir)
-    checkpoint = checkpoint or latest_checkpoint(run_dir)
-    if checkpoint is None:
-        raise CheckpointError(f"{run_dir}: no checkpoint to export (is it a training run folder?)")
-    state = read_state(checkpoint)
-    weights = "raw" if raw_weights or not (checkpoint / AVERAGE_FILE).is_file() else "average"
-    trained = build_generator(state.spec, state.config)
-    load_weights(checkpoint, trained, average=weights == "average")
+    if checkpoint is None or isinstance(checkpoint, (str, os.PathLike)):
+        checkpoint = checkpoint or latest_checkpoint(run_dir)
+        if checkpoint is None:
+            raise CheckpointError(f"{run_dir}: no checkpoint to export (is it a training run "
+                                  f"folder?)")
+        checkpoints = [Path(checkpoint)]
+    else:
+        checkpoints = [Path(c) for c in checkpoint]
+    trained, state, weights, steps = _trained_generator(checkpoints, raw_weights)
     plain = inference_generator(trained, state.spec, state.config)
 
     input_dim = generator_input_dim(state.spec, state.config)
@@ -192,7 +237,8 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | None = None,
                   "g_noise_levels": state.config.g_noise_levels,
                   "g_frame_noise": state.config.g_frame_noise,
                   "g_attention_level": state.config.g_attention_level,
-                  "weights": weights, "backend": state.backend})
+                  "weights": weights, "backend": state.backend,
+                  **({"averaged_steps": steps} if len(steps) > 1 else {})})
     onnx.helper.set_model_props(model_proto, metadata.to_props())
     serialized = model_proto.SerializeToString()
 

@@ -49,8 +49,8 @@ def add_train(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, help="train until this step (default: the preset's)")
     p.add_argument("--resume", action="store_true",
                    help="continue RUN_DIR's last checkpoint (it may change --g-texture-weight, "
-                        "--g-texture-heard, --g-texture-audio, --g-lr, --d-lr and "
-                        "--checkpoint-every, nothing else)")
+                        "--g-texture-heard, --g-texture-audio, --g-average-decay, --g-lr, "
+                        "--d-lr, --checkpoint-every and --keep-checkpoints, nothing else)")
     p.add_argument("--strategy", default="default", choices=("default", "mirrored", "multiworker"),
                    help="tf.distribute strategy: mirrored (all local GPUs, or CPU devices), "
                         "multiworker (cluster from TF_CONFIG)")
@@ -86,6 +86,8 @@ def add_train(commands: argparse._SubParsersAction) -> None:
                         "as raingan eval does, against the corpus's chunks (default: off)")
     p.add_argument("--checkpoint-every", type=int,
                    help="steps between checkpoints (default: the preset's)")
+    p.add_argument("--keep-checkpoints", type=int, metavar="N",
+                   help="how many of the latest checkpoints stay on disk (default: 3)")
     p.set_defaults(run=_run_train)
 
 
@@ -100,7 +102,8 @@ def _run_train(args: argparse.Namespace) -> int:
                                                         "g_lr", "d_lr", "seed", "g_upsample",
                                                         "g_noise_levels", "g_average_decay",
                                                         "g_texture_weight", "g_texture_heard",
-                                                        "g_texture_audio", "checkpoint_every")
+                                                        "g_texture_audio", "checkpoint_every",
+                                                        "keep_checkpoints")
                  if getattr(args, name) is not None}
     result = train(TrainRequest(
         data_dir=args.data_dir, run_dir=args.out, preset=args.preset,
@@ -123,7 +126,10 @@ def add_export(commands: argparse._SubParsersAction) -> None:
                     "spectral spec and training facts in the metadata.")
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="training run folder")
     p.add_argument("--out", type=Path, required=True, help="output .onnx file")
-    p.add_argument("--checkpoint", type=Path, help="a checkpoint folder (default: the latest)")
+    p.add_argument("--checkpoint", type=Path, action="append",
+                   help="a checkpoint folder (default: the latest); give it several times to "
+                        "export the mean of those checkpoints' generators (checkpoint "
+                        "averaging; batch-norm statistics measured afresh)")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset, 15 or newer (default 17)")
     p.add_argument("--raw-weights", action="store_true",
                    help="export the generator's last weights, not the run's weight average")

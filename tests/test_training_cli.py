@@ -134,6 +134,34 @@ def test_export_takes_the_weight_average_unless_told_otherwise(tiny_run, exporte
     assert not np.allclose(averaged.images(z), plain.images(z), atol=1e-4)
 
 
+def test_export_of_several_checkpoints_is_their_mean(tiny_run, tmp_path):
+    import shutil
+
+    from raingan.runtime.generator import Generator
+
+    checkpoints = [tiny_run[0] / "checkpoints" / f"step_0000000{n}" for n in (4, 2)]
+    mean = tmp_path / "mean.onnx"
+    result = run("export", tiny_run[0], "--out", mean, "--raw-weights",
+                 *[a for c in checkpoints for a in ("--checkpoint", c)])
+    assert result.returncode == 0, result.stderr
+    assert "step 4, the mean of 2 checkpoints' raw weights" in result.stdout
+    facts = Generator(mean, device="cpu").metadata
+    assert facts.step == 4 and facts.training["averaged_steps"] == [2, 4]
+    # Refused: a checkpoint named twice, or one of another run (other data).
+    result = run("export", tiny_run[0], "--out", tmp_path / "twice.onnx",
+                 "--checkpoint", checkpoints[0], "--checkpoint", checkpoints[0])
+    assert result.returncode == 2 and "once" in result.stderr.strip().splitlines()[-1]
+    stranger = tmp_path / "stranger"
+    shutil.copytree(checkpoints[1], stranger)
+    state = json.loads((stranger / "state.json").read_text())
+    (stranger / "state.json").write_text(json.dumps({**state, "data_fingerprint": "0" * 64}))
+    result = run("export", tiny_run[0], "--out", tmp_path / "mixed.onnx",
+                 "--checkpoint", checkpoints[0], "--checkpoint", stranger)
+    assert result.returncode == 2
+    assert "not a checkpoint of the same run" in result.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "twice.onnx").exists() and not (tmp_path / "mixed.onnx").exists()
+
+
 def test_exported_graph_is_an_inference_graph(exported):
     import onnx
 
@@ -185,6 +213,29 @@ def test_resume_continues_from_the_last_checkpoint(tiny_run, tmp_path):
     logged = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [m["g_total_loss"] > m["g_loss"] for m in logged if "g_total_loss" in m][-2:] == [
         True, True]
+
+
+def test_resume_can_turn_the_weight_average_on_and_keep_fewer_checkpoints(data_dir, tmp_path):
+    run_dir = tmp_path / "late-average"
+    result = run("train", data_dir, "--out", run_dir, "--preset", "tiny", "--steps", "2")
+    assert result.returncode == 0, result.stderr
+    first = run_dir / "checkpoints" / "step_00000002"
+    assert not (first / "generator_average.weights.h5").exists()
+    assert "average_from_step" not in json.loads((first / "state.json").read_text())
+    result = run("train", data_dir, "--out", run_dir, "--resume", "--steps", "6",
+                 "--g-average-decay", "0.5", "--keep-checkpoints", "1")
+    assert result.returncode == 0, result.stderr
+    assert "g_average_decay 0.0 -> 0.5, keep_checkpoints 3 -> 1" in result.stderr
+    assert [p.name for p in (run_dir / "checkpoints").iterdir()] == ["step_00000006"]
+    last = run_dir / "checkpoints" / "step_00000006"
+    assert (last / "generator_average.weights.h5").is_file()
+    # The average began at the resumed step: its decay ramps from there, and resuming again
+    # continues it from there.
+    assert json.loads((last / "state.json").read_text())["average_from_step"] == 2
+    result = run("train", data_dir, "--out", run_dir, "--resume", "--steps", "8")
+    assert result.returncode == 0, result.stderr
+    state = json.loads((run_dir / "checkpoints" / "step_00000008" / "state.json").read_text())
+    assert state["average_from_step"] == 2 and state["config"]["keep_checkpoints"] == 1
 
 
 def test_a_fresh_run_refuses_an_existing_run_folder(tiny_run, data_dir):

@@ -348,6 +348,12 @@ def test_weight_average_tracks_the_weights_and_measures_its_own_statistics():
         np.testing.assert_allclose(got - first, expected, rtol=1e-5)
     with pytest.raises(ValueError, match="do not fit"):
         average.update(shifted[1:], step=1)
+    # An average begun later (a resumed run turning it on) ramps from its own first step.
+    average.start_from(start, step=100)
+    average.update(shifted, step=100)
+    for got, first in zip(average.values, start):
+        np.testing.assert_allclose(got - first, 1.0 - average_decay(0.5, 0), rtol=1e-5)
+    assert average.first_step == 100
 
     fixed = [np.asarray(v.value) for v in raw.non_trainable_variables]
     model = average.materialise(fixed, step=7)
@@ -361,6 +367,26 @@ def test_weight_average_tracks_the_weights_and_measures_its_own_statistics():
     assert not np.allclose(measured, fixed_variance(raw))
     average.materialise(fixed, step=7)
     np.testing.assert_array_equal(np.asarray(norm.moving_variance.value), measured)  # repeatable
+
+
+def test_mean_generator_holds_the_mean_weights_and_its_own_statistics():
+    from raingan.training.average import mean_generator
+
+    spec = SpectralSpec()
+    config = TINY.replace(g_noise_levels=1)
+    keras.utils.set_random_seed(0)
+    model = build_generator(spec, config)
+    start = [np.asarray(v.value) for v in model.trainable_variables]
+    fixed = [np.asarray(v.value) for v in model.non_trainable_variables]
+    sets = [[w + k for w in start] for k in (0.0, 1.0, 5.0)]
+    mean_generator(model, sets, fixed, config.truncation, seed=1)
+    for variable, first in zip(model.trainable_variables, start):
+        np.testing.assert_allclose(np.asarray(variable.value) - first, 2.0, rtol=1e-5)
+    assert not np.allclose(fixed_variance(model), fixed_variance(build_generator(spec, config)))
+    with pytest.raises(ValueError, match="do not fit"):
+        mean_generator(model, [sets[0][1:]], fixed, config.truncation, seed=1)
+    with pytest.raises(ValueError, match="no generators"):
+        mean_generator(model, [], fixed, config.truncation, seed=1)
 
 
 def fixed_variance(model) -> np.ndarray:

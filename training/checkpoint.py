@@ -42,7 +42,9 @@ class CheckpointError(RainGANError, ValueError):
 @dataclass(frozen=True)
 class CheckpointState:
     """What ``state.json`` holds (``ceiling_db``: the training data's level ceiling, see
-    :func:`.corpus.corpus_ceiling_db`; None in checkpoints written before it existed)."""
+    :func:`.corpus.corpus_ceiling_db`; None in checkpoints written before it existed;
+    ``average_from_step``: the step the generator's weight average began at, None when the
+    checkpoint holds no average)."""
 
     step: int
     spec: SpectralSpec
@@ -50,6 +52,7 @@ class CheckpointState:
     data_fingerprint: str
     backend: str
     ceiling_db: tuple[float, ...] | None = None
+    average_from_step: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = {"format": CHECKPOINT_FORMAT, "step": self.step, "spec": self.spec.to_dict(),
@@ -57,17 +60,20 @@ class CheckpointState:
                 "backend": self.backend}
         if self.ceiling_db is not None:
             data["ceiling_db"] = [round(v, 2) for v in self.ceiling_db]
+        if self.average_from_step is not None:
+            data["average_from_step"] = self.average_from_step
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "CheckpointState":
         if data.get("format") != CHECKPOINT_FORMAT:
             raise CheckpointError(f"checkpoint format {data.get('format')} is not supported")
-        ceiling = data.get("ceiling_db")
+        ceiling, average_from = data.get("ceiling_db"), data.get("average_from_step")
         return cls(step=int(data["step"]), spec=SpectralSpec.from_dict(data["spec"]),
                    config=TrainConfig.from_dict(data["config"]),
                    data_fingerprint=str(data["data_fingerprint"]), backend=str(data["backend"]),
-                   ceiling_db=None if ceiling is None else tuple(float(v) for v in ceiling))
+                   ceiling_db=None if ceiling is None else tuple(float(v) for v in ceiling),
+                   average_from_step=None if average_from is None else int(average_from))
 
 
 def checkpoint_dirs(run_dir: Path) -> list[Path]:

@@ -35,7 +35,8 @@ def column_latent_split(latent_dim: int, columns: int) -> tuple[int, int]:
 #: Fields a resumed run may change: how it goes on learning, not what it learns with (the
 #: models' shapes, the data stream, the loss's kind).
 RESUMABLE_FIELDS: tuple[str, ...] = ("g_texture_weight", "g_texture_heard", "g_texture_audio",
-                                     "g_lr", "d_lr", "checkpoint_every")
+                                     "g_average_decay", "g_lr", "d_lr", "checkpoint_every",
+                                     "keep_checkpoints")
 
 
 @dataclass(frozen=True)

@@ -171,7 +171,7 @@ def train(request: TrainRequest) -> TrainResult:
             log.info("resuming %s at step %d", run_dir, first_step)
         step_fn = make_train_step(generator, discriminator, g_optimizer, d_optimizer, config,
                                   strategy, texture, reanalysis, cochlear, target)
-    average = _weight_average(spec, config, step_fn, checkpoint if resumed else None)
+    average = _weight_average(spec, config, step_fn, checkpoint, resumed, first_step)
 
     if checkpoint is None:
         (run_dir / RUN_FILE).write_text(json.dumps(
@@ -193,7 +193,7 @@ def train(request: TrainRequest) -> TrainResult:
 
     def checkpoint_state(step: int) -> CheckpointState:
         return CheckpointState(step, spec, config, corpus.fingerprint, keras.backend.backend(),
-                               ceiling_db)
+                               ceiling_db, None if average is None else average.first_step)
 
     run_log, scorer = RunLog(run_dir), SampleScorer(corpus, spec, config, ceiling_db)
     last_checkpoint = checkpoint
@@ -246,21 +246,23 @@ def train(request: TrainRequest) -> TrainResult:
 
 
 def _weight_average(spec: SpectralSpec, config: TrainConfig, step_fn: TrainStep,
-                    checkpoint: Path | None) -> GeneratorAverage | None:
+                    checkpoint: Path | None, resumed: CheckpointState | None,
+                    first_step: int) -> GeneratorAverage | None:
     """The run's generator weight average (None when it keeps none), continued from the
-    checkpoint being resumed when that holds one, else started at the current weights."""
+    checkpoint being resumed when that holds one, else started at the current weights (a
+    resumed run may turn the average on)."""
     if not config.g_average_decay:
         return None
     average = GeneratorAverage(build_generator(spec, config), config.g_average_decay,
                                config.truncation, config.seed)
-    if checkpoint is not None and (checkpoint / AVERAGE_FILE).is_file():
+    if resumed is not None and (checkpoint / AVERAGE_FILE).is_file():
         try:
-            average.load(checkpoint / AVERAGE_FILE)
+            average.load(checkpoint / AVERAGE_FILE, resumed.average_from_step or 0)
         except (OSError, ValueError) as exc:
             raise CheckpointError(f"{checkpoint}: unreadable weight average "
                                   f"({str(exc).splitlines()[0]})") from None
     else:
-        average.start_from(step_fn.generator_weights())
+        average.start_from(step_fn.generator_weights(), first_step)
     return average
 
 
