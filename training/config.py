@@ -78,7 +78,8 @@ class TrainConfig:
         is scored and exported (:mod:`.average`); 0 (default) scores and exports the raw
         weights. Off on the cpu preset: over 2000 steps its generator drifted rather than
         circled, and the average, lagging behind, scored no better (BENCHMARKS.md); the full
-        preset uses 0.999, as BigGAN and StyleGAN do over tens of thousands of steps
+        preset uses 0.999, as BigGAN and StyleGAN do over tens of thousands of steps. A
+        resumed run may turn it on: the average then starts at the resumed weights
     g_texture_weight : weight of the texture-matching term in the generator's loss
         (:mod:`.texture_loss`: band-envelope variation, correlation and modulation statistics
         of its images against the real batch's); 0 (the article's) trains adversarially only
