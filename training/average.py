@@ -11,6 +11,8 @@ run turns the average on at.
 The same holds for an equal-weight mean of a few saved checkpoints (:func:`mean_generator`,
 ``raingan export --checkpoint A --checkpoint B ...``; stochastic weight averaging, Izmailov
 et al. 2018): it can span a wander longer than a decay ramped up from a late start reaches.
+In the cpu preset's sound-itself fine-tune neither scored better than the raw checkpoints,
+and the mean scored worse (BENCHMARKS.md, session 12).
 
 Weights average; statistics do not. Batch norm's moving statistics and the spectral norm's
 power-iteration vectors belong to the raw weights, so both measure them afresh on the
@@ -94,9 +96,13 @@ class GeneratorAverage:
                        for v in self.model.trainable_variables]
 
     def _check(self, weights: list[np.ndarray]) -> None:
-        if len(weights) != len(self.values) or any(
-                np.shape(w) != a.shape for w, a in zip(weights, self.values)):
-            raise ValueError("weights do not fit the averaged generator")
+        _check_fit(weights, [a.shape for a in self.values])
+
+
+def _check_fit(weights: list[np.ndarray], shapes: list[tuple[int, ...]]) -> None:
+    if len(weights) != len(shapes) or any(
+            np.shape(w) != tuple(shape) for w, shape in zip(weights, shapes)):
+        raise ValueError("weights do not fit the averaged generator")
 
 
 def mean_generator(model: keras.Model, weight_sets: list[list[np.ndarray]],
@@ -114,8 +120,8 @@ def mean_generator(model: keras.Model, weight_sets: list[list[np.ndarray]],
     if not weight_sets:
         raise ValueError("no generators to average")
     shapes = [tuple(v.shape) for v in model.trainable_variables]
-    if any([np.shape(w) for w in weights] != shapes for weights in weight_sets):
-        raise ValueError("weights do not fit the averaged generator")
+    for weights in weight_sets:
+        _check_fit(weights, shapes)
     mean = [np.mean([np.asarray(weights[i], np.float64) for weights in weight_sets],
                     axis=0).astype(np.float32) for i in range(len(shapes))]
     return _load_and_measure(model, mean, fixed_values, truncation, (seed, len(weight_sets)))
