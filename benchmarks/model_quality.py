@@ -12,6 +12,7 @@ and how many generated chunks are louder somewhere than the training audio ever 
 
     python benchmarks/model_quality.py --model MODEL.onnx [--seconds 60] [--seed 0] [--drift-s 10] [--json out.json]
         [--truncation T] [--scale PART=FACTOR] [--channels 1] [--level-smoothing-s S] [--contrast K]
+        [--phase-iterations N]
         [--signed [--envelope-smoothing-frames N]]
 
 ``--signed`` also prints, per statistic group, the signed differences the distance is made
@@ -25,7 +26,8 @@ Experiments, not settings: ``--truncation`` renders with another latent truncati
 ``--scale`` multiplies one part of every latent the stream draws (see
 ``chunk_modulation.py``); ``--channels 1`` renders mono; ``--level-smoothing-s`` changes the
 chunk levelling's time constant; ``--contrast K`` stretches every image's values about each
-row's mean over time by K before phase reconstruction.
+row's mean over time by K before phase reconstruction; ``--phase-iterations N`` runs N Fast
+Griffin-Lim iterations after PGHI instead of the runtime's 16.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from raingan.runtime import ceiling, evaluate, leveling, texture  # noqa: E402
 from raingan.runtime.audio_io import read_audio, resample  # noqa: E402
 from raingan.runtime.generator import Generator, default_model_path  # noqa: E402
 from raingan.runtime.latent import walk_correlation  # noqa: E402
+from raingan.runtime.phase import PhaseSettings  # noqa: E402
 from raingan.runtime.render import RenderSettings, render  # noqa: E402
 from raingan.runtime.stream import DEFAULT_DRIFT_S  # noqa: E402
 from raingan.training.config import TrainConfig  # noqa: E402
@@ -163,6 +166,9 @@ def main() -> None:
     parser.add_argument("--level-smoothing-s", type=float,
                         help=f"chunk levelling time constant (default {leveling.LEVEL_SMOOTHING_S} s)")
     parser.add_argument("--contrast", type=float, help="stretch image values over time by K")
+    parser.add_argument("--phase-iterations", type=int, metavar="N",
+                        help="Fast Griffin-Lim iterations after PGHI (default: the runtime's, "
+                             f"{PhaseSettings().n_iter})")
     parser.add_argument("--envelope-smoothing-frames", type=int, default=1, metavar="N",
                         help="with --signed: average the 400 Hz envelopes over N frames first "
                              "(9: 22.5 ms, about one STFT window)")
@@ -180,7 +186,9 @@ def main() -> None:
         references.append(head)
         held_out.append(tail)
         names.append(path.name)
-    generator = Generator(args.model or default_model_path(), device="cpu")
+    phase = (PhaseSettings() if args.phase_iterations is None
+             else PhaseSettings(n_iter=args.phase_iterations))
+    generator = Generator(args.model or default_model_path(), device="cpu", phase=phase)
     if scales:
         make_walk = generator.latent_walk
 

@@ -70,6 +70,9 @@ def add_train(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, help="seed of crops, latents and initial weights")
     p.add_argument("--g-upsample", choices=("nearest", "bilinear", "time-linear"),
                    help="how the generator doubles its maps (default: nearest)")
+    p.add_argument("--g-channels", type=_channel_counts, metavar="C,C,...",
+                   help="generator feature maps per resolution, coarsest first, e.g. "
+                        "128,64,32,16,16,8 (default: the preset's; cpu 128,64,32,16,8,4)")
     p.add_argument("--g-noise-levels", type=int,
                    help="finest generator resolutions given noise inputs (default: 2; 0: none)")
     p.add_argument("--g-average-decay", type=float, metavar="D",
@@ -91,6 +94,16 @@ def add_train(commands: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_run_train)
 
 
+def _channel_counts(text: str) -> tuple[int, ...]:
+    """``"128,64,32"`` -> ``(128, 64, 32)``; argparse turns the ValueError into one line."""
+    try:
+        counts = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated channel counts such as 128,64,32,16,8,4, got {text!r}")
+    return counts
+
+
 def _run_train(args: argparse.Namespace) -> int:
     _prepare_environment()
     try:
@@ -100,7 +113,8 @@ def _run_train(args: argparse.Namespace) -> int:
     from raingan.cli import load_spec
     overrides = {name: getattr(args, name) for name in ("loss", "batch_size", "latent_dim",
                                                         "g_lr", "d_lr", "seed", "g_upsample",
-                                                        "g_noise_levels", "g_average_decay",
+                                                        "g_channels", "g_noise_levels",
+                                                        "g_average_decay",
                                                         "g_texture_weight", "g_texture_heard",
                                                         "g_texture_audio", "checkpoint_every",
                                                         "keep_checkpoints")

@@ -283,6 +283,14 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tiny_run, data_dir, t
     assert names == ["step_00000002", "step_00000004"]
 
 
+def test_channel_counts_that_are_not_numbers_are_refused(data_dir, tmp_path):
+    result = run("train", data_dir, "--out", tmp_path / "run", "--preset", "tiny",
+                 "--g-channels", "8,eight,4")
+    assert result.returncode == 2
+    assert "--g-channels" in result.stderr and "'8,eight,4'" in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
 def test_empty_folder_is_refused(tmp_path):
     (tmp_path / "empty").mkdir()
     result = run("train", tmp_path / "empty", "--out", tmp_path / "run", "--preset", "tiny")
@@ -334,13 +342,14 @@ def test_mirrored_strategy_on_two_logical_cpus(data_dir, tmp_path):
     result = run("train", data_dir, "--out", run_dir, "--preset", "tiny", "--strategy",
                  "mirrored", "--cpu-devices", "2", "--latent-dim", "24", "--loss", "wgan-gp",
                  "--g-noise-levels", "0", "--checkpoint-every", "1", "--g-texture-weight", "0.5",
-                 "--g-texture-heard")
+                 "--g-texture-heard", "--g-channels", "8,8,4,4,4,4")
     assert result.returncode == 0, result.stderr
     assert "on 2 replica(s)" in result.stderr
     assert "trained to step 4" in result.stdout
     config = json.loads((run_dir / "run.json").read_text())["config"]
     assert (config["latent_dim"], config["loss"]) == (24, "wgan-gp")
     assert (config["g_noise_levels"], config["checkpoint_every"]) == (0, 1)
+    assert config["g_channels"] == [8, 8, 4, 4, 4, 4]
     assert_texture_term_trained(run_dir, 0.5, True)
     assert (run_dir / "checkpoints" / "step_00000003").is_dir()  # kept: steps 2, 3, 4
     exported = run("export", run_dir, "--out", tmp_path / "mirrored.onnx")
