@@ -27,7 +27,7 @@ Experiments, not settings: ``--truncation`` renders with another latent truncati
 ``chunk_modulation.py``); ``--channels 1`` renders mono; ``--level-smoothing-s`` changes the
 chunk levelling's time constant; ``--contrast K`` stretches every image's values about each
 row's mean over time by K before phase reconstruction; ``--phase-iterations N`` runs N Fast
-Griffin-Lim iterations after PGHI instead of the runtime's 16.
+Griffin-Lim iterations after PGHI instead of the runtime's 2 (16 until session 13).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from raingan.runtime import ceiling, evaluate, leveling, texture  # noqa: E402
 from raingan.runtime.audio_io import read_audio, resample  # noqa: E402
 from raingan.runtime.generator import Generator, default_model_path  # noqa: E402
 from raingan.runtime.latent import walk_correlation  # noqa: E402
-from raingan.runtime.phase import PhaseSettings  # noqa: E402
+from raingan.runtime.phase import STREAM_PHASE, PhaseSettings  # noqa: E402
 from raingan.runtime.render import RenderSettings, render  # noqa: E402
 from raingan.runtime.stream import DEFAULT_DRIFT_S  # noqa: E402
 from raingan.training.config import TrainConfig  # noqa: E402
@@ -168,7 +168,7 @@ def main() -> None:
     parser.add_argument("--contrast", type=float, help="stretch image values over time by K")
     parser.add_argument("--phase-iterations", type=int, metavar="N",
                         help="Fast Griffin-Lim iterations after PGHI (default: the runtime's, "
-                             f"{PhaseSettings().n_iter})")
+                             f"{STREAM_PHASE.n_iter})")
     parser.add_argument("--envelope-smoothing-frames", type=int, default=1, metavar="N",
                         help="with --signed: average the 400 Hz envelopes over N frames first "
                              "(9: 22.5 ms, about one STFT window)")
@@ -186,7 +186,7 @@ def main() -> None:
         references.append(head)
         held_out.append(tail)
         names.append(path.name)
-    phase = (PhaseSettings() if args.phase_iterations is None
+    phase = (STREAM_PHASE if args.phase_iterations is None
              else PhaseSettings(n_iter=args.phase_iterations))
     generator = Generator(args.model or default_model_path(), device="cpu", phase=phase)
     if scales:

@@ -12,7 +12,7 @@ import numpy as np
 from .intensity import IntensityAxis
 from .latent import LatentWalk, truncated_normal
 from .model_meta import INPUT_NAME, OUTPUT_NAME, ModelFormatError, ModelMetadata
-from .phase import PhaseSettings
+from .phase import STREAM_PHASE, PhaseSettings
 from .synthesis import images_to_chunks
 
 #: Latents per onnxruntime call: amortises call overhead, bounds memory.
@@ -57,7 +57,7 @@ class Generator:
     """
 
     def __init__(self, model_path: str | Path, device: str = "auto",
-                 phase: PhaseSettings = PhaseSettings()):
+                 phase: PhaseSettings = STREAM_PHASE):
         import onnxruntime
 
         path = Path(model_path)

@@ -38,3 +38,18 @@ def test_rain_source_needs_no_model_argument():
         while rain.stats().frames_buffered < 4096:
             time.sleep(0.002)
         assert rain.render(buffer) == 512 and np.abs(buffer).max() > 1e-4
+
+
+def test_generated_rain_takes_the_stream_phase_and_round_trips_keep_sixteen_iterations():
+    from raingan.runtime.phase import STREAM_PHASE, PhaseSettings
+    from raingan.runtime.synthesis import images_to_chunks
+
+    generator = Generator(default_model_path(), device="cpu")
+    assert generator.phase == STREAM_PHASE and STREAM_PHASE.n_iter == 2
+    assert PhaseSettings().n_iter == 16  # what real audio's round trip needs
+    latents = generator.latents(np.random.default_rng(3), 2)
+    images = generator.images(latents)
+    chunks = generator.chunks(latents)
+    np.testing.assert_array_equal(chunks, images_to_chunks(images, generator.spec, STREAM_PHASE))
+    sixteen = images_to_chunks(images, generator.spec, PhaseSettings())
+    assert np.max(np.abs(chunks - sixteen)) > 1e-3

@@ -23,7 +23,7 @@ from ..runtime.audio_io import write_audio
 from ..runtime.errors import AudioInputError
 from ..runtime.evaluate import evaluate_arrays
 from ..runtime.latent import LatentWalk
-from ..runtime.phase import PhaseSettings
+from ..runtime.phase import STREAM_PHASE
 from ..runtime.spec import SpectralSpec
 from ..runtime.stream import RainStream
 from .config import TrainConfig
@@ -92,7 +92,7 @@ class TrainingGenerator:
     model's are."""
 
     intensity_axis = None
-    phase = PhaseSettings()
+    phase = STREAM_PHASE
 
     def __init__(self, model: keras.Model, spec: SpectralSpec, config: TrainConfig,
                  ceiling_db: Sequence[float] | None = None):
