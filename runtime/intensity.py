@@ -4,10 +4,12 @@ At export, :func:`fit_intensity_axis` draws latents, generates their images and 
 each image's loudness (K-weighted mean STFT power, dB) on the latent components that set a
 chunk's character (the drifting ones). The fitted direction, normalised, is the intensity
 axis; the model's metadata carries it, with the loudness and drop density (share of time
-frames that jump well above their neighbours: drop onsets) it brings per unit. At run time,
-:func:`apply_intensity` sets every latent's projection on the axis to a value between
-``-AXIS_REACH`` (intensity 0) and ``+AXIS_REACH`` (intensity 1) and leaves the rest of the
-latent alone, so the rain keeps its other qualities while it gets lighter or heavier.
+frames that jump well above their neighbours: drop onsets) it brings per unit, and a
+calibration: the projections at which mean loudness has risen by equal steps of dB
+(:func:`calibrate_projections`). At run time, :func:`apply_intensity` sets every latent's
+projection on the axis to a value between ``-AXIS_REACH`` (intensity 0) and ``+AXIS_REACH``
+(intensity 1), through that calibration, and leaves the rest of the latent alone, so the
+rain keeps its other qualities while it gets lighter or heavier.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ AXIS_REACH = 2.0
 ONSET_DB = 2.0
 #: Latents drawn to fit the axis.
 FIT_LATENTS = 512
+#: Latents, and evenly spaced projections from -AXIS_REACH to +AXIS_REACH, at which the
+#: calibration measures mean loudness; it stores as many intensity levels.
+CALIBRATION_LATENTS = 32
+CALIBRATION_LEVELS = 17
 
 
 @dataclass(frozen=True)
@@ -40,17 +46,31 @@ class IntensityAxis:
         components past the drifting ones, a generator's noise among them, have none)
     loudness_db_per_unit : fitted loudness change per unit of projection, dB (> 0)
     density_per_unit : fitted change of the drop-onset share per unit of projection
+    projections : shape (levels,), ascending from -AXIS_REACH to +AXIS_REACH: the projection
+        at intensities ``linspace(0, 1, levels)`` (None: linear, for models exported before
+        the calibration)
     """
 
     direction: np.ndarray
     loudness_db_per_unit: float
     density_per_unit: float
+    projections: np.ndarray | None = None
+
+    def projection_at(self, intensity: float) -> float:
+        """The projection on the axis for ``intensity`` in [0, 1]."""
+        if self.projections is None:
+            return AXIS_REACH * (2.0 * intensity - 1.0)
+        levels = np.linspace(0.0, 1.0, self.projections.shape[0])
+        return float(np.interp(intensity, levels, self.projections))
 
     def to_dict(self) -> dict[str, Any]:
         used = int(np.flatnonzero(self.direction)[-1]) + 1 if self.direction.any() else 0
-        return {"direction": [round(float(v), 6) for v in self.direction[:used]],
-                "loudness_db_per_unit": self.loudness_db_per_unit,
-                "density_per_unit": self.density_per_unit}
+        stored = {"direction": [round(float(v), 6) for v in self.direction[:used]],
+                  "loudness_db_per_unit": self.loudness_db_per_unit,
+                  "density_per_unit": self.density_per_unit}
+        if self.projections is not None:
+            stored["projections"] = [round(float(v), 6) for v in self.projections]
+        return stored
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], latent_dim: int) -> "IntensityAxis":
@@ -63,8 +83,16 @@ class IntensityAxis:
         norm = float(np.linalg.norm(direction))
         if direction.ndim != 1 or not np.isfinite(norm) or norm == 0:
             raise ValueError("intensity direction must be a non-zero vector")
+        projections = data.get("projections")
+        if projections is not None:
+            projections = np.asarray(projections, dtype=np.float64)
+            if (projections.ndim != 1 or projections.shape[0] < 2
+                    or not np.all(np.isfinite(projections))
+                    or np.any(np.diff(projections) < 0)):
+                raise ValueError("intensity projections must be an ascending list of at least "
+                                 "2 numbers")
         return cls(direction / norm, float(data["loudness_db_per_unit"]),
-                   float(data["density_per_unit"]))
+                   float(data["density_per_unit"]), projections)
 
 
 @functools.lru_cache(maxsize=8)
@@ -137,7 +165,42 @@ def fit_intensity_axis(images_of: Callable[[np.ndarray], np.ndarray], spec: Spec
     projection = z @ direction
     return IntensityAxis(direction,
                          float(np.polyfit(projection, loudness_db, 1)[0]),
-                         float(np.polyfit(projection, onset_share, 1)[0]))
+                         float(np.polyfit(projection, onset_share, 1)[0]),
+                         calibrate_projections(images_of, spec, direction,
+                                               z[:CALIBRATION_LATENTS], threshold))
+
+
+def calibrate_projections(images_of: Callable[[np.ndarray], np.ndarray], spec: SpectralSpec,
+                          direction: np.ndarray, latents: np.ndarray,
+                          threshold: float) -> np.ndarray:
+    """Projections at which the mean loudness of ``latents`` set on the axis rises by equal
+    steps of dB, from ``-AXIS_REACH`` to ``+AXIS_REACH``, shape (CALIBRATION_LEVELS,).
+
+    A generator's loudness need not be linear along the axis: the wide generator's rose by
+    2.3 dB over the first three eighths of the reach and by 15 over the last three, so a
+    sweep barely moved at first, while the latent walk's own drift (2 dB between chunks)
+    made it fall back (non-monotonic). Mapping intensity through this calibration spends
+    equal dB on equal steps of the knob. The measured curve is made non-decreasing first;
+    a flat one (no rise) gives the linear mapping.
+
+    Parameters
+    ----------
+    direction : shape (latent_dim,), unit length
+    latents : shape (n, latent_dim), float64
+    """
+    points = np.linspace(-AXIS_REACH, AXIS_REACH, CALIBRATION_LEVELS)
+    mean_db = np.empty(CALIBRATION_LEVELS)
+    for i, point in enumerate(points):
+        z = latents + (point - latents @ direction)[:, None] * direction[None, :]
+        z = np.clip(z, -threshold, threshold).astype(np.float32)
+        mean_db[i] = image_features(images_of(z), spec)[0].mean()
+    mean_db = np.maximum.accumulate(mean_db)
+    if mean_db[-1] - mean_db[0] < 1e-6:
+        return points
+    # Strictly increasing for interpolation: flat stretches get a negligible slope.
+    mean_db = mean_db + np.linspace(0.0, 1e-9, CALIBRATION_LEVELS)
+    targets_db = np.linspace(mean_db[0], mean_db[-1], CALIBRATION_LEVELS)
+    return np.interp(targets_db, mean_db, points)
 
 
 def apply_intensity(latents: np.ndarray, axis: IntensityAxis, intensity: float,
@@ -155,7 +218,7 @@ def apply_intensity(latents: np.ndarray, axis: IntensityAxis, intensity: float,
     """
     if not 0.0 <= intensity <= 1.0:
         raise ValueError(f"intensity must be in [0, 1], got {intensity}")
-    target = AXIS_REACH * (2.0 * intensity - 1.0)
+    target = axis.projection_at(intensity)
     z = np.asarray(latents, dtype=np.float64)
     z = z + (target - z @ axis.direction)[:, None] * axis.direction[None, :]
     return np.clip(z, -threshold, threshold).astype(np.float32)

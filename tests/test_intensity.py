@@ -8,7 +8,8 @@ import pytest
 
 from raingan.runtime.generator import Generator, default_model_path
 from raingan.runtime.intensity import (AXIS_REACH, IntensityAxis, apply_intensity,
-                                       fit_intensity_axis, sweep_report)
+                                       calibrate_projections, fit_intensity_axis,
+                                       image_features, sweep_report)
 from raingan.runtime.spec import SpectralSpec
 from raingan.runtime.stream import RainStream, StreamSettingsError
 
@@ -45,6 +46,64 @@ def test_fit_finds_the_direction_that_makes_rain_louder():
                                atol=1e-5)
     with pytest.raises(ValueError):
         IntensityAxis.from_dict(stored, 8)  # longer than the model's latents
+
+
+def _bent_generator(spec: SpectralSpec, direction: np.ndarray):
+    """A stand-in whose image level along ``direction`` is flat at first and steep at the end
+    (as the wide generator's loudness was): exp(projection) in image units."""
+    def images_of(z: np.ndarray) -> np.ndarray:
+        level = 0.02 * np.exp(z @ direction)[:, None, None] - 0.5
+        return np.broadcast_to(level, (z.shape[0], *spec.image_shape)).astype(np.float32)
+    return images_of
+
+
+def test_calibration_spends_equal_db_on_equal_steps_of_the_knob():
+    spec = SpectralSpec()
+    direction = np.zeros(8)
+    direction[0] = 1.0
+    images_of = _bent_generator(spec, direction)
+    latents = np.random.default_rng(0).standard_normal((16, 8))
+    projections = calibrate_projections(images_of, spec, direction, latents, threshold=3.0)
+    assert projections[0] == -AXIS_REACH and projections[-1] == AXIS_REACH
+    assert np.all(np.diff(projections) > 0)
+    axis = IntensityAxis(direction, 1.0, 0.0, projections)
+    intensities = np.linspace(0.0, 1.0, 9)
+
+    def mean_db(axis: IntensityAxis) -> np.ndarray:
+        return np.array([image_features(images_of(apply_intensity(latents, axis, i, 3.0)),
+                                        spec)[0].mean() for i in intensities])
+
+    calibrated = np.diff(mean_db(axis))
+    linear = np.diff(mean_db(IntensityAxis(direction, 1.0, 0.0)))
+    # Linear in projection, the first step rises far less than the last; calibrated, every
+    # step rises by about the same dB (within the interpolation between stored levels).
+    assert linear[0] < 0.25 * linear[-1], linear
+    np.testing.assert_allclose(calibrated, calibrated.mean(), rtol=0.1)
+    stored = axis.to_dict()
+    np.testing.assert_allclose(IntensityAxis.from_dict(stored, 8).projections, projections,
+                               atol=1e-6)
+
+
+def test_a_flat_response_keeps_the_linear_mapping_and_bad_calibrations_are_refused():
+    spec = SpectralSpec()
+    direction = np.zeros(4)
+    direction[1] = 1.0
+
+    def silent(z: np.ndarray) -> np.ndarray:
+        return np.full((z.shape[0], *spec.image_shape), -0.5, np.float32)
+
+    projections = calibrate_projections(silent, spec, direction,
+                                        np.zeros((4, 4)), threshold=3.0)
+    np.testing.assert_allclose(projections, np.linspace(-AXIS_REACH, AXIS_REACH,
+                                                        projections.shape[0]))
+    # Models exported before the calibration store none: the mapping is linear.
+    old = IntensityAxis.from_dict({"direction": [0.0, 1.0], "loudness_db_per_unit": 2.0,
+                                   "density_per_unit": 0.0}, 4)
+    assert old.projections is None and old.projection_at(0.75) == AXIS_REACH * 0.5
+    for bad in ([0.5], [1.0, -1.0], [0.0, float("nan")]):
+        with pytest.raises(ValueError, match="projections"):
+            IntensityAxis.from_dict({"direction": [1.0], "loudness_db_per_unit": 2.0,
+                                     "density_per_unit": 0.0, "projections": bad}, 4)
 
 
 def test_fit_follows_loudness_not_drop_onsets():
