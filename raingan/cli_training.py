@@ -49,7 +49,8 @@ def add_train(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, help="train until this step (default: the preset's)")
     p.add_argument("--resume", action="store_true",
                    help="continue RUN_DIR's last checkpoint (it may change --g-texture-weight, "
-                        "--g-texture-heard, --g-texture-audio, --g-average-decay, --g-lr, "
+                        "--g-texture-heard, --g-texture-audio, --g-texture-phase-iterations, "
+                        "--g-average-decay, --g-lr, "
                         "--d-lr, --checkpoint-every and --keep-checkpoints, nothing else)")
     p.add_argument("--strategy", default="default", choices=("default", "mirrored", "multiworker"),
                    help="tf.distribute strategy: mirrored (all local GPUs, or CPU devices), "
@@ -87,6 +88,10 @@ def add_train(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--g-texture-audio", action=argparse.BooleanOptionalAction, default=None,
                    help="with --g-texture-heard, take them on that sound's cochlear envelopes, "
                         "as raingan eval does, against the corpus's chunks (default: off)")
+    p.add_argument("--g-texture-phase-iterations", type=int, metavar="N",
+                   help="with --g-texture-heard, Fast Griffin-Lim iterations after PGHI in the "
+                        "phase the images are heard with (default: 16; the runtime renders "
+                        "generated rain with 2)")
     p.add_argument("--checkpoint-every", type=int,
                    help="steps between checkpoints (default: the preset's)")
     p.add_argument("--keep-checkpoints", type=int, metavar="N",
@@ -116,7 +121,9 @@ def _run_train(args: argparse.Namespace) -> int:
                                                         "g_channels", "g_noise_levels",
                                                         "g_average_decay",
                                                         "g_texture_weight", "g_texture_heard",
-                                                        "g_texture_audio", "checkpoint_every",
+                                                        "g_texture_audio",
+                                                        "g_texture_phase_iterations",
+                                                        "checkpoint_every",
                                                         "keep_checkpoints")
                  if getattr(args, name) is not None}
     result = train(TrainRequest(

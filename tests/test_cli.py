@@ -38,6 +38,15 @@ def test_every_subcommand_has_help(command):
     assert "usage: raingan" in result.stdout
 
 
+def test_render_help_states_the_runtimes_default_drift():
+    # The CLI keeps its imports light, so its help cannot read the constant: this holds the
+    # two together.
+    from raingan.runtime.stream import DEFAULT_DRIFT_S
+
+    result = run("render", "--help")
+    assert f"(default {DEFAULT_DRIFT_S:g})" in " ".join(result.stdout.split())
+
+
 def test_reconstruct_writes_24_bit_audio(short_rain, tmp_path):
     out = tmp_path / "rt.wav"
     result = run("reconstruct", short_rain, out, "--iterations", "4")

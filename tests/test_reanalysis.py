@@ -45,6 +45,20 @@ def test_images_with_the_runtime_phase_are_the_runtimes_reconstruction(rng):
     np.testing.assert_allclose(ours, expected, atol=2e-3)
 
 
+def test_the_heard_phase_follows_the_configured_iterations(rng):
+    # Training may hear the images through the phase the runtime now renders with (2
+    # iterations) rather than the default 16.
+    images = SPEC.audio_to_images(rain_like(rng, 2))
+    images += 0.05 * rng.standard_normal(images.shape).astype(np.float32)
+    two = Reanalysis.for_spec(SPEC, phase.STREAM_PHASE)
+    expected = phase.estimate_phase(SPEC.images_to_magnitudes(images), SPEC, phase.STREAM_PHASE)
+    np.testing.assert_array_equal(two.runtime_phase(images), expected)
+    assert np.max(np.abs(two.runtime_phase(images) - REANALYSIS.runtime_phase(images))) > 1e-2
+    assert REANALYSIS.phase.n_iter == 16
+    with pytest.raises(ConfigError, match="g_texture_phase_iterations"):
+        PRESETS["tiny"].replace(g_texture_phase_iterations=-1)
+
+
 def test_real_audio_comes_back_and_speckle_does_not(rng):
     audio = rain_like(rng, 2)
     images = SPEC.audio_to_images(audio)

@@ -199,17 +199,20 @@ def test_resume_continues_from_the_last_checkpoint(tiny_run, tmp_path):
     data = Path(json.loads((run_dir / "run.json").read_text())["data"])
     # A resumed run may add the texture-matching term (how it learns, not what it learns with).
     result = run("train", data, "--out", run_dir, "--resume", "--steps", "6",
-                 "--g-texture-weight", "0.5", "--g-texture-heard")
+                 "--g-texture-weight", "0.5", "--g-texture-heard",
+                 "--g-texture-phase-iterations", "2")
     assert result.returncode == 0, result.stderr
     assert "resuming" in result.stderr and "at step 4" in result.stderr
     assert "resuming with g_texture_weight 0.0 -> 0.5, g_texture_heard False -> True" in result.stderr
+    assert "g_texture_phase_iterations 16 -> 2" in result.stderr
     assert "data differ" not in result.stderr
     assert "trained to step 6" in result.stdout
     names = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
     assert names[-1] == "step_00000006"
     assert (run_dir / "checkpoints" / names[-1] / "generator_average.weights.h5").is_file()
     state = json.loads((run_dir / "checkpoints" / names[-1] / "state.json").read_text())
-    assert (state["config"]["g_texture_weight"], state["config"]["g_texture_heard"]) == (0.5, True)
+    assert (state["config"]["g_texture_weight"], state["config"]["g_texture_heard"],
+            state["config"]["g_texture_phase_iterations"]) == (0.5, True, 2)
     logged = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [m["g_total_loss"] > m["g_loss"] for m in logged if "g_total_loss" in m][-2:] == [
         True, True]

@@ -35,7 +35,7 @@ def column_latent_split(latent_dim: int, columns: int) -> tuple[int, int]:
 #: Fields a resumed run may change: how it goes on learning, not what it learns with (the
 #: models' shapes, the data stream, the loss's kind).
 RESUMABLE_FIELDS: tuple[str, ...] = ("g_texture_weight", "g_texture_heard", "g_texture_audio",
-                                     "g_average_decay", "g_lr", "d_lr", "checkpoint_every",
+                                     "g_texture_phase_iterations", "g_average_decay", "g_lr", "d_lr", "checkpoint_every",
                                      "keep_checkpoints")
 
 
@@ -89,6 +89,9 @@ class TrainConfig:
     g_texture_audio : with ``g_texture_heard``, take them on the reconstructed audio itself,
         as ``raingan eval`` does (cochlear envelopes at 400 Hz, :mod:`.cochlear`), against
         the corpus's chunks, rather than on its STFT image
+    g_texture_phase_iterations : Fast Griffin-Lim iterations after PGHI in the phase that
+        ``g_texture_heard`` hears the images with (16, the runtime's until session 13; the
+        runtime renders generated rain with 2 since, ``runtime.phase.STREAM_PHASE``)
     g_attention_level, d_attention_level : index into the channel lists of the resolution that
         gets a self-attention block; None for none
     loss : "hinge" (default, SAGAN), "nonsaturating" (the RainGAN article) or "wgan-gp"
@@ -120,6 +123,7 @@ class TrainConfig:
     g_texture_weight: float = 0.0
     g_texture_heard: bool = False
     g_texture_audio: bool = False
+    g_texture_phase_iterations: int = 16
     g_attention_level: int | None = 2
     d_attention_level: int | None = 3
     loss: str = "hinge"
@@ -173,6 +177,11 @@ class TrainConfig:
         if self.g_texture_audio and not self.g_texture_heard:
             raise ConfigError("g_texture_audio needs g_texture_heard (the audio is what the "
                               "images sound like)")
+        if (isinstance(self.g_texture_phase_iterations, bool)
+                or not isinstance(self.g_texture_phase_iterations, int)
+                or self.g_texture_phase_iterations < 0):
+            raise ConfigError(f"g_texture_phase_iterations must be an integer >= 0, got "
+                              f"{self.g_texture_phase_iterations!r}")
         if not (self.g_texture_weight >= 0 and self.g_texture_weight < float("inf")):
             raise ConfigError(f"g_texture_weight must be finite and >= 0, got "
                               f"{self.g_texture_weight}")

@@ -29,9 +29,9 @@ from ..runtime.spec import SpectralSpec
 from ..runtime.stft import hann_window, inverse_window_sum, samples_for_frames
 from .config import ConfigError
 
-#: The phase images are heard with: PGHI and 16 Fast Griffin-Lim iterations, as the runtime
-#: rendered when the bundled model was trained (it renders with 2 since, which scores the
-#: same; whether training hears enough through 2 is not yet measured). PGHI alone is not
+#: The phase images are heard with by default: PGHI and 16 Fast Griffin-Lim iterations, as
+#: the runtime rendered when the bundled model was trained (it renders with 2 since, which
+#: scores the same; ``TrainConfig.g_texture_phase_iterations`` sets it). PGHI alone is not
 #: enough: with it, real and generated chunks came back equally far from themselves (image
 #: MSE 0.0081 and 0.0076, ``benchmarks/image_texture.py --heard --phase-iterations 0``),
 #: PGHI's own error hiding the generator's; after 16 iterations real chunks come back to
@@ -46,6 +46,7 @@ class Reanalysis:
     Attributes
     ----------
     spec : the spectral spec (linear rows on the STFT grid, fixed normalisation)
+    phase : how :meth:`runtime_phase` reconstructs the generated images' phase
     window : shape (win_length,), float32: the periodic Hann window of every frame
     inverse_window_sum : shape (context_samples,), float32: the overlap-add normaliser
     """
@@ -53,9 +54,10 @@ class Reanalysis:
     spec: SpectralSpec
     window: np.ndarray
     inverse_window_sum: np.ndarray
+    phase: PhaseSettings = PHASE
 
     @classmethod
-    def for_spec(cls, spec: SpectralSpec) -> "Reanalysis":
+    def for_spec(cls, spec: SpectralSpec, phase: PhaseSettings = PHASE) -> "Reanalysis":
         """Raises :class:`ConfigError` for specs whose images are not STFT magnitudes row for
         row (mel rows, resized images, per-image min-max normalisation)."""
         if spec.freq_scale != "linear" or spec.image_height is not None:
@@ -65,7 +67,8 @@ class Reanalysis:
             raise ConfigError("hearing the images in training needs the fixed dB normalisation")
         return cls(spec=spec, window=hann_window(spec.win_length),
                    inverse_window_sum=inverse_window_sum(spec.n_frames, spec.win_length,
-                                                         spec.hop_length))
+                                                         spec.hop_length),
+                   phase=phase)
 
     def magnitudes(self, images):
         """(batch, height, width) images -> (batch, frames, n_fft_bins) STFT magnitudes.
@@ -133,9 +136,9 @@ class Reanalysis:
         return ops.clip((ops.log(rows + spec.log_offset) - offset) / scale, -1.0, 1.0)
 
     def runtime_phase(self, images: np.ndarray) -> np.ndarray:
-        """The phase the runtime gives a batch of images (:data:`PHASE`), numpy in and out:
+        """The phase the runtime gives a batch of images (:attr:`phase`), numpy in and out:
         (batch, height, width[, 1]) -> (batch, frames, n_fft_bins), float32."""
         images = np.asarray(images, dtype=np.float32)
         if images.ndim == 4:
             images = images[..., 0]
-        return estimate_phase(self.spec.images_to_magnitudes(images), self.spec, PHASE)
+        return estimate_phase(self.spec.images_to_magnitudes(images), self.spec, self.phase)

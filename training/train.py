@@ -14,6 +14,7 @@ from typing import Any, Sequence
 import keras
 
 from ..runtime.errors import RainGANError
+from ..runtime.phase import PhaseSettings
 from ..runtime.spec import SpectralSpec
 from .average import GeneratorAverage
 from .checkpoint import (AVERAGE_FILE, CheckpointError, CheckpointState, latest_checkpoint,
@@ -136,7 +137,8 @@ def train(request: TrainRequest) -> TrainResult:
     run_dir = request.run_dir
     spec, config, checkpoint, resumed = _resolve(request)
     texture = ImageTexture.for_spec(spec) if config.g_texture_weight > 0 else None
-    reanalysis = Reanalysis.for_spec(spec) if config.hears_images else None
+    reanalysis = (Reanalysis.for_spec(spec, PhaseSettings(n_iter=config.g_texture_phase_iterations))
+                  if config.hears_images else None)
     total_steps = request.steps or config.steps
     train_fraction = _train_fraction(request)
     corpus = load_corpus(request.data_dir, spec, train_fraction)
