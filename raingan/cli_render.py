@@ -32,7 +32,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                    help="latent truncation in standard deviations (default: the model's)")
     p.add_argument("--drift-s", type=float, metavar="S",
                    help="time over which the rain's character drifts; 0 makes every chunk "
-                        "independent (default 5)")
+                        "independent (default 10)")
     p.add_argument("--intensity", type=float, metavar="I",
                    help="0 light to 1 heavy rain, along the model's intensity axis "
                         "(default: as the latent walk makes it)")

@@ -27,12 +27,11 @@ from .stitch import Stitcher
 from .synthesis import images_to_chunks
 
 MIN_RATE_HZ, MAX_RATE_HZ = 8_000, 192_000
-#: Default time constant of the rain's drift, seconds (see :class:`RainStream`). 5 s since
-#: session 14: the bundled model's 60 s renderings came 8 % closer to real rain's texture
-#: statistics than at 10 s (seeds 0-9, 0.239 against 0.259; 3 s and 20 s were worse): a
-#: minute then passes through more of the kinds of rain the model learned, as the pooled
-#: corpus does (BENCHMARKS.md).
-DEFAULT_DRIFT_S = 5.0
+#: Default time constant of the rain's drift, seconds (see :class:`RainStream`). With the
+#: bundled model 5 s and 10 s score alike over 20 seeds (texture distance 0.247 and 0.252;
+#: 5 s looked 8 % better on seeds 0-9 and was 4 % worse on 10-19), 20 s is worse (mean
+#: band levels: a minute of it holds one or two kinds of rain); BENCHMARKS.md.
+DEFAULT_DRIFT_S = 10.0
 #: Gain changes glide with this time constant, so a moving fader makes no zipper noise.
 GAIN_SMOOTHING_S = 0.02
 #: Intensity glides towards its target with this time constant, chunk by chunk.
