@@ -43,7 +43,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=seed_range, required=True, metavar="A-B")
     parser.add_argument("--model", type=Path, help="exported model (default: the bundled one)")
-    parser.add_argument("--out", type=Path, help="keep each seed's JSON here (default: none)")
+    parser.add_argument("--out", type=Path, help="keep each seed's JSON here (default: a new temporary folder)")
     args = parser.parse_args(argv)
     out = args.out or Path(tempfile.mkdtemp(prefix="quality_seeds_"))
     out.mkdir(parents=True, exist_ok=True)

@@ -191,8 +191,7 @@ def calibrate_projections(images_of: Callable[[np.ndarray], np.ndarray], spec: S
     points = np.linspace(-AXIS_REACH, AXIS_REACH, CALIBRATION_LEVELS)
     mean_db = np.empty(CALIBRATION_LEVELS)
     for i, point in enumerate(points):
-        z = latents + (point - latents @ direction)[:, None] * direction[None, :]
-        z = np.clip(z, -threshold, threshold).astype(np.float32)
+        z = set_projection(latents, direction, point, threshold)
         mean_db[i] = image_features(images_of(z), spec)[0].mean()
     mean_db = np.maximum.accumulate(mean_db)
     if mean_db[-1] - mean_db[0] < 1e-6:
@@ -218,9 +217,15 @@ def apply_intensity(latents: np.ndarray, axis: IntensityAxis, intensity: float,
     """
     if not 0.0 <= intensity <= 1.0:
         raise ValueError(f"intensity must be in [0, 1], got {intensity}")
-    target = axis.projection_at(intensity)
+    return set_projection(latents, axis.direction, axis.projection_at(intensity), threshold)
+
+
+def set_projection(latents: np.ndarray, direction: np.ndarray, projection: float,
+                   threshold: float) -> np.ndarray:
+    """Latents moved along the unit ``direction`` until their projection on it is
+    ``projection``, then clipped to ``threshold``; shape (n, latent_dim), float32."""
     z = np.asarray(latents, dtype=np.float64)
-    z = z + (target - z @ axis.direction)[:, None] * axis.direction[None, :]
+    z = z + (projection - z @ direction)[:, None] * direction[None, :]
     return np.clip(z, -threshold, threshold).astype(np.float32)
 
 
