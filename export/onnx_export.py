@@ -9,10 +9,11 @@ compared with TensorFlow's on random latents; a model that differs by more than
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
@@ -32,6 +33,8 @@ from ..training.layers import (NoiseInjection, SelfAttention, SNConv2D,  # noqa:
                                SNDense, _SpectralNormalized)
 from ..training.models import (build_generator, drifting_latent_dims,  # noqa: E402
                                generator_input_dim)
+from ..runtime.colour import CALIBRATION_SECONDS  # noqa: E402
+from .colour import calibrated_colour, colour_reference  # noqa: E402
 from .folding import (fold_batch_norm, subpixel_bias, subpixel_frame_noise_kernel,  # noqa: E402
                       subpixel_kernel, subpixel_noise_kernel)
 
@@ -53,6 +56,7 @@ class ExportResult:
     max_abs_difference: float
     n_nodes: int
     weights: str  # "average" (the run's weight average), "raw", or "the mean of N checkpoints' ..."
+    colour_calibrated: bool = False  # False: the checkpoint has no band levels and no --data
 
 
 def _copy_inference_weights(trained: keras.layers.Layer, plain: keras.layers.Layer) -> None:
@@ -170,7 +174,9 @@ def _architecture(state: CheckpointState) -> dict:
 
 
 def export_model(run_dir: Path, out: Path, checkpoint: Path | Sequence[Path] | None = None,
-                 opset: int = DEFAULT_OPSET, raw_weights: bool = False) -> ExportResult:
+                 opset: int = DEFAULT_OPSET, raw_weights: bool = False,
+                 data_dir: Path | None = None, colour_seconds: float = CALIBRATION_SECONDS,
+                 progress: Callable[[int, float], None] | None = None) -> ExportResult:
     """Export a run's generator (its latest checkpoint unless one is named) to ``out``.
 
     The checkpoint's weight average is exported when it holds one (see
@@ -178,10 +184,18 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | Sequence[Path] | N
     mean of their generators (each one's average, or raw weights), with batch-norm
     statistics measured afresh; the model then carries the last one's step and ceiling.
 
+    The model's colour is calibrated to the training audio's band levels
+    (:mod:`raingan.runtime.colour`): the checkpoint's, or those of the recordings in
+    ``data_dir`` for checkpoints without them, listening to ``colour_seconds`` of the model
+    per round (0: no calibration); ``progress`` is called after each round with its number
+    and residual (dB rms).
+
     Raises
     ------
     CheckpointError
         No usable checkpoint, or checkpoints of different runs or architectures.
+    ColourDataError
+        ``data_dir`` holds other recordings than the run was trained on.
     ExportError
         Conversion failed, or onnxruntime disagrees with TensorFlow beyond ``PARITY_ATOL``.
     """
@@ -251,6 +265,13 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | Sequence[Path] | N
     if not difference <= PARITY_ATOL:
         raise ExportError(f"onnxruntime output differs from TensorFlow by {difference:.3g} "
                           f"(limit {PARITY_ATOL:g}); nothing was written")
+    reference = colour_reference(run_dir, state, data_dir) if colour_seconds > 0 else None
+    if reference is not None and state.spec.normalization == "fixed":
+        metadata = dataclasses.replace(metadata, colour_db=calibrated_colour(
+            serialized, reference, state.config.gain_db, colour_seconds, progress))
+        onnx.helper.set_model_props(model_proto, metadata.to_props())
+        serialized = model_proto.SerializeToString()
     with atomic_output(out, suffix=".onnx") as temp:
         Path(temp).write_bytes(serialized)
-    return ExportResult(Path(out), state.step, difference, len(model_proto.graph.node), weights)
+    return ExportResult(Path(out), state.step, difference, len(model_proto.graph.node), weights,
+                        metadata.colour_db is not None)

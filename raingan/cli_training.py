@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import sys
 from pathlib import Path
@@ -140,6 +141,8 @@ def _run_train(args: argparse.Namespace) -> int:
 # -- export ----------------------------------------------------------------------------------
 
 def add_export(commands: argparse._SubParsersAction) -> None:
+    from raingan.runtime.colour import CALIBRATION_SECONDS
+
     p = commands.add_parser(
         "export", help="write a run's generator as an .onnx model with its spec inside",
         description="Export the generator of RUN_DIR's latest checkpoint to ONNX (inference "
@@ -154,6 +157,13 @@ def add_export(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--opset", type=int, default=17, help="ONNX opset, 15 or newer (default 17)")
     p.add_argument("--raw-weights", action="store_true",
                    help="export the generator's last weights, not the run's weight average")
+    p.add_argument("--data", type=Path, metavar="DATA_DIR",
+                   help="the recordings the run was trained on, for checkpoints that do not "
+                        "hold their band levels (written before session 15): the model's "
+                        "colour is calibrated to them")
+    p.add_argument("--colour-seconds", type=float, default=CALIBRATION_SECONDS, metavar="S",
+                   help=f"seconds of the model rendered per colour calibration round "
+                        f"(default {CALIBRATION_SECONDS:g}; 0: do not calibrate)")
     p.set_defaults(run=_run_export)
 
 
@@ -167,8 +177,20 @@ def _run_export(args: argparse.Namespace) -> int:
         from raingan.export.onnx_export import export_model
     except ImportError as exc:
         return _missing_extra(exc)
+    def progress(round_: int, residual_db: float) -> None:
+        print(f"colour calibration, round {round_}: band levels {residual_db:.2f} dB rms from "
+              f"the training audio's", file=sys.stderr)
+
+    seconds = args.colour_seconds
+    if not (math.isfinite(seconds) and seconds >= 0):
+        print("raingan export: error: --colour-seconds must be 0 or more", file=sys.stderr)
+        return 2
     result = export_model(args.run_dir, args.out, args.checkpoint, args.opset,
-                          args.raw_weights)
+                          args.raw_weights, args.data, seconds, progress)
     print(f"wrote {result.path} (step {result.step}, {result.weights} weights, "
           f"{result.n_nodes} nodes, parity {result.max_abs_difference:.2g})")
+    if not result.colour_calibrated and seconds > 0:
+        print("raingan export: note: the model's colour is not calibrated (the checkpoint "
+              "holds no band levels of its training audio: pass --data DATA_DIR)",
+              file=sys.stderr)
     return 0

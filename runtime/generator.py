@@ -108,6 +108,14 @@ class Generator:
         return None if ceiling is None else np.asarray(ceiling, dtype=np.float64)
 
     @property
+    def colour_db(self) -> np.ndarray | None:
+        """Per image row, the gain that brings the rendered rain to the training audio's
+        band levels, dB, shape (height,) (:mod:`.colour`); None for models exported without
+        one."""
+        colour = self.metadata.colour_db
+        return None if colour is None else np.asarray(colour, dtype=np.float64)
+
+    @property
     def providers(self) -> list[str]:
         return self.session.get_providers()
 

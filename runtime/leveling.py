@@ -12,8 +12,10 @@ and chunk-to-chunk steps do not. Levelling loudness alone (one gain per chunk) t
 noise-input model's seam score from 5.85 to 3.91 dB; models trained on heard texture step
 band by band as well, which only per-band levelling removes (BENCHMARKS.md, session 10).
 
-The levelled images are also held under the model's level ceiling (:mod:`.ceiling`), where
-it has one: no row louder than the training audio ever is there.
+The levelled images then take the model's colour gains (:mod:`.colour`), where it has
+them, and are held under its level ceiling (:mod:`.ceiling`), where it has one: no row
+louder than the training audio ever is there. The colour gains are constant, so the level
+tracks, which follow the model's own images, do not see them.
 """
 
 from __future__ import annotations
@@ -77,12 +79,17 @@ class ChunkLeveller:
     channels : streams whose chunks arrive interleaved, chunk by chunk
     ceiling_db : shape (height,), the loudest each row may be, dB (the model's
         :attr:`~raingan.runtime.generator.Generator.ceiling_db`); None: only the image range
+    colour_db : shape (height,), a gain added to each row, dB (the model's
+        :attr:`~raingan.runtime.generator.Generator.colour_db`); None: none
     """
 
-    def __init__(self, spec: SpectralSpec, channels: int, ceiling_db: np.ndarray | None = None):
+    def __init__(self, spec: SpectralSpec, channels: int, ceiling_db: np.ndarray | None = None,
+                 colour_db: np.ndarray | None = None):
         self.spec, self.channels = spec, channels
         self._upper = (np.float32(1.0) if ceiling_db is None else
                        spec.db_to_images(ceiling_db).astype(np.float32)[:, None])
+        self._colour = (np.zeros(spec.image_shape[0], np.float32) if colour_db is None else
+                        (np.asarray(colour_db) / spec.db_per_image_unit).astype(np.float32))
         step_s = spec.chunk_step_samples / spec.sample_rate_hz
         self.pole = math.exp(-step_s / LEVEL_SMOOTHING_S)
         self._spread = level_bands(spec)[1] / np.float32(spec.db_per_image_unit)  # dB -> image
@@ -90,9 +97,9 @@ class ChunkLeveller:
 
     def process(self, images: np.ndarray) -> np.ndarray:
         """Level a batch of images, shape (count * channels, height, width), ordered chunk
-        by chunk with the channels interleaved (as streams generate them), clipped to
-        [-1, 1] and the ceiling. Image values are dB on a linear scale, so a gain is an
-        offset."""
+        by chunk with the channels interleaved (as streams generate them), add the colour
+        gains, and clip to [-1, 1] and the ceiling. Image values are dB on a linear scale,
+        so a gain is an offset."""
         levels = band_levels_db(images, self.spec)
         gains = np.empty_like(levels)
         for i, level in enumerate(levels):
@@ -101,18 +108,19 @@ class ChunkLeveller:
             track = level if track is None else self.pole * track + (1.0 - self.pole) * level
             self._track[channel] = track
             gains[i] = track - level
-        row_gains = gains @ self._spread  # (batch, height), image units
+        row_gains = gains @ self._spread + self._colour  # (batch, height), image units
         return np.clip(images + row_gains[:, :, None], -1.0, self._upper)
 
 
 def level_cyclic(images: np.ndarray, spec: SpectralSpec, channels: int,
-                 ceiling_db: np.ndarray | None = None) -> np.ndarray:
+                 ceiling_db: np.ndarray | None = None,
+                 colour_db: np.ndarray | None = None) -> np.ndarray:
     """:meth:`ChunkLeveller.process` for a loop: the last chunk is followed by the first.
 
     The track runs around the loop twice and the second lap's gains are used; its state
     after a lap differs from the first lap's start by ``pole ** n_chunks`` of the start, so
     the second lap is (to that precision) periodic.
     """
-    leveller = ChunkLeveller(spec, channels, ceiling_db)
+    leveller = ChunkLeveller(spec, channels, ceiling_db, colour_db)
     leveller.process(images)  # first lap: settles the track
     return leveller.process(images)

@@ -110,7 +110,8 @@ def render_loop(generator: Generator, seconds: float, sample_rate_hz: int = 48_0
     latents = latents.reshape(n_chunks * channels, -1)
     if intensity is not None:
         latents = apply_intensity(latents, generator.intensity_axis, intensity, threshold)
-    images = level_cyclic(generator.images(latents), spec, channels, generator.ceiling_db)
+    images = level_cyclic(generator.images(latents), spec, channels, generator.ceiling_db,
+                          generator.colour_db)
     chunks = images_to_chunks(images, spec, generator.phase)
     chunks = chunks.reshape(n_chunks, channels, -1).transpose(0, 2, 1)
     audio = cyclic_stitch(chunks, spec.crossfade_samples)

@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+import numpy as np
+
 from .errors import RainGANError
 from .spec import SpectralSpec
 
@@ -50,6 +52,9 @@ class ModelMetadata:
     ceiling_db : per image row, the loudest the training audio is there, dB (see
         :mod:`.ceiling`); the runtime holds images under it. None for models exported
         without one.
+    colour_db : per image row, the gain that brings the model's rendered rain to its
+        training audio's band levels, dB (see :mod:`.colour`); the runtime adds it to every
+        image. None for models exported without one.
     """
 
     spec: SpectralSpec
@@ -62,11 +67,16 @@ class ModelMetadata:
     drifting_dims: int | None = None
     intensity: Mapping[str, Any] | None = None
     ceiling_db: tuple[float, ...] | None = None
+    colour_db: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
-        if self.ceiling_db is not None and len(self.ceiling_db) != self.spec.image_shape[0]:
-            raise ModelFormatError(f"ceiling_db has {len(self.ceiling_db)} rows, the images "
-                                   f"{self.spec.image_shape[0]}")
+        for name in ("ceiling_db", "colour_db"):
+            rows = getattr(self, name)
+            if rows is not None and len(rows) != self.spec.image_shape[0]:
+                raise ModelFormatError(f"{name} has {len(rows)} rows, the images "
+                                       f"{self.spec.image_shape[0]}")
+            if rows is not None and not np.isfinite(rows).all():
+                raise ModelFormatError(f"{name} holds values that are not finite numbers")
         if self.drifting_dims is not None and not 0 <= self.drifting_dims <= self.latent_dim:
             raise ModelFormatError(f"drifting_dims {self.drifting_dims} is outside "
                                    f"0..{self.latent_dim}")
@@ -85,9 +95,10 @@ class ModelMetadata:
             props[_PREFIX + "drifting_dims"] = json.dumps(self.drifting_dims)
         if self.intensity is not None:
             props[_PREFIX + "intensity"] = json.dumps(dict(self.intensity))
-        if self.ceiling_db is not None:
-            props[_PREFIX + "ceiling_db"] = json.dumps([round(float(v), 2)
-                                                        for v in self.ceiling_db])
+        for name in ("ceiling_db", "colour_db"):
+            if getattr(self, name) is not None:
+                props[_PREFIX + name] = json.dumps([round(float(v), 2)
+                                                    for v in getattr(self, name)])
         if self.training is not None:
             props[_PREFIX + "training"] = json.dumps(dict(self.training), sort_keys=True)
         return props
@@ -106,6 +117,7 @@ class ModelMetadata:
             drifting = props.get(_PREFIX + "drifting_dims")
             intensity = props.get(_PREFIX + "intensity")
             ceiling = props.get(_PREFIX + "ceiling_db")
+            colour = props.get(_PREFIX + "colour_db")
             return cls(spec=SpectralSpec.from_json(props[SPEC_KEY]),
                        latent_dim=int(json.loads(props[_PREFIX + "latent_dim"])),
                        truncation=float(json.loads(props[_PREFIX + "truncation"])),
@@ -116,7 +128,9 @@ class ModelMetadata:
                        drifting_dims=None if drifting is None else int(json.loads(drifting)),
                        intensity=None if intensity is None else json.loads(intensity),
                        ceiling_db=None if ceiling is None else tuple(
-                           float(v) for v in json.loads(ceiling)))
+                           float(v) for v in json.loads(ceiling)),
+                       colour_db=None if colour is None else tuple(
+                           float(v) for v in json.loads(colour)))
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, ModelFormatError):
                 raise

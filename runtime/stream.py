@@ -90,7 +90,8 @@ class RainStream:
                                              truncation)
                        for child in np.random.SeedSequence(self.seed).spawn(channels)]
         self._stitcher = Stitcher(spec)
-        self._leveller = ChunkLeveller(spec, channels, generator.ceiling_db)
+        self._leveller = ChunkLeveller(spec, channels, generator.ceiling_db,
+                                       generator.colour_db)
         self._resampler = (None if sample_rate_hz == spec.sample_rate_hz else
                            soxr.ResampleStream(spec.sample_rate_hz, sample_rate_hz, channels,
                                                dtype="float32", quality="HQ"))

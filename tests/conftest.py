@@ -35,4 +35,4 @@ def tiny_model(tmp_path_factory) -> Path:
     sf.write(root / "data" / "noise.wav", noise, 44_100)
     train(TrainRequest(root / "data", root / "run", preset="tiny", steps=2,
                        overrides={"eval_every": 0}, progress=False))
-    return export_model(root / "run", root / "tiny.onnx").path
+    return export_model(root / "run", root / "tiny.onnx", colour_seconds=0).path

@@ -56,14 +56,16 @@ def test_generated_rain_takes_the_stream_phase_and_round_trips_keep_sixteen_iter
 
 
 def test_bundled_model_is_the_export_of_the_weights_kept_in_the_repository(tmp_path):
-    # MODEL.md: the bundled file is `raingan export candidates/cpu-wide-2750`, so the model
-    # can be rebuilt from the repository without retraining.
+    # MODEL.md: the bundled file is `raingan export candidates/cpu-wide-2750 --data data/rain`,
+    # so the model can be rebuilt from the repository without retraining.
     from pathlib import Path
 
-    weights = Path(__file__).resolve().parent.parent / "candidates" / "cpu-wide-2750"
+    repo = Path(__file__).resolve().parent.parent
+    weights = repo / "candidates" / "cpu-wide-2750"
     out = tmp_path / "rebuilt.onnx"
     result = subprocess.run([sys.executable, "-m", "raingan", "export", str(weights), "--out",
-                             str(out)], capture_output=True, text=True, cwd=tmp_path)
+                             str(out), "--data", str(repo / "data" / "rain")],
+                            capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     bundled = Generator(default_model_path(), device="cpu")
     rebuilt = Generator(out, device="cpu")
@@ -74,3 +76,5 @@ def test_bundled_model_is_the_export_of_the_weights_kept_in_the_repository(tmp_p
                                bundled.intensity_axis.direction, atol=1e-5)
     np.testing.assert_allclose(rebuilt.intensity_axis.projections,
                                bundled.intensity_axis.projections, atol=1e-4)
+    assert bundled.colour_db is not None
+    np.testing.assert_allclose(rebuilt.colour_db, bundled.colour_db, atol=0.05)

@@ -58,9 +58,10 @@ def tiny_run(data_dir, tmp_path_factory) -> tuple[Path, subprocess.CompletedProc
 @pytest.fixture(scope="module")
 def exported(tiny_run, tmp_path_factory) -> Path:
     model = tmp_path_factory.mktemp("models") / "tiny.onnx"
-    result = run("export", tiny_run[0], "--out", model)
+    result = run("export", tiny_run[0], "--out", model, "--colour-seconds", "3")
     assert result.returncode == 0, result.stderr
     assert "parity" in result.stdout
+    assert "colour calibration, round 2" in result.stderr
     return model
 
 
@@ -88,13 +89,19 @@ def test_train_reports_skipped_files_and_writes_a_run(tiny_run):
 
 def test_scored_samples_are_what_the_exported_model_renders(tiny_run, exported):
     # The monitor renders its samples with the runtime's stream (latent walk, levelling), so
-    # its scores are those of `raingan render` with the exported model.
+    # its scores are those of `raingan render` with the exported model, before the colour
+    # gains that only the export measures.
+    import dataclasses
+
     from raingan.runtime.generator import Generator
     from raingan.runtime.stream import RainStream
     from raingan.training.monitor import _EVAL_STREAM
 
     sample, rate = sf.read(tiny_run[0] / "samples" / "step_00000004.wav", dtype="float32")
-    stream = RainStream(Generator(exported, device="cpu"), rate, 1, seed=_EVAL_STREAM)
+    generator = Generator(exported, device="cpu")
+    assert generator.colour_db is not None
+    generator.metadata = dataclasses.replace(generator.metadata, colour_db=None)
+    stream = RainStream(generator, rate, 1, seed=_EVAL_STREAM)
     blocks = [stream.next_block()[:, 0]]
     while sum(len(b) for b in blocks) < len(sample):
         blocks.append(stream.next_block()[:, 0])
@@ -124,7 +131,7 @@ def test_export_takes_the_weight_average_unless_told_otherwise(tiny_run, exporte
     checkpoint = tiny_run[0] / "checkpoints" / "step_00000004"
     assert (checkpoint / "generator_average.weights.h5").is_file()
     raw = tmp_path / "raw.onnx"
-    result = run("export", tiny_run[0], "--out", raw, "--raw-weights")
+    result = run("export", tiny_run[0], "--out", raw, "--raw-weights", "--colour-seconds", "0")
     assert result.returncode == 0, result.stderr
     assert "raw weights" in result.stdout
     averaged, plain = Generator(exported, device="cpu"), Generator(raw, device="cpu")
@@ -141,7 +148,7 @@ def test_export_of_several_checkpoints_is_their_mean(tiny_run, tmp_path):
 
     checkpoints = [tiny_run[0] / "checkpoints" / f"step_0000000{n}" for n in (4, 2)]
     mean = tmp_path / "mean.onnx"
-    result = run("export", tiny_run[0], "--out", mean, "--raw-weights",
+    result = run("export", tiny_run[0], "--out", mean, "--raw-weights", "--colour-seconds", "0",
                  *[a for c in checkpoints for a in ("--checkpoint", c)])
     assert result.returncode == 0, result.stderr
     assert "step 4, the mean of 2 checkpoints' raw weights" in result.stdout
@@ -160,6 +167,46 @@ def test_export_of_several_checkpoints_is_their_mean(tiny_run, tmp_path):
     assert result.returncode == 2
     assert "not a checkpoint of the same run" in result.stderr.strip().splitlines()[-1]
     assert not (tmp_path / "twice.onnx").exists() and not (tmp_path / "mixed.onnx").exists()
+
+
+def test_export_calibrates_the_colour_to_the_training_audio(tiny_run, exported, data_dir,
+                                                            tmp_path):
+    import shutil
+
+    from raingan.runtime.generator import Generator
+
+    colour = Generator(exported, device="cpu").colour_db
+    # Two steps of training make rain far quieter than the data: every gain is at the limit,
+    # the run's crop gain augmentation (6 dB).
+    assert colour.shape == (512,) and np.all(np.isfinite(colour))
+    assert np.max(np.abs(colour)) == pytest.approx(6.0) and np.all(np.abs(colour) <= 6.0)
+    # A checkpoint written before band levels were stored: no colour, and a note saying how
+    # to get one, unless --data names the recordings it was trained on.
+    old = tmp_path / "old"
+    shutil.copytree(tiny_run[0], old)
+    for state_file in (old / "checkpoints").glob("*/state.json"):
+        state = json.loads(state_file.read_text())
+        assert len(state.pop("colour_db")) == 30
+        state_file.write_text(json.dumps(state))
+    result = run("export", old, "--out", tmp_path / "plain.onnx", "--colour-seconds", "3")
+    assert result.returncode == 0, result.stderr
+    assert "pass --data" in result.stderr
+    assert Generator(tmp_path / "plain.onnx", device="cpu").colour_db is None
+    result = run("export", old, "--out", tmp_path / "measured.onnx", "--colour-seconds", "3",
+                 "--data", data_dir)
+    assert result.returncode == 0, result.stderr
+    np.testing.assert_allclose(Generator(tmp_path / "measured.onnx", device="cpu").colour_db,
+                               colour, atol=0.011)
+    # Other recordings than the run's, or a negative budget: refused, nothing written.
+    other = tmp_path / "other"
+    other.mkdir()
+    sf.write(other / "rain.wav", rain_like(np.random.default_rng(1), 2.0, 44_100, 1), 44_100)
+    result = run("export", old, "--out", tmp_path / "wrong.onnx", "--data", other)
+    assert result.returncode == 2
+    assert "other recordings than the run was trained on" in result.stderr.strip().splitlines()[-1]
+    result = run("export", old, "--out", tmp_path / "wrong.onnx", "--colour-seconds", "-1")
+    assert result.returncode == 2 and "--colour-seconds" in result.stderr
+    assert not (tmp_path / "wrong.onnx").exists()
 
 
 def test_exported_graph_is_an_inference_graph(exported):
@@ -355,7 +402,7 @@ def test_mirrored_strategy_on_two_logical_cpus(data_dir, tmp_path):
     assert config["g_channels"] == [8, 8, 4, 4, 4, 4]
     assert_texture_term_trained(run_dir, 0.5, True)
     assert (run_dir / "checkpoints" / "step_00000003").is_dir()  # kept: steps 2, 3, 4
-    exported = run("export", run_dir, "--out", tmp_path / "mirrored.onnx")
+    exported = run("export", run_dir, "--out", tmp_path / "mirrored.onnx", "--colour-seconds", "0")
     assert exported.returncode == 0, exported.stderr
     session = onnxruntime.InferenceSession(str(tmp_path / "mirrored.onnx"),
                                            providers=["CPUExecutionProvider"])
@@ -373,7 +420,7 @@ def test_jax_trained_run_exports_with_tensorflow(data_dir, tmp_path):
     assert json.loads((run_dir / "run.json").read_text())["config"]["g_texture_audio"]
     state = json.loads((run_dir / "checkpoints" / "step_00000004" / "state.json").read_text())
     assert state["backend"] == "jax"
-    exported = run("export", run_dir, "--out", tmp_path / "jax.onnx",
+    exported = run("export", run_dir, "--out", tmp_path / "jax.onnx", "--colour-seconds", "0",
                    env={"KERAS_BACKEND": "jax"})
     assert exported.returncode == 0, exported.stderr
     session = onnxruntime.InferenceSession(str(tmp_path / "jax.onnx"),

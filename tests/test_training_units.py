@@ -180,11 +180,11 @@ def test_export_refuses_a_model_that_fails_parity(tmp_path, monkeypatch):
     sf.write(data / "a.wav", 0.1 * rng.standard_normal((50_000, 1)), 44_100)
     result = train(TrainRequest(data, tmp_path / "run", preset="tiny", steps=2,
                                 overrides={"eval_every": 0}, progress=False))
-    good = onnx_export.export_model(tmp_path / "run", tmp_path / "good.onnx")
+    good = onnx_export.export_model(tmp_path / "run", tmp_path / "good.onnx", colour_seconds=0)
     assert good.max_abs_difference <= onnx_export.PARITY_ATOL and good.step == result.step
     monkeypatch.setattr(onnx_export, "PARITY_ATOL", -1.0)  # no export can meet this
     with pytest.raises(onnx_export.ExportError, match="nothing was written"):
-        onnx_export.export_model(tmp_path / "run", tmp_path / "bad.onnx")
+        onnx_export.export_model(tmp_path / "run", tmp_path / "bad.onnx", colour_seconds=0)
     assert not (tmp_path / "bad.onnx").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 

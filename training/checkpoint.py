@@ -44,7 +44,8 @@ class CheckpointState:
     """What ``state.json`` holds (``ceiling_db``: the training data's level ceiling, see
     :func:`.corpus.corpus_ceiling_db`; None in checkpoints written before it existed;
     ``average_from_step``: the step the generator's weight average began at, None when the
-    checkpoint holds no average)."""
+    checkpoint holds no average; ``colour_db``: the training data's band levels, see
+    :func:`.corpus.corpus_colour_db`, None in checkpoints written before they existed)."""
 
     step: int
     spec: SpectralSpec
@@ -53,6 +54,7 @@ class CheckpointState:
     backend: str
     ceiling_db: tuple[float, ...] | None = None
     average_from_step: int | None = None
+    colour_db: tuple[float, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = {"format": CHECKPOINT_FORMAT, "step": self.step, "spec": self.spec.to_dict(),
@@ -62,6 +64,8 @@ class CheckpointState:
             data["ceiling_db"] = [round(v, 2) for v in self.ceiling_db]
         if self.average_from_step is not None:
             data["average_from_step"] = self.average_from_step
+        if self.colour_db is not None:
+            data["colour_db"] = [round(v, 2) for v in self.colour_db]
         return data
 
     @classmethod
@@ -69,11 +73,13 @@ class CheckpointState:
         if data.get("format") != CHECKPOINT_FORMAT:
             raise CheckpointError(f"checkpoint format {data.get('format')} is not supported")
         ceiling, average_from = data.get("ceiling_db"), data.get("average_from_step")
+        colour = data.get("colour_db")
         return cls(step=int(data["step"]), spec=SpectralSpec.from_dict(data["spec"]),
                    config=TrainConfig.from_dict(data["config"]),
                    data_fingerprint=str(data["data_fingerprint"]), backend=str(data["backend"]),
                    ceiling_db=None if ceiling is None else tuple(float(v) for v in ceiling),
-                   average_from_step=None if average_from is None else int(average_from))
+                   average_from_step=None if average_from is None else int(average_from),
+                   colour_db=None if colour is None else tuple(float(v) for v in colour))
 
 
 def checkpoint_dirs(run_dir: Path) -> list[Path]:

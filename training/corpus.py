@@ -21,6 +21,7 @@ import soundfile as sf
 
 from ..runtime.audio_io import SILENCE_PEAK, read_audio
 from ..runtime.ceiling import row_ceiling_db
+from ..runtime.colour import band_levels_db
 from ..runtime.errors import AudioInputError
 from ..runtime.latent import truncated_normal
 from ..runtime.roundtrip import chunk_contexts
@@ -139,6 +140,14 @@ def corpus_ceiling_db(corpus: Corpus, spec: SpectralSpec, gain_db: float
     # Rounded as checkpoints and models store it, so that the training monitor renders
     # with exactly the ceiling of the exported model.
     return tuple(round(float(v), 2) for v in row_ceiling_db(images, spec) + gain_db)
+
+
+def corpus_colour_db(corpus: Corpus) -> tuple[float, ...]:
+    """The corpus's band levels (:func:`raingan.runtime.colour.band_levels_db` of its
+    signals, one per recording channel), to 0.01 dB: what ``raingan export`` calibrates the
+    model's colour to (:mod:`raingan.runtime.colour`)."""
+    levels = band_levels_db(corpus.signals, corpus.sample_rate_hz)
+    return tuple(round(float(v), 2) for v in levels)
 
 
 @dataclass(frozen=True)
