@@ -265,8 +265,9 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | Sequence[Path] | N
     if not difference <= PARITY_ATOL:
         raise ExportError(f"onnxruntime output differs from TensorFlow by {difference:.3g} "
                           f"(limit {PARITY_ATOL:g}); nothing was written")
-    reference = colour_reference(run_dir, state, data_dir) if colour_seconds > 0 else None
-    if reference is not None and state.spec.normalization == "fixed":
+    calibrate = colour_seconds > 0 and state.spec.normalization == "fixed"
+    reference = colour_reference(run_dir, state, data_dir) if calibrate else None
+    if reference is not None:
         metadata = dataclasses.replace(metadata, colour_db=calibrated_colour(
             serialized, reference, state.config.gain_db, colour_seconds, progress))
         onnx.helper.set_model_props(model_proto, metadata.to_props())

@@ -177,6 +177,7 @@ def _run_export(args: argparse.Namespace) -> int:
         from raingan.export.onnx_export import export_model
     except ImportError as exc:
         return _missing_extra(exc)
+
     def progress(round_: int, residual_db: float) -> None:
         print(f"colour calibration, round {round_}: band levels {residual_db:.2f} dB rms from "
               f"the training audio's", file=sys.stderr)

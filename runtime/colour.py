@@ -3,8 +3,8 @@ levels of the audio it was trained on.
 
 A generator does not reproduce its corpus's long-term spectrum exactly, and what it misses is
 audible as colour: the session-14 model's rain, heard channel by channel in ``raingan eval``'s
-cochlear bands, was 10-14 dB too quiet at 90-140 Hz (the rumble under the patter) and 1-3 dB
-too loud at 1.5-5 kHz. The images' own mean levels do not show this faithfully (phase
+cochlear bands, was 13-16 dB too quiet at 90-140 Hz (the rumble under the patter), 6-9 dB
+too quiet at 190-470 Hz and within 2 dB above 1.5 kHz (eight 60 s streams). The images' own mean levels do not show this faithfully (phase
 reconstruction of inconsistent images loses level unevenly, and a correction computed on
 images made the session-14 model's colour worse), so the gain is measured on the sound:
 :func:`calibrate_colour` renders streams, compares their per-channel band levels
