@@ -584,7 +584,10 @@ def repetition_score(audio: np.ndarray, sample_rate_hz: float) -> float:
     more than 2 s apart. Patches are compared on a 16 ms grid for the earlier patch and the
     full 4 ms grid for the later one (four interleaved 16 ms grids), so a loop of any length
     is matched to within 2 ms and scores about 1, at four times the cost of a 16 ms grid.
-    Independent noise scores about 0.15-0.25 (the best of many chance matches).
+    Audio that never repeats still scores the best of its chance matches, and longer audio
+    has more of them: rain-coloured Gaussian noise scores about 0.14 over 6 s and 0.20 over
+    60 s, real rain recordings 0.14-0.17 over 5-8 s and up to 0.27 over 18-25 s
+    (``benchmarks/repetition_length.py``). Compare files of equal length.
 
     Parameters
     ----------

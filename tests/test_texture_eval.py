@@ -158,6 +158,15 @@ def test_repetition_is_about_one_for_a_loop_and_low_for_fresh_noise():
     assert math.isnan(evaluate.repetition_score(noise(42, 3.0, sr), sr))
 
 
+def test_repetition_of_fresh_noise_rises_with_length():
+    # The score is the best of all chance matches, so more audio finds a better one: the
+    # reason to compare files of equal length (the docstring's figures).
+    sr = 16_000
+    long = noise(43, 30.0, sr)
+    pieces = [evaluate.repetition_score(long[i:i + 5 * sr], sr) for i in range(0, 30 * sr, 5 * sr)]
+    assert evaluate.repetition_score(long, sr) > np.mean(pieces) + 0.03  # 0.18 against 0.12
+
+
 # -- clipping, DC, coloured noise ----------------------------------------------------------------
 
 def test_clipping_and_dc_are_reported_per_candidate():
