@@ -37,9 +37,13 @@ from ..runtime.colour import CALIBRATION_SECONDS  # noqa: E402
 from .colour import calibrated_colour, colour_reference  # noqa: E402
 from .folding import (fold_batch_norm, subpixel_bias, subpixel_frame_noise_kernel,  # noqa: E402
                       subpixel_kernel, subpixel_noise_kernel)
+from .quantize import quantize_convolutions  # noqa: E402
 
 #: Largest allowed |TensorFlow - onnxruntime| over the parity latents.
 PARITY_ATOL = 1e-4
+#: Largest allowed mean |TensorFlow - onnxruntime| of an int8 export (``int8=True``): the
+#: bundled model's is about 0.013, with single pixels up to about 0.25 off.
+INT8_MEAN_ATOL = 0.03
 #: onnxruntime supports opsets 7 and up; 17 has every op the generator uses, unchanged since.
 DEFAULT_OPSET = 17
 PARITY_BATCH = 8
@@ -57,6 +61,7 @@ class ExportResult:
     n_nodes: int
     weights: str  # "average" (the run's weight average), "raw", or "the mean of N checkpoints' ..."
     colour_calibrated: bool = False  # False: the checkpoint has no band levels and no --data
+    int8_mean_difference: float | None = None  # mean |TF - int8 model|; None: a float model
 
 
 def _copy_inference_weights(trained: keras.layers.Layer, plain: keras.layers.Layer) -> None:
@@ -176,7 +181,8 @@ def _architecture(state: CheckpointState) -> dict:
 def export_model(run_dir: Path, out: Path, checkpoint: Path | Sequence[Path] | None = None,
                  opset: int = DEFAULT_OPSET, raw_weights: bool = False,
                  data_dir: Path | None = None, colour_seconds: float = CALIBRATION_SECONDS,
-                 progress: Callable[[int, float], None] | None = None) -> ExportResult:
+                 progress: Callable[[int, float], None] | None = None,
+                 int8: bool = False) -> ExportResult:
     """Export a run's generator (its latest checkpoint unless one is named) to ``out``.
 
     The checkpoint's weight average is exported when it holds one (see
@@ -189,6 +195,10 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | Sequence[Path] | N
     ``data_dir`` for checkpoints without them, listening to ``colour_seconds`` of the model
     per round (0: no calibration); ``progress`` is called after each round with its number
     and residual (dB rms).
+
+    ``int8`` quantizes the convolutions to 8-bit integers (:mod:`.quantize`) after the float
+    parity check; the quantized model must stay within :data:`INT8_MEAN_ATOL` of TensorFlow
+    on average, and its colour is calibrated on the quantized model itself.
 
     Raises
     ------
@@ -231,8 +241,21 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | Sequence[Path] | N
                                                        opset=opset)
     except Exception as exc:  # tf2onnx raises many untyped errors
         raise ExportError(f"tf2onnx could not convert the generator ({exc})") from None
+    # Parity first, then every later measurement runs on the parity-checked float graph in
+    # onnxruntime: the intensity fit renders a thousand images, which eager TensorFlow made slowly.
+    session = onnxruntime.InferenceSession(model_proto.SerializeToString(),
+                                           providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    latents = truncated_normal(rng, (PARITY_BATCH, input_dim), state.config.truncation)
+    expected = np.asarray(trained(latents, training=False))
+    got = session.run([OUTPUT_NAME], {INPUT_NAME: latents})[0]
+    difference = float(np.max(np.abs(got - expected))) if got.shape == expected.shape else np.inf
+    if not difference <= PARITY_ATOL:
+        raise ExportError(f"onnxruntime output differs from TensorFlow by {difference:.3g} "
+                          f"(limit {PARITY_ATOL:g}); nothing was written")
+
     def images_of(z: np.ndarray) -> np.ndarray:
-        return np.concatenate([np.asarray(plain(z[i:i + 64], training=False))
+        return np.concatenate([session.run([OUTPUT_NAME], {INPUT_NAME: z[i:i + 64]})[0]
                                for i in range(0, z.shape[0], 64)])
 
     axis = fit_intensity_axis(images_of, state.spec,
@@ -252,19 +275,22 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | Sequence[Path] | N
                   "g_frame_noise": state.config.g_frame_noise,
                   "g_attention_level": state.config.g_attention_level,
                   "weights": weights, "backend": state.backend,
+                  **({"quantization": "int8 convolutions (static, per channel)"}
+                     if int8 else {}),
                   **({"averaged_steps": steps} if len(steps) > 1 else {})})
     onnx.helper.set_model_props(model_proto, metadata.to_props())
     serialized = model_proto.SerializeToString()
-
-    rng = np.random.default_rng(0)
-    latents = truncated_normal(rng, (PARITY_BATCH, input_dim), metadata.truncation)
-    expected = np.asarray(trained(latents, training=False))
-    session = onnxruntime.InferenceSession(serialized, providers=["CPUExecutionProvider"])
-    got = session.run([OUTPUT_NAME], {INPUT_NAME: latents})[0]
-    difference = float(np.max(np.abs(got - expected))) if got.shape == expected.shape else np.inf
-    if not difference <= PARITY_ATOL:
-        raise ExportError(f"onnxruntime output differs from TensorFlow by {difference:.3g} "
-                          f"(limit {PARITY_ATOL:g}); nothing was written")
+    int8_difference = None
+    if int8:
+        serialized = quantize_convolutions(serialized, input_dim, metadata.truncation)
+        model_proto = onnx.load_from_string(serialized)
+        session = onnxruntime.InferenceSession(serialized, providers=["CPUExecutionProvider"])
+        int8_difference = float(np.mean(np.abs(
+            session.run([OUTPUT_NAME], {INPUT_NAME: latents})[0] - expected)))
+        if not int8_difference <= INT8_MEAN_ATOL:
+            raise ExportError(f"the int8 model differs from TensorFlow by {int8_difference:.3g} "
+                              f"on average (limit {INT8_MEAN_ATOL:g}); export it without "
+                              f"--int8; nothing was written")
     calibrate = colour_seconds > 0 and state.spec.normalization == "fixed"
     reference = colour_reference(run_dir, state, data_dir) if calibrate else None
     if reference is not None:
@@ -275,4 +301,4 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | Sequence[Path] | N
     with atomic_output(out, suffix=".onnx") as temp:
         Path(temp).write_bytes(serialized)
     return ExportResult(Path(out), state.step, difference, len(model_proto.graph.node), weights,
-                        metadata.colour_db is not None)
+                        metadata.colour_db is not None, int8_difference)

@@ -164,6 +164,10 @@ def add_export(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--colour-seconds", type=float, default=CALIBRATION_SECONDS, metavar="S",
                    help=f"seconds of the model rendered per colour calibration round "
                         f"(default {CALIBRATION_SECONDS:g}; 0: do not calibrate)")
+    p.add_argument("--int8", action="store_true",
+                   help="quantize the convolutions to 8-bit integers (static, per channel): "
+                        "about 1.35x faster generation on CPUs, images within 0.03 of the "
+                        "float model's on average (checked before writing)")
     p.set_defaults(run=_run_export)
 
 
@@ -187,9 +191,11 @@ def _run_export(args: argparse.Namespace) -> int:
         print("raingan export: error: --colour-seconds must be 0 or more", file=sys.stderr)
         return 2
     result = export_model(args.run_dir, args.out, args.checkpoint, args.opset,
-                          args.raw_weights, args.data, seconds, progress)
+                          args.raw_weights, args.data, seconds, progress, args.int8)
+    int8 = ("" if result.int8_mean_difference is None else
+            f", int8 convolutions, mean difference {result.int8_mean_difference:.2g}")
     print(f"wrote {result.path} (step {result.step}, {result.weights} weights, "
-          f"{result.n_nodes} nodes, parity {result.max_abs_difference:.2g})")
+          f"{result.n_nodes} nodes, parity {result.max_abs_difference:.2g}{int8})")
     if not result.colour_calibrated and seconds > 0:
         print("raingan export: note: the model's colour is not calibrated (the checkpoint "
               "holds no band levels of its training audio: pass --data DATA_DIR)",

@@ -30,7 +30,6 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import scipy.fft as sfft
 import scipy.ndimage
-import scipy.signal
 
 from . import texture
 from .atomic import atomic_output
@@ -378,6 +377,8 @@ def _seam_spectrum(audio: np.ndarray, sample_rate_hz: float) -> tuple[np.ndarray
     duration_s = envelopes.shape[1] / rate_hz
     segment_s = min(max(duration_s / 2.0, _SEAM_SEGMENT_S[0]), _SEAM_SEGMENT_S[1])
     n_segment = min(int(round(segment_s * rate_hz)), envelopes.shape[1])
+    import scipy.signal  # here, not above: it takes a second to import, and every
+    # `raingan` command imports this module (for its constants)
     freqs, power = scipy.signal.welch(envelopes, fs=rate_hz, window="hann", nperseg=n_segment,
                                       noverlap=(3 * n_segment) // 4, detrend="linear", axis=-1)
     in_range = (freqs >= SEAM_RANGE_HZ[0]) & (freqs <= SEAM_RANGE_HZ[1])
@@ -867,6 +868,7 @@ def log_spectrogram_db(audio: np.ndarray, sample_rate_hz: float
     """(times_s, freqs_hz, power_db) of the first 30 s, for drawing."""
     audio = audio[: int(_PLOT_MAX_S * sample_rate_hz)]
     n_fft = min(1024 if sample_rate_hz <= 24_000 else 2048, audio.shape[0])
+    import scipy.signal  # deferred, as in _seam_spectrum
     freqs, times, power = scipy.signal.spectrogram(
         audio, fs=sample_rate_hz, window="hann", nperseg=n_fft, noverlap=n_fft * 3 // 4,
         mode="psd")

@@ -1,13 +1,11 @@
 """End-to-end training and export through the `raingan` command, on the tiny preset.
 
-`raingan train` -> `raingan export` -> onnxruntime inference, plus resume, the distributed
-path on two logical CPU devices, the JAX backend, and every kind of bad input.
+`raingan train` -> `raingan export` -> onnxruntime inference of one shared run, and what
+is done to it: export options, resume, refusals. Runs of their own: test_training_runs.py.
 """
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,35 +13,12 @@ import onnxruntime
 import pytest
 import soundfile as sf
 
-RAINGAN = [str(Path(sys.executable).with_name("raingan"))]
-OUTSIDE_CHECKOUT = Path(__file__).resolve().parents[1].parent
-
-
-def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*RAINGAN, *map(str, args)], capture_output=True, text=True,
-                          timeout=600, cwd=OUTSIDE_CHECKOUT, env={**os.environ, **(env or {})})
-
-
-def rain_like(rng: np.random.Generator, seconds: float, rate: int, channels: int) -> np.ndarray:
-    """Noise with decaying clicks (drops) on top: enough structure for the pipeline."""
-    n = int(seconds * rate)
-    out = 0.02 * rng.standard_normal((n, channels))
-    for start in rng.integers(0, n - 400, size=int(40 * seconds)):
-        decay = np.exp(-np.arange(400) / 40.0)[:, None]
-        out[start:start + 400] += 0.3 * rng.standard_normal((400, channels)) * decay
-    return np.clip(out, -1, 1).astype(np.float32)
+from training_cli import rain_like, run, write_training_data
 
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory) -> Path:
-    """Two usable recordings (48 kHz stereo, 22.05 kHz mono), a text file and a short file."""
-    rng = np.random.default_rng(7)
-    folder = tmp_path_factory.mktemp("rain")
-    sf.write(folder / "roof.wav", rain_like(rng, 3.0, 48_000, 2), 48_000)
-    sf.write(folder / "street.flac", rain_like(rng, 2.5, 22_050, 1), 22_050)
-    sf.write(folder / "blip.wav", rain_like(rng, 0.3, 44_100, 1), 44_100)
-    (folder / "notes.txt").write_text("recorded in the rain\n")
-    return folder
+    return write_training_data(tmp_path_factory.mktemp("rain"))
 
 
 @pytest.fixture(scope="module")
@@ -265,29 +240,6 @@ def test_resume_continues_from_the_last_checkpoint(tiny_run, tmp_path):
         True, True]
 
 
-def test_resume_can_turn_the_weight_average_on_and_keep_fewer_checkpoints(data_dir, tmp_path):
-    run_dir = tmp_path / "late-average"
-    result = run("train", data_dir, "--out", run_dir, "--preset", "tiny", "--steps", "2")
-    assert result.returncode == 0, result.stderr
-    first = run_dir / "checkpoints" / "step_00000002"
-    assert not (first / "generator_average.weights.h5").exists()
-    assert "average_from_step" not in json.loads((first / "state.json").read_text())
-    result = run("train", data_dir, "--out", run_dir, "--resume", "--steps", "6",
-                 "--g-average-decay", "0.5", "--keep-checkpoints", "1")
-    assert result.returncode == 0, result.stderr
-    assert "g_average_decay 0.0 -> 0.5, keep_checkpoints 3 -> 1" in result.stderr
-    assert [p.name for p in (run_dir / "checkpoints").iterdir()] == ["step_00000006"]
-    last = run_dir / "checkpoints" / "step_00000006"
-    assert (last / "generator_average.weights.h5").is_file()
-    # The average began at the resumed step: its decay ramps from there, and resuming again
-    # continues it from there.
-    assert json.loads((last / "state.json").read_text())["average_from_step"] == 2
-    result = run("train", data_dir, "--out", run_dir, "--resume", "--steps", "8")
-    assert result.returncode == 0, result.stderr
-    state = json.loads((run_dir / "checkpoints" / "step_00000008" / "state.json").read_text())
-    assert state["average_from_step"] == 2 and state["config"]["keep_checkpoints"] == 1
-
-
 def test_a_fresh_run_refuses_an_existing_run_folder(tiny_run, data_dir):
     result = run("train", data_dir, "--out", tiny_run[0], "--preset", "tiny")
     assert result.returncode == 2
@@ -331,100 +283,3 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tiny_run, data_dir, t
     assert "step_00000004" in message and "kept" in message
     names = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
     assert names == ["step_00000002", "step_00000004"]
-
-
-def test_channel_counts_that_are_not_numbers_are_refused(data_dir, tmp_path):
-    result = run("train", data_dir, "--out", tmp_path / "run", "--preset", "tiny",
-                 "--g-channels", "8,eight,4")
-    assert result.returncode == 2
-    assert "--g-channels" in result.stderr and "'8,eight,4'" in result.stderr
-    assert not (tmp_path / "run").exists()
-
-
-def test_empty_folder_is_refused(tmp_path):
-    (tmp_path / "empty").mkdir()
-    result = run("train", tmp_path / "empty", "--out", tmp_path / "run", "--preset", "tiny")
-    assert result.returncode == 2
-    assert "empty" in result.stderr.strip().splitlines()[-1]
-    assert not (tmp_path / "run").exists()
-
-
-def test_folder_without_usable_audio_is_refused(tmp_path):
-    folder = tmp_path / "texts"
-    folder.mkdir()
-    (folder / "a.txt").write_text("no audio here")
-    result = run("train", folder, "--out", tmp_path / "run", "--preset", "tiny")
-    assert result.returncode == 2
-    assert "no usable recordings" in result.stderr
-
-
-def test_corrupt_file_is_named(data_dir, tmp_path):
-    import shutil
-
-    folder = tmp_path / "with_corrupt"
-    shutil.copytree(data_dir, folder)
-    (folder / "broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk" * 10)
-    result = run("train", folder, "--out", tmp_path / "run", "--preset", "tiny")
-    assert result.returncode == 2
-    assert "broken.wav" in result.stderr.strip().splitlines()[-1]
-    assert not (tmp_path / "run").exists()
-
-
-def test_export_of_a_folder_that_is_not_a_run(tmp_path):
-    result = run("export", tmp_path, "--out", tmp_path / "model.onnx")
-    assert result.returncode == 2
-    assert "no checkpoint" in result.stderr
-    assert not (tmp_path / "model.onnx").exists()
-
-
-def assert_texture_term_trained(run_dir: Path, weight: float, heard: bool) -> None:
-    """The run's generator loss held a positive texture-matching term at every step."""
-    config = json.loads((run_dir / "run.json").read_text())["config"]
-    assert (config["g_texture_weight"], config["g_texture_heard"]) == (weight, heard)
-    logged = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    steps = [m for m in logged if "g_total_loss" in m]
-    assert len(steps) == 4
-    assert all(m["g_total_loss"] > m["g_loss"] + 1e-6 for m in steps)
-
-
-def test_mirrored_strategy_on_two_logical_cpus(data_dir, tmp_path):
-    run_dir = tmp_path / "mirrored"
-    result = run("train", data_dir, "--out", run_dir, "--preset", "tiny", "--strategy",
-                 "mirrored", "--cpu-devices", "2", "--latent-dim", "24", "--loss", "wgan-gp",
-                 "--g-noise-levels", "0", "--checkpoint-every", "1", "--g-texture-weight", "0.5",
-                 "--g-texture-heard", "--g-channels", "8,8,4,4,4,4")
-    assert result.returncode == 0, result.stderr
-    assert "on 2 replica(s)" in result.stderr
-    assert "trained to step 4" in result.stdout
-    config = json.loads((run_dir / "run.json").read_text())["config"]
-    assert (config["latent_dim"], config["loss"]) == (24, "wgan-gp")
-    assert (config["g_noise_levels"], config["checkpoint_every"]) == (0, 1)
-    assert config["g_channels"] == [8, 8, 4, 4, 4, 4]
-    assert_texture_term_trained(run_dir, 0.5, True)
-    assert (run_dir / "checkpoints" / "step_00000003").is_dir()  # kept: steps 2, 3, 4
-    exported = run("export", run_dir, "--out", tmp_path / "mirrored.onnx", "--colour-seconds", "0")
-    assert exported.returncode == 0, exported.stderr
-    session = onnxruntime.InferenceSession(str(tmp_path / "mirrored.onnx"),
-                                           providers=["CPUExecutionProvider"])
-    assert session.get_inputs()[0].shape[1] == 24  # no noise inputs
-
-
-def test_jax_trained_run_exports_with_tensorflow(data_dir, tmp_path):
-    run_dir = tmp_path / "jax"
-    result = run("train", data_dir, "--out", run_dir, "--preset", "tiny", "--loss", "wgan-gp",
-                 "--g-texture-weight", "2", "--g-texture-heard", "--g-texture-audio",
-                 env={"KERAS_BACKEND": "jax"})  # the penalty's nested gradient, in JAX
-    assert result.returncode == 0, result.stderr
-    assert "training with jax" in result.stderr
-    assert_texture_term_trained(run_dir, 2.0, True)
-    assert json.loads((run_dir / "run.json").read_text())["config"]["g_texture_audio"]
-    state = json.loads((run_dir / "checkpoints" / "step_00000004" / "state.json").read_text())
-    assert state["backend"] == "jax"
-    exported = run("export", run_dir, "--out", tmp_path / "jax.onnx", "--colour-seconds", "0",
-                   env={"KERAS_BACKEND": "jax"})
-    assert exported.returncode == 0, exported.stderr
-    session = onnxruntime.InferenceSession(str(tmp_path / "jax.onnx"),
-                                           providers=["CPUExecutionProvider"])
-    inputs = session.get_inputs()[0].shape[1]
-    out = session.run(None, {"latent": np.zeros((2, inputs), np.float32)})[0]
-    assert out.shape == (2, 512, 128) and np.all(np.isfinite(out))

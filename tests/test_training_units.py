@@ -168,7 +168,7 @@ def test_train_fraction_keeps_only_the_head(tmp_path):
         load_corpus(tmp_path, spec, train_fraction=0.0)
 
 
-def test_export_refuses_a_model_that_fails_parity(tmp_path, monkeypatch):
+def test_export_refuses_a_model_that_fails_parity_float_or_int8(tmp_path, monkeypatch):
     import soundfile as sf
 
     from raingan.export import onnx_export
@@ -182,6 +182,26 @@ def test_export_refuses_a_model_that_fails_parity(tmp_path, monkeypatch):
                                 overrides={"eval_every": 0}, progress=False))
     good = onnx_export.export_model(tmp_path / "run", tmp_path / "good.onnx", colour_seconds=0)
     assert good.max_abs_difference <= onnx_export.PARITY_ATOL and good.step == result.step
+    # int8: integer convolutions (QDQ) in the graph, near the float model, its metadata kept.
+    int8 = onnx_export.export_model(tmp_path / "run", tmp_path / "int8.onnx", colour_seconds=0,
+                                    int8=True)
+    assert 0 < int8.int8_mean_difference <= onnx_export.INT8_MEAN_ATOL
+    import onnx
+
+    from raingan.runtime.generator import Generator
+
+    ops = {node.op_type for node in onnx.load(str(int8.path)).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear", "Conv"} <= ops
+    quantized, plain = Generator(int8.path, device="cpu"), Generator(good.path, device="cpu")
+    assert quantized.metadata.training["quantization"].startswith("int8")
+    assert "quantization" not in plain.metadata.training
+    assert quantized.metadata.intensity == plain.metadata.intensity
+    latents = plain.latents(np.random.default_rng(1), 3)
+    assert 0 < np.abs(quantized.images(latents) - plain.images(latents)).mean() < 0.03
+    monkeypatch.setattr(onnx_export, "INT8_MEAN_ATOL", -1.0)
+    with pytest.raises(onnx_export.ExportError, match="without --int8; nothing was written"):
+        onnx_export.export_model(tmp_path / "run", tmp_path / "bad.onnx", colour_seconds=0,
+                                 int8=True)
     monkeypatch.setattr(onnx_export, "PARITY_ATOL", -1.0)  # no export can meet this
     with pytest.raises(onnx_export.ExportError, match="nothing was written"):
         onnx_export.export_model(tmp_path / "run", tmp_path / "bad.onnx", colour_seconds=0)

@@ -1,0 +1,128 @@
+"""End-to-end training runs of their own through the `raingan` command, on the tiny preset:
+resume with new settings, the distributed path on two logical CPU devices, the JAX backend,
+and bad input that no run is needed for.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+import pytest
+
+from training_cli import assert_texture_term_trained, run, write_training_data
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    return write_training_data(tmp_path_factory.mktemp("rain"))
+
+
+def test_resume_can_turn_the_weight_average_on_and_keep_fewer_checkpoints(data_dir, tmp_path):
+    run_dir = tmp_path / "late-average"
+    result = run("train", data_dir, "--out", run_dir, "--preset", "tiny", "--steps", "2")
+    assert result.returncode == 0, result.stderr
+    first = run_dir / "checkpoints" / "step_00000002"
+    assert not (first / "generator_average.weights.h5").exists()
+    assert "average_from_step" not in json.loads((first / "state.json").read_text())
+    result = run("train", data_dir, "--out", run_dir, "--resume", "--steps", "6",
+                 "--g-average-decay", "0.5", "--keep-checkpoints", "1")
+    assert result.returncode == 0, result.stderr
+    assert "g_average_decay 0.0 -> 0.5, keep_checkpoints 3 -> 1" in result.stderr
+    assert [p.name for p in (run_dir / "checkpoints").iterdir()] == ["step_00000006"]
+    last = run_dir / "checkpoints" / "step_00000006"
+    assert (last / "generator_average.weights.h5").is_file()
+    # The average began at the resumed step: its decay ramps from there, and resuming again
+    # continues it from there.
+    assert json.loads((last / "state.json").read_text())["average_from_step"] == 2
+    result = run("train", data_dir, "--out", run_dir, "--resume", "--steps", "8")
+    assert result.returncode == 0, result.stderr
+    state = json.loads((run_dir / "checkpoints" / "step_00000008" / "state.json").read_text())
+    assert state["average_from_step"] == 2 and state["config"]["keep_checkpoints"] == 1
+
+
+def test_channel_counts_that_are_not_numbers_are_refused(data_dir, tmp_path):
+    result = run("train", data_dir, "--out", tmp_path / "run", "--preset", "tiny",
+                 "--g-channels", "8,eight,4")
+    assert result.returncode == 2
+    assert "--g-channels" in result.stderr and "'8,eight,4'" in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_empty_folder_is_refused(tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = run("train", tmp_path / "empty", "--out", tmp_path / "run", "--preset", "tiny")
+    assert result.returncode == 2
+    assert "empty" in result.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "run").exists()
+
+
+def test_folder_without_usable_audio_is_refused(tmp_path):
+    folder = tmp_path / "texts"
+    folder.mkdir()
+    (folder / "a.txt").write_text("no audio here")
+    result = run("train", folder, "--out", tmp_path / "run", "--preset", "tiny")
+    assert result.returncode == 2
+    assert "no usable recordings" in result.stderr
+
+
+def test_corrupt_file_is_named(data_dir, tmp_path):
+    import shutil
+
+    folder = tmp_path / "with_corrupt"
+    shutil.copytree(data_dir, folder)
+    (folder / "broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk" * 10)
+    result = run("train", folder, "--out", tmp_path / "run", "--preset", "tiny")
+    assert result.returncode == 2
+    assert "broken.wav" in result.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "run").exists()
+
+
+def test_export_of_a_folder_that_is_not_a_run(tmp_path):
+    result = run("export", tmp_path, "--out", tmp_path / "model.onnx")
+    assert result.returncode == 2
+    assert "no checkpoint" in result.stderr
+    assert not (tmp_path / "model.onnx").exists()
+
+
+def test_mirrored_strategy_on_two_logical_cpus(data_dir, tmp_path):
+    run_dir = tmp_path / "mirrored"
+    result = run("train", data_dir, "--out", run_dir, "--preset", "tiny", "--strategy",
+                 "mirrored", "--cpu-devices", "2", "--latent-dim", "24", "--loss", "wgan-gp",
+                 "--g-noise-levels", "0", "--checkpoint-every", "1", "--g-texture-weight", "0.5",
+                 "--g-texture-heard", "--g-channels", "8,8,4,4,4,4")
+    assert result.returncode == 0, result.stderr
+    assert "on 2 replica(s)" in result.stderr
+    assert "trained to step 4" in result.stdout
+    config = json.loads((run_dir / "run.json").read_text())["config"]
+    assert (config["latent_dim"], config["loss"]) == (24, "wgan-gp")
+    assert (config["g_noise_levels"], config["checkpoint_every"]) == (0, 1)
+    assert config["g_channels"] == [8, 8, 4, 4, 4, 4]
+    assert_texture_term_trained(run_dir, 0.5, True)
+    assert (run_dir / "checkpoints" / "step_00000003").is_dir()  # kept: steps 2, 3, 4
+    exported = run("export", run_dir, "--out", tmp_path / "mirrored.onnx", "--colour-seconds", "0")
+    assert exported.returncode == 0, exported.stderr
+    session = onnxruntime.InferenceSession(str(tmp_path / "mirrored.onnx"),
+                                           providers=["CPUExecutionProvider"])
+    assert session.get_inputs()[0].shape[1] == 24  # no noise inputs
+
+
+def test_jax_trained_run_exports_with_tensorflow(data_dir, tmp_path):
+    run_dir = tmp_path / "jax"
+    result = run("train", data_dir, "--out", run_dir, "--preset", "tiny", "--loss", "wgan-gp",
+                 "--g-texture-weight", "2", "--g-texture-heard", "--g-texture-audio",
+                 env={"KERAS_BACKEND": "jax"})  # the penalty's nested gradient, in JAX
+    assert result.returncode == 0, result.stderr
+    assert "training with jax" in result.stderr
+    assert_texture_term_trained(run_dir, 2.0, True)
+    assert json.loads((run_dir / "run.json").read_text())["config"]["g_texture_audio"]
+    state = json.loads((run_dir / "checkpoints" / "step_00000004" / "state.json").read_text())
+    assert state["backend"] == "jax"
+    exported = run("export", run_dir, "--out", tmp_path / "jax.onnx", "--colour-seconds", "0",
+                   env={"KERAS_BACKEND": "jax"})
+    assert exported.returncode == 0, exported.stderr
+    session = onnxruntime.InferenceSession(str(tmp_path / "jax.onnx"),
+                                           providers=["CPUExecutionProvider"])
+    inputs = session.get_inputs()[0].shape[1]
+    out = session.run(None, {"latent": np.zeros((2, inputs), np.float32)})[0]
+    assert out.shape == (2, 512, 128) and np.all(np.isfinite(out))
