@@ -242,7 +242,7 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | Sequence[Path] | N
     except Exception as exc:  # tf2onnx raises many untyped errors
         raise ExportError(f"tf2onnx could not convert the generator ({exc})") from None
     # Parity first, then every later measurement runs on the parity-checked float graph in
-    # onnxruntime: the intensity fit renders a thousand images, which eager TensorFlow made slowly.
+    # onnxruntime: the intensity fit renders a thousand images, slow in eager TensorFlow.
     session = onnxruntime.InferenceSession(model_proto.SerializeToString(),
                                            providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(0)

@@ -5,8 +5,9 @@ with one scale per output channel, and its input as int8 with one scale per tens
 on the generator's own activations for :data:`CALIBRATION_BATCHES` batches of fixed latents
 (min-max calibration). Attention, matrix products and the element-wise layers stay float.
 onnxruntime then runs the convolutions as integer kernels (VNNI on recent x86 CPUs, dot
-products on Arm): about 1.35x faster than float for the bundled model on two cores, with
-images that differ from the float model's by about 0.013 on average (of a [-1, 1] range).
+products on Arm): the bundled weights render 1.36x faster than float on two cores (21.3x
+against 15.7x real time, ``benchmarks/render_speed.py``), with images that differ from the
+float model's by about 0.013 on average (of a [-1, 1] range).
 The result depends only on the float model and the latents' seed, so it is reproducible.
 """
 

@@ -166,7 +166,7 @@ def add_export(commands: argparse._SubParsersAction) -> None:
                         f"(default {CALIBRATION_SECONDS:g}; 0: do not calibrate)")
     p.add_argument("--int8", action="store_true",
                    help="quantize the convolutions to 8-bit integers (static, per channel): "
-                        "about 1.35x faster generation on CPUs, images within 0.03 of the "
+                        "about 1.36x faster renders on CPUs, images within 0.03 of the "
                         "float model's on average (checked before writing)")
     p.set_defaults(run=_run_export)
 
