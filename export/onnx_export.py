@@ -196,7 +196,7 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | Sequence[Path] | N
     per round (0: no calibration); ``progress`` is called after each round with its number
     and residual (dB rms).
 
-    ``int8`` quantizes the convolutions to 8-bit integers (:mod:`.quantize`) after the float
+    ``int8`` quantizes the finest-level convolutions to 8-bit integers (:mod:`.quantize`) after the float
     parity check; the quantized model must stay within :data:`INT8_MEAN_ATOL` of TensorFlow
     on average, and its colour is calibrated on the quantized model itself.
 
@@ -275,14 +275,18 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | Sequence[Path] | N
                   "g_frame_noise": state.config.g_frame_noise,
                   "g_attention_level": state.config.g_attention_level,
                   "weights": weights, "backend": state.backend,
-                  **({"quantization": "int8 convolutions (static, per channel)"}
+                  **({"quantization": "int8 finest-level convolutions (static, per channel)"}
                      if int8 else {}),
                   **({"averaged_steps": steps} if len(steps) > 1 else {})})
     onnx.helper.set_model_props(model_proto, metadata.to_props())
     serialized = model_proto.SerializeToString()
     int8_difference = None
     if int8:
-        serialized = quantize_convolutions(serialized, input_dim, metadata.truncation)
+        try:
+            serialized = quantize_convolutions(serialized, input_dim, metadata.truncation)
+        except ValueError as error:
+            raise ExportError(f"cannot quantize this model: {error}; export it without "
+                              f"--int8; nothing was written") from None
         model_proto = onnx.load_from_string(serialized)
         session = onnxruntime.InferenceSession(serialized, providers=["CPUExecutionProvider"])
         int8_difference = float(np.mean(np.abs(

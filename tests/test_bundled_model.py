@@ -56,20 +56,21 @@ def test_generated_rain_takes_the_stream_phase_and_round_trips_keep_sixteen_iter
 
 
 def test_bundled_model_is_the_export_of_the_weights_kept_in_the_repository(tmp_path):
-    # MODEL.md: the bundled file is `raingan export candidates/cpu-wide-2750 --data data/rain`,
-    # so the model can be rebuilt from the repository without retraining.
+    # MODEL.md: the bundled file is `raingan export candidates/cpu-wide-2750 --data data/rain
+    # --int8`, so the model can be rebuilt from the repository without retraining.
     from pathlib import Path
 
     repo = Path(__file__).resolve().parent.parent
     weights = repo / "candidates" / "cpu-wide-2750"
     out = tmp_path / "rebuilt.onnx"
     result = subprocess.run([sys.executable, "-m", "raingan", "export", str(weights), "--out",
-                             str(out), "--data", str(repo / "data" / "rain")],
+                             str(out), "--data", str(repo / "data" / "rain"), "--int8"],
                             capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     bundled = Generator(default_model_path(), device="cpu")
     rebuilt = Generator(out, device="cpu")
     assert rebuilt.metadata.step == bundled.metadata.step == 2750
+    assert bundled.metadata.training["quantization"].startswith("int8")
     latents = bundled.latents(np.random.default_rng(4), 2)
     np.testing.assert_allclose(rebuilt.images(latents), bundled.images(latents), atol=1e-5)
     np.testing.assert_allclose(rebuilt.intensity_axis.direction,

@@ -190,8 +190,16 @@ def test_export_refuses_a_model_that_fails_parity_float_or_int8(tmp_path, monkey
 
     from raingan.runtime.generator import Generator
 
-    ops = {node.op_type for node in onnx.load(str(int8.path)).graph.node}
-    assert {"QuantizeLinear", "DequantizeLinear", "Conv"} <= ops
+    from raingan.export.quantize import finest_convolutions
+
+    graph = onnx.load(str(int8.path)).graph
+    assert {"QuantizeLinear", "DequantizeLinear", "Conv"} <= {node.op_type for node in graph.node}
+    # Only the finest level's convolutions read dequantized (int8) kernels; coarser stay float.
+    dequantized = {node.output[0] for node in graph.node if node.op_type == "DequantizeLinear"}
+    convs = [node for node in graph.node if node.op_type == "Conv"]
+    quantized_convs = {node.name for node in convs if node.input[1] in dequantized}
+    shaped = onnx.shape_inference.infer_shapes(onnx.load(str(good.path)))
+    assert len(convs) > len(quantized_convs) == len(finest_convolutions(shaped)) > 0
     quantized, plain = Generator(int8.path, device="cpu"), Generator(good.path, device="cpu")
     assert quantized.metadata.training["quantization"].startswith("int8")
     assert "quantization" not in plain.metadata.training
