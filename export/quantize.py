@@ -23,11 +23,15 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..runtime.latent import truncated_normal
 from ..runtime.model_meta import INPUT_NAME
+
+if TYPE_CHECKING:  # onnx is imported where it is used, so the runtime does not need it
+    import onnx
 
 #: Calibration: batches of latents run through the float model, and their size.
 CALIBRATION_BATCHES = 8
