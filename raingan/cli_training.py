@@ -165,9 +165,10 @@ def add_export(commands: argparse._SubParsersAction) -> None:
                    help=f"seconds of the model rendered per colour calibration round "
                         f"(default {CALIBRATION_SECONDS:g}; 0: do not calibrate)")
     p.add_argument("--int8", action="store_true",
-                   help="quantize the finest-level convolutions to 8-bit integers (static, per channel): "
-                        "the bundled model's graph runs 1.2x faster on CPUs, images within "
-                        "0.03 of the float model's on average (checked before writing)")
+                   help="quantize the finest-level convolutions to 8-bit integers (static, "
+                        "per channel): the bundled model's graph runs 1.2x faster on CPUs, "
+                        "images within 0.03 of the float model's on average (checked "
+                        "before writing)")
     p.set_defaults(run=_run_export)
 
 
@@ -193,7 +194,7 @@ def _run_export(args: argparse.Namespace) -> int:
     result = export_model(args.run_dir, args.out, args.checkpoint, args.opset,
                           args.raw_weights, args.data, seconds, progress, args.int8)
     int8 = ("" if result.int8_mean_difference is None else
-            f", int8 convolutions, mean difference {result.int8_mean_difference:.2g}")
+            f", int8 finest-level convolutions, mean difference {result.int8_mean_difference:.2g}")
     print(f"wrote {result.path} (step {result.step}, {result.weights} weights, "
           f"{result.n_nodes} nodes, parity {result.max_abs_difference:.2g}{int8})")
     if not result.colour_calibrated and seconds > 0:

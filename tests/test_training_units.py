@@ -193,7 +193,8 @@ def test_export_refuses_a_model_that_fails_parity_float_or_int8(tmp_path, monkey
     from raingan.export.quantize import finest_convolutions
 
     graph = onnx.load(str(int8.path)).graph
-    assert {"QuantizeLinear", "DequantizeLinear", "Conv"} <= {node.op_type for node in graph.node}
+    ops = {node.op_type for node in graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear", "Conv"} <= ops
     # Only the finest level's convolutions read dequantized (int8) kernels; coarser stay float.
     dequantized = {node.output[0] for node in graph.node if node.op_type == "DequantizeLinear"}
     convs = [node for node in graph.node if node.op_type == "Conv"]
