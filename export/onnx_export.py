@@ -32,9 +32,10 @@ from ..training.config import RESUMABLE_FIELDS  # noqa: E402
 from ..training.layers import (NoiseInjection, SelfAttention, SNConv2D,  # noqa: E402
                                SNDense, _SpectralNormalized)
 from ..training.models import (build_generator, drifting_latent_dims,  # noqa: E402
-                               generator_input_dim)
+                               folded_input_order, folds, generator_input_dim)
 from ..runtime.colour import CALIBRATION_SECONDS  # noqa: E402
 from .colour import calibrated_colour, colour_reference  # noqa: E402
+from .folded_graph import build_folded_generator  # noqa: E402
 from .folding import (fold_batch_norm, subpixel_bias, subpixel_frame_noise_kernel,  # noqa: E402
                       subpixel_kernel, subpixel_noise_kernel)
 from .quantize import quantize_convolutions  # noqa: E402
@@ -129,10 +130,11 @@ def _copy_folded_weights(trained: keras.Model, folded: keras.Model, levels: int)
 
 
 def inference_generator(trained: keras.Model, spec, config) -> keras.Model:
-    """The graph to export: the folded form (:mod:`.folding`) where the architecture
-    allows, else the same graph with spectral normalisation baked into plain kernels."""
-    if config.g_upsample == "nearest" and len(config.g_channels) > 1:
-        folded = build_generator(spec, config, folded=True)
+    """The graph to export: the folded form (:mod:`.folded_graph`) where the architecture
+    allows, else the same graph with spectral normalisation baked into plain kernels.
+    Its input is the trained generator's in :func:`~raingan.training.models.folded_input_order`."""
+    if folds(config):
+        folded = build_folded_generator(spec, config)
         _copy_folded_weights(trained, folded, len(config.g_channels))
         return folded
     plain = build_generator(spec, config, spectral_norm=False)
@@ -249,6 +251,7 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | Sequence[Path] | N
     rng = np.random.default_rng(0)
     latents = truncated_normal(rng, (PARITY_BATCH, input_dim), state.config.truncation)
     expected = np.asarray(trained(latents, training=False))
+    latents = latents[:, folded_input_order(state.spec, state.config)]  # the same images
     got = session.run([OUTPUT_NAME], {INPUT_NAME: latents})[0]
     difference = float(np.max(np.abs(got - expected))) if got.shape == expected.shape else np.inf
     if not difference <= PARITY_ATOL:

@@ -8,7 +8,7 @@ import numpy as np
 import soundfile as sf
 
 from raingan import RainSource
-from raingan.runtime.generator import Generator, default_model_path
+from raingan.runtime.generator import CPU_BATCH_LATENTS, Generator, default_model_path
 
 
 def test_bundled_model_is_found_small_and_trained_on_the_corpus():
@@ -53,6 +53,14 @@ def test_generated_rain_takes_the_stream_phase_and_round_trips_keep_sixteen_iter
     np.testing.assert_array_equal(chunks, images_to_chunks(images, generator.spec, STREAM_PHASE))
     sixteen = images_to_chunks(images, generator.spec, PhaseSettings())
     assert np.max(np.abs(chunks - sixteen)) > 1e-3
+
+
+def test_images_do_not_depend_on_how_latents_are_split_into_onnxruntime_calls():
+    generator = Generator(default_model_path(), device="cpu")
+    z = generator.latents(np.random.default_rng(0), CPU_BATCH_LATENTS + 2)
+    in_calls_of_the_cpu_batch = generator.images(z)
+    one_by_one = np.concatenate([generator.images(z[i:i + 1]) for i in range(z.shape[0])])
+    np.testing.assert_array_equal(in_calls_of_the_cpu_batch, one_by_one)
 
 
 def test_bundled_model_is_the_export_of_the_weights_kept_in_the_repository(tmp_path):

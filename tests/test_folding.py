@@ -7,14 +7,16 @@ from hypothesis import strategies as st
 
 import keras  # noqa: F401  (the train extra is part of the test extra)
 
+from raingan.export.folded_graph import build_folded_generator
 from raingan.export.folding import (fold_batch_norm, subpixel_bias, subpixel_frame_noise_kernel,
                                     subpixel_kernel, subpixel_noise_kernel)
 from raingan.export.onnx_export import inference_generator
 from raingan.runtime.latent import truncated_normal
 from raingan.runtime.spec import SpectralSpec
 from raingan.training.config import PRESETS, ConfigError
-from raingan.training.layers import DepthToSpace, NoiseInjection, SpaceToDepth
-from raingan.training.models import build_generator, generator_input_dim
+from raingan.training.layers import DepthToSpace, NoiseInjection, SNConv2D, WrapTime
+from raingan.training.models import (build_generator, folded_input_order, generator_input_dim,
+                                     noise_shapes)
 
 
 def conv3x3(x: np.ndarray, kernel: np.ndarray, circular_time: bool) -> np.ndarray:
@@ -86,11 +88,47 @@ def test_batch_norm_and_noise_fold_into_kernels():
                                np.broadcast_to(bias, (2, 2, 2)), rtol=1e-6)
 
 
-def test_depth_to_space_layers_match_the_reference_and_invert_each_other():
+def test_depth_to_space_layer_matches_the_reference():
     x = np.random.default_rng(1).normal(size=(2, 3, 5, 8)).astype(np.float32)
     spread = np.asarray(DepthToSpace()(x))
     np.testing.assert_array_equal(spread[1], depth_to_space(x[1]))
-    np.testing.assert_array_equal(np.asarray(SpaceToDepth()(spread)), x)
+    np.testing.assert_array_equal(space_to_depth(spread[1]), x[1])
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 6), st.integers(0, 8), st.integers(1, 3))
+def test_carried_wrap_columns_make_unpadded_convolutions_circular(width, columns, axis):
+    # A map wrapped by k columns, convolved without time padding, holds the circular
+    # convolution with k - 1 columns still wrapped: what the folded form relies on.
+    x = np.random.default_rng(width).normal(size=(1, 3, width, 2)).astype(np.float32)
+    moved = np.moveaxis(x, 2, axis)
+    wrapped = np.moveaxis(np.asarray(WrapTime(columns, axis=axis)(moved)), axis, 2)
+    around = np.arange(-columns, width + columns) % width
+    np.testing.assert_array_equal(wrapped[0], x[0][:, around])
+    if columns:
+        conv = SNConv2D(3, 3, spectral_norm=False, time_padding="none")
+        conv.build(wrapped.shape)
+        kernel = np.random.default_rng(0).normal(size=(3, 3, 2, 3)).astype(np.float32)
+        conv.kernel.assign(kernel)
+        expected = conv3x3(x[0], kernel, True)[:, around[1:-1]]
+        np.testing.assert_allclose(np.asarray(conv(wrapped))[0], expected, atol=1e-4)
+
+
+def test_folded_input_order_reads_pixel_noise_phase_by_phase():
+    spec = SpectralSpec(n_fft=128, win_length=128, hop_length=32, n_frames=32)
+    config = PRESETS["tiny"].replace(g_frame_noise=True)
+    order = folded_input_order(spec, config)
+    assert sorted(order) == list(range(generator_input_dim(spec, config)))
+    np.testing.assert_array_equal(order[:config.latent_dim], np.arange(config.latent_dim))
+    h, w = noise_shapes(spec, config)[0]
+    start, quarter = config.latent_dim, (h // 2) * (w // 2)
+    assert order[start + quarter + 1] == start + 3  # phase 1 of pixel (0, 1): (0, 3)
+    assert order[start + 3 * quarter] == start + w + 1  # phase 3 of pixel (0, 0): (1, 1)
+    np.testing.assert_array_equal(order[start + h * w:start + h * w + w],
+                                  np.arange(start + h * w, start + h * w + w))  # frames
+    unfolded = config.replace(g_upsample="bilinear")
+    np.testing.assert_array_equal(folded_input_order(spec, unfolded),
+                                  np.arange(generator_input_dim(spec, unfolded)))
 
 
 @pytest.mark.parametrize("changes", [
@@ -113,15 +151,19 @@ def test_folded_generator_makes_the_trained_generators_images(changes):
             layer.set_strength(0.7)
     folded = inference_generator(trained, spec, config)
     assert any(layer.name.startswith("folded_conv") for layer in folded.layers)
+    if config.g_time_padding == "circular":  # no convolution pads time: the maps carry it
+        assert {layer.time_padding for layer in folded.layers
+                if isinstance(layer, SNConv2D) and layer.kernel_size == 3} == {"none"}
     z = truncated_normal(rng, (3, generator_input_dim(spec, config)))
-    np.testing.assert_allclose(np.asarray(folded(z, training=False)),
+    np.testing.assert_allclose(np.asarray(folded(z[:, folded_input_order(spec, config)],
+                                                 training=False)),
                                np.asarray(trained(z, training=False)), atol=2e-5)
 
 
 def test_only_nearest_upsampling_folds():
     config = PRESETS["tiny"].replace(g_upsample="bilinear")
     with pytest.raises(ConfigError, match="nearest"):
-        build_generator(SpectralSpec(), config, folded=True)
+        build_folded_generator(SpectralSpec(), config)
     trained = build_generator(SpectralSpec(), config)
     plain = inference_generator(trained, SpectralSpec(), config)  # the unfolded twin
     assert not any(layer.name.startswith("folded") for layer in plain.layers)

@@ -74,15 +74,17 @@ class SNConv2D(_SpectralNormalized):
     height (frequency) axis with zeros. A generator built only of such convolutions,
     nearest upsampling and position-free layers treats every time column alike, edges
     included, so no place in a chunk is special and no pattern repeats at the chunk rate.
+    ``"none"`` pads only the height: the exporter's folded form carries wrapped-around time
+    columns from layer to layer (:class:`WrapTime`), so each convolution needs no copy.
     """
 
     def __init__(self, filters: int, kernel_size: int = 3, strides: int = 1,
                  spectral_norm: bool = True, time_padding: str = "zero", **kwargs):
         super().__init__(filters, spectral_norm, **kwargs)
-        if time_padding not in TIME_PADDINGS:
+        if time_padding not in (*TIME_PADDINGS, "none"):
             raise ValueError(f"time_padding must be one of {TIME_PADDINGS}, got {time_padding!r}")
-        if time_padding == "circular" and (strides != 1 or kernel_size % 2 == 0):
-            raise ValueError("circular time padding needs stride 1 and an odd kernel")
+        if time_padding != "zero" and (strides != 1 or kernel_size % 2 == 0):
+            raise ValueError(f"{time_padding} time padding needs stride 1 and an odd kernel")
         self.kernel_size, self.strides = kernel_size, strides
         self.time_padding = time_padding
 
@@ -90,9 +92,10 @@ class SNConv2D(_SpectralNormalized):
         return (self.kernel_size, self.kernel_size, input_shape[-1], self.units)
 
     def call(self, x, training: bool = False):
-        if self.time_padding == "circular":
+        if self.time_padding != "zero":
             half = self.kernel_size // 2
-            x = ops.concatenate([x[:, :, -half:], x, x[:, :, :half]], axis=2)
+            if self.time_padding == "circular":
+                x = ops.concatenate([x[:, :, -half:], x, x[:, :, :half]], axis=2)
             x = ops.pad(x, [[0, 0], [half, half], [0, 0], [0, 0]])
             return ops.conv(x, self._kernel(training), padding="valid") + self.bias
         y = ops.conv(x, self._kernel(training), strides=self.strides, padding="same")
@@ -101,6 +104,8 @@ class SNConv2D(_SpectralNormalized):
     def compute_output_shape(self, input_shape):
         batch, height, width, _ = input_shape
         s = self.strides
+        if width is not None and self.time_padding == "none":
+            width -= self.kernel_size - 1
         return (batch, None if height is None else -(-height // s),
                 None if width is None else -(-width // s), self.units)
 
@@ -312,15 +317,32 @@ class DepthToSpace(keras.layers.Layer):
         return (batch, 2 * height, 2 * width, depth // 4)
 
 
-class SpaceToDepth(keras.layers.Layer):
-    """The inverse of :class:`DepthToSpace`: (batch, 2H, 2W, C) -> (batch, H, W, 4 C)."""
+class WrapTime(keras.layers.Layer):
+    """Circular padding of a time axis: ``columns`` wrapped-around columns on each side.
+
+    (batch, H, W, C) -> (batch, H, W + 2 columns, C), or along another ``axis``. A map that
+    carries them through position-free layers keeps them true: they hold what the wrapped
+    columns would hold (see the ``"none"`` padding of :class:`SNConv2D`).
+    """
+
+    def __init__(self, columns: int, axis: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        self.columns, self.axis = columns, axis
 
     def call(self, x):
-        _, height, width, channels = x.shape
-        x = ops.reshape(x, (-1, height // 2, 2, width // 2, 2, channels))
-        x = ops.transpose(x, (0, 1, 3, 2, 4, 5))
-        return ops.reshape(x, (-1, height // 2, width // 2, 4 * channels))
+        c, width = self.columns, x.shape[self.axis]
+        if c == 0:
+            return x
+        if c <= width:  # two slices and a concatenation: a plain copy
+            before = (slice(None),) * self.axis
+            return ops.concatenate([x[(*before, slice(width - c, width))], x,
+                                    x[(*before, slice(0, c))]], axis=self.axis)
+        return ops.take(x, np.arange(-c, width + c) % width, axis=self.axis)
 
     def compute_output_shape(self, input_shape):
-        batch, height, width, channels = input_shape
-        return (batch, height // 2, width // 2, 4 * channels)
+        shape = list(input_shape)
+        shape[self.axis] += 2 * self.columns
+        return tuple(shape)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "columns": self.columns, "axis": self.axis}

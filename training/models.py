@@ -8,13 +8,16 @@ unlike the article's transposed convolutions, leaves no checkerboard pattern in 
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import keras
+import numpy as np
 
 from ..runtime.model_meta import INPUT_NAME, OUTPUT_NAME
 from ..runtime.spec import SpectralSpec
 from .config import ConfigError, TrainConfig, column_latent_split
-from .layers import (ColumnLatents, DepthToSpace, NoiseInjection, SelfAttention,
-                     SmoothUpsample2D, SNConv2D, SNDense, SpaceToDepth)
+from .layers import (ColumnLatents, NoiseInjection, SelfAttention, SmoothUpsample2D, SNConv2D,
+                     SNDense)
 
 LEAKY_SLOPE = 0.2
 #: Generator batch-norm momentum: quick enough that the running statistics used at
@@ -63,33 +66,33 @@ def drifting_latent_dims(spec: SpectralSpec, config: TrainConfig) -> int | None:
     return column_latent_split(config.latent_dim, coarse_shape(spec, config)[1])[0]
 
 
-def build_generator(spec: SpectralSpec, config: TrainConfig, spectral_norm: bool = True,
-                    folded: bool = False) -> keras.Model:
-    """Inputs (batch, :func:`generator_input_dim`) -> images (batch, height, width) in [-1, 1].
+class NoiseInput(NamedTuple):
+    """One noisy resolution's slice of the generator input: ``pixels`` (batch, height *
+    width), row-major, and ``frames`` (batch, width), or None without ``g_frame_noise``."""
 
-    ``spectral_norm=False`` builds the same graph with plain kernels: the exporter loads the
-    normalised kernels into it, so the exported graph has no power iteration.
+    pixels: object
+    frames: object | None
+    height: int
+    width: int
 
-    ``folded=True`` (plain kernels) builds the exporter's faster inference form of a
-    nearest-upsampling generator: each upsampling, convolution, batch norm and noise
-    injection become convolutions at the lower resolution that write sub-pixel form, and the
-    output convolution reads that form (see :mod:`raingan.export.folding`). Its layers are
-    named ``folded_*``; the exporter derives their weights from a trained generator's.
-    """
-    if folded and config.g_upsample != "nearest":
-        raise ConfigError(f"only nearest-upsampling generators fold, not {config.g_upsample!r}")
-    spectral_norm = spectral_norm and not folded
-    height, width = coarse_shape(spec, config)
-    inputs = keras.Input((generator_input_dim(spec, config),), name=INPUT_NAME)
-    z = inputs[:, :config.latent_dim]
+
+def noise_inputs(inputs, spec: SpectralSpec, config: TrainConfig) -> dict[int, NoiseInput]:
+    """The noise slices of the generator input tensor ``inputs``, by level
+    (:func:`generator_input_dim` gives the layout)."""
     noise, offset = {}, config.latent_dim
     first_noisy = len(config.g_channels) - config.g_noise_levels
     for level, (h, w) in enumerate(noise_shapes(spec, config), start=first_noisy):
-        noise[level] = [keras.layers.Reshape((h, w, 1))(inputs[:, offset:offset + h * w])]
-        if config.g_frame_noise:
-            frames = inputs[:, offset + h * w:offset + h * w + w]
-            noise[level].append(keras.layers.Reshape((1, w, 1))(frames))
+        frames = (inputs[:, offset + h * w:offset + h * w + w] if config.g_frame_noise
+                  else None)
+        noise[level] = NoiseInput(inputs[:, offset:offset + h * w], frames, h, w)
         offset += _noise_values(h, w, config)
+    return noise
+
+
+def coarse_map(z, spec: SpectralSpec, config: TrainConfig, spectral_norm: bool):
+    """Latents (batch, latent_dim) -> the first feature map after batch norm and ReLU,
+    (batch, height, width, g_channels[0]) with :func:`coarse_shape`."""
+    height, width = coarse_shape(spec, config)
     if config.g_coarse == "columns":
         columns = ColumnLatents(width)(z)  # (batch, width, global + own part)
         x = SNDense(height * config.g_channels[0], spectral_norm=spectral_norm)(columns)
@@ -99,17 +102,50 @@ def build_generator(spec: SpectralSpec, config: TrainConfig, spectral_norm: bool
         x = SNDense(height * width * config.g_channels[0], spectral_norm=spectral_norm)(z)
         x = keras.layers.Reshape((height, width, config.g_channels[0]))(x)
     x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
-    x = keras.layers.ReLU()(x)
-    last = len(config.g_channels) - 1
-    # The folded output convolution reads the last level in sub-pixel form, unless
-    # attention needs that level at full resolution.
-    subpixel_output = folded and last > 0 and config.g_attention_level != last
+    return keras.layers.ReLU()(x)
+
+
+def folds(config: TrainConfig) -> bool:
+    """Whether a generator of this architecture has a folded form."""
+    return config.g_upsample == "nearest" and len(config.g_channels) > 1
+
+
+def folded_input_order(spec: SpectralSpec, config: TrainConfig) -> np.ndarray:
+    """Which trained-generator input each input of its folded form (the exported graph,
+    :mod:`raingan.export.folded_graph`) holds.
+
+    Returns
+    -------
+    np.ndarray, shape (generator_input_dim,), int: the folded form given ``z[:, order]``
+    makes the images the trained generator makes of ``z``. Latents and frame noise keep
+    their places; each pixel-noise map is read in phase-major sub-pixel order.
+    """
+    order = np.arange(generator_input_dim(spec, config))
+    if not folds(config):
+        return order
+    for part in noise_inputs(order[None], spec, config).values():
+        h, w = part.height, part.width
+        pixels = part.pixels[0].reshape(h // 2, 2, w // 2, 2)  # (i, dy, j, dx)
+        order[pixels.min():pixels.min() + h * w] = pixels.transpose(1, 3, 0, 2).ravel()
+    return order
+
+
+def build_generator(spec: SpectralSpec, config: TrainConfig,
+                    spectral_norm: bool = True) -> keras.Model:
+    """Inputs (batch, :func:`generator_input_dim`) -> images (batch, height, width) in [-1, 1].
+
+    ``spectral_norm=False`` builds the same graph with plain kernels: the exporter loads the
+    normalised kernels into it, so the exported graph has no power iteration. (Its faster
+    inference form is :func:`raingan.export.folded_graph.build_folded_generator`.)
+    """
+    inputs = keras.Input((generator_input_dim(spec, config),), name=INPUT_NAME)
+    noise = {level: [keras.layers.Reshape((part.height, part.width, 1))(part.pixels)]
+             + ([] if part.frames is None else
+                [keras.layers.Reshape((1, part.width, 1))(part.frames)])
+             for level, part in noise_inputs(inputs, spec, config).items()}
+    x = coarse_map(inputs[:, :config.latent_dim], spec, config, spectral_norm)
     for level, channels in enumerate(config.g_channels):
-        if level > 0 and folded:
-            x = _folded_level(x, level, channels, noise.get(level), config)
-            if level < last or not subpixel_output:
-                x = DepthToSpace()(x)
-        elif level > 0:
+        if level > 0:
             if config.g_upsample in ("bilinear", "time-linear"):
                 x = SmoothUpsample2D(circular_time=config.g_time_padding == "circular",
                                      smooth_frequency=config.g_upsample == "bilinear")(x)
@@ -123,29 +159,15 @@ def build_generator(spec: SpectralSpec, config: TrainConfig, spectral_norm: bool
             x = keras.layers.ReLU()(x)
         if level == config.g_attention_level:
             x = SelfAttention(channels, spectral_norm=spectral_norm)(x)
-    x = SNConv2D(4 if subpixel_output else 1, 3, spectral_norm=spectral_norm,
-                 time_padding=config.g_time_padding,
-                 name="folded_output_conv" if folded else None)(x)
+    x = SNConv2D(1, 3, spectral_norm=spectral_norm, time_padding=config.g_time_padding)(x)
+    return generator_model(inputs, x, spec)
+
+
+def generator_model(inputs, x, spec: SpectralSpec) -> keras.Model:
+    """The generator from its input and its last map before tanh, (batch, height, width, 1)."""
     x = keras.layers.Activation("tanh")(x)
-    if subpixel_output:
-        x = DepthToSpace()(x)
     image = keras.layers.Reshape(spec.image_shape, name=OUTPUT_NAME)(x)
     return keras.Model(inputs, image, name="generator")
-
-
-def _folded_level(x, level: int, channels: int, noise: list | None, config: TrainConfig):
-    """One upsampling level of the folded form: its output (after ReLU) in sub-pixel form."""
-    x = SNConv2D(4 * channels, 3, spectral_norm=False, time_padding=config.g_time_padding,
-                 name=f"folded_conv_{level}")(x)
-    if noise:
-        pixels = SpaceToDepth()(noise[0])
-        x = x + SNConv2D(4 * channels, 1, spectral_norm=False, name=f"folded_noise_{level}")(pixels)
-        if len(noise) > 1:  # frames (batch, 1, 2W, 1) -> (batch, 1, W, 2): a channel per dx
-            _, _, frames_width, _ = noise[1].shape
-            frames = keras.layers.Reshape((1, frames_width // 2, 2))(noise[1])
-            x = x + SNConv2D(4 * channels, 1, spectral_norm=False,
-                             name=f"folded_frame_noise_{level}")(frames)
-    return keras.layers.ReLU()(x)
 
 
 def build_discriminator(spec: SpectralSpec, config: TrainConfig) -> keras.Model:

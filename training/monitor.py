@@ -28,7 +28,7 @@ from ..runtime.spec import SpectralSpec
 from ..runtime.stream import RainStream
 from .config import TrainConfig
 from .corpus import Corpus
-from .models import drifting_latent_dims, generator_input_dim
+from .models import drifting_latent_dims, folded_input_order, generator_input_dim
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,9 @@ class TrainingGenerator:
         self.metadata = _Truncation(config.truncation)
         self.latent_dim = generator_input_dim(spec, config)
         self._drifting_dims = drifting_latent_dims(spec, config)
+        # Latents are drawn for the exported graph, which may read the noise in another
+        # order; this puts each value where the Keras generator reads it.
+        self._keras_order = np.argsort(folded_input_order(spec, config))
 
     def latent_walk(self, rng: np.random.Generator, correlation: float,
                     truncation: float | None = None) -> LatentWalk:
@@ -109,7 +112,8 @@ class TrainingGenerator:
         return LatentWalk(rng, self.latent_dim, threshold, correlation, self._drifting_dims)
 
     def images(self, latents: np.ndarray) -> np.ndarray:
-        images = keras.ops.convert_to_numpy(self.model(latents, training=False))
+        images = keras.ops.convert_to_numpy(self.model(latents[:, self._keras_order],
+                                                       training=False))
         return np.nan_to_num(np.asarray(images, dtype=np.float32), nan=-1.0, posinf=1.0,
                              neginf=-1.0)
 
