@@ -16,8 +16,6 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from raingan.runtime.generator import Generator, default_model_path
 from raingan.runtime.intensity import sweep_report
 

@@ -70,7 +70,7 @@ def main() -> None:
 
     n = args.iterations
     for label, settings in [
-        (f"pghi alone", PhaseSettings(init="pghi", n_iter=0)),
+        ("pghi alone", PhaseSettings(init="pghi", n_iter=0)),
         (f"pghi + fgla {n} (default)", PhaseSettings(init="pghi", n_iter=n)),
         (f"random + fgla {n}", PhaseSettings(init="random", n_iter=n)),
         (f"random + plain gl {n}", PhaseSettings(init="random", n_iter=n, momentum=0.0)),

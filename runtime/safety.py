@@ -49,7 +49,8 @@ class OutputSafety:
 
     def process(self, block: np.ndarray) -> np.ndarray:
         """Make a block safe; shape (frames, channels) in and out, float32."""
-        block = np.nan_to_num(np.asarray(block, dtype=np.float64), nan=0.0, posinf=0.0,
-                              neginf=0.0)
+        block = np.asarray(block, dtype=np.float64)
+        if not np.isfinite(block).all():  # one pass where nan_to_num makes three and a copy
+            block = np.nan_to_num(block, nan=0.0, posinf=0.0, neginf=0.0)
         filtered, self._state = lfilter(self._b, self._a, block, axis=0, zi=self._state)
         return soft_limit(filtered).astype(np.float32)
