@@ -160,12 +160,11 @@ def build_generator(spec: SpectralSpec, config: TrainConfig,
         if level == config.g_attention_level:
             x = SelfAttention(channels, spectral_norm=spectral_norm)(x)
     x = SNConv2D(1, 3, spectral_norm=spectral_norm, time_padding=config.g_time_padding)(x)
-    return generator_model(inputs, x, spec)
+    return generator_model(inputs, keras.layers.Activation("tanh")(x), spec)
 
 
 def generator_model(inputs, x, spec: SpectralSpec) -> keras.Model:
-    """The generator from its input and its last map before tanh, (batch, height, width, 1)."""
-    x = keras.layers.Activation("tanh")(x)
+    """The generator from its input and its last map, (batch, height, width, 1) in [-1, 1]."""
     image = keras.layers.Reshape(spec.image_shape, name=OUTPUT_NAME)(x)
     return keras.Model(inputs, image, name="generator")
 
