@@ -15,8 +15,9 @@ latents in 84.6 ms instead of 117.6 with the bundled model in int8):
   height x width holds the half-resolution map of phase ``p = 2 dy + dx`` (pixels
   ``(2i + dy, 2j + dx)``) for p = 0..3 in turn, which becomes sub-pixel form by a reshape
   instead of a transpose. Noise is independent per pixel, so this order draws the same
-  distribution of images; :func:`~raingan.training.models.folded_input_order` maps the trained generator's inputs
-  onto the folded one's, for checks that compare the two on the same latents.
+  distribution of images; :func:`~raingan.training.models.folded_input_order` maps the
+  trained generator's inputs onto the folded one's, for what compares the two on the same
+  latents (the exporter's parity check, the training monitor).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def build_folded_generator(spec: SpectralSpec, config: TrainConfig) -> keras.Mod
     Raises
     ------
     ConfigError
-        for an architecture that does not fold (:func:`folds`).
+        for an architecture that does not fold (:func:`~raingan.training.models.folds`).
     """
     if not folds(config):
         raise ConfigError(f"only nearest-upsampling generators of two or more levels fold, "
