@@ -26,7 +26,7 @@ from .safety import OutputSafety
 from .stitch import equal_power_fades
 from .synthesis import images_to_chunks
 from .intensity import apply_intensity
-from .stream import DEFAULT_DRIFT_S, check_intensity, width_matrix
+from .stream import DEFAULT_DRIFT_S, apply_width, check_intensity, width_matrix
 
 MIN_LOOP_CHUNKS = 4
 
@@ -116,7 +116,7 @@ def render_loop(generator: Generator, seconds: float, sample_rate_hz: int = 48_0
     chunks = chunks.reshape(n_chunks, channels, -1).transpose(0, 2, 1)
     audio = cyclic_stitch(chunks, spec.crossfade_samples)
     if channels == 2:
-        audio = audio @ width_matrix(width).T
+        audio = apply_width(audio, width_matrix(width))
     n_out = int(round(seconds * sample_rate_hz))
     audio = resample(audio, n_out, axis=0).astype(np.float32) * np.float32(10 ** (gain_db / 20))
     # Run the (stateful) DC blocker over two periods and keep the second: its steady state

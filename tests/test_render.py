@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from raingan.runtime.generator import Generator
 from raingan.runtime.model_meta import ModelFormatError
 from raingan.runtime.render import RenderSettings, render
-from raingan.runtime.stream import RainStream, StreamSettingsError, width_matrix
+from raingan.runtime.stream import RainStream, StreamSettingsError, apply_width, width_matrix
 from raingan.runtime.safety import LIMITER_KNEE, OutputSafety, soft_limit
 
 RAINGAN = [str(Path(sys.executable).with_name("raingan"))]
@@ -81,6 +81,17 @@ def test_width_moves_stereo_from_independent_to_alike(generator):
 def test_width_matrix_keeps_each_channels_power(width):
     m = width_matrix(width)
     np.testing.assert_allclose(np.sum(m ** 2, axis=1), 1.0, rtol=1e-6)
+
+
+@given(width=st.floats(0.0, 1.0), frames=st.integers(0, 300), seed=st.integers(0, 2**32 - 1))
+def test_apply_width_is_the_matrix_product(width, frames, seed):
+    audio = np.random.default_rng(seed).uniform(-1, 1, (frames, 2)).astype(np.float32)
+    m = width_matrix(width)
+    mixed = apply_width(audio, m)
+    assert mixed.dtype == np.float32 and mixed.shape == audio.shape
+    np.testing.assert_allclose(mixed, audio @ m.T, atol=1e-6)
+    if width == 1.0:
+        np.testing.assert_array_equal(mixed, audio)
 
 
 @settings(max_examples=50, deadline=None)
