@@ -55,7 +55,7 @@ def apply_width(audio: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     Written out, one pass per output channel (1 ms for a render's block), rather than as a
     matrix product: numpy hands a product of a block's size (about 10^6 multiply-adds) to
     OpenBLAS's threads, which then spin for a while and take a core from the onnxruntime
-    call that follows (renders 8 % slower; BENCHMARKS.md).
+    call that follows (renders took 1.13-1.15x the time; BENCHMARKS.md, session 21).
     """
     left, right = audio[:, 0], audio[:, 1]
     mixed = np.empty(audio.shape, dtype=np.result_type(audio, matrix))
