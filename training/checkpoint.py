@@ -158,6 +158,25 @@ def load_weights(checkpoint: Path, generator: keras.Model,
                               f"({str(exc).splitlines()[0]})") from None
 
 
+def checkpoint_arrays(checkpoint: Path) -> dict[str, np.ndarray]:
+    """Every array a checkpoint holds for its models and optimisers, keyed by file and path.
+
+    What "the same checkpoint" means when runs are compared for reproducibility: generator,
+    discriminator and (when kept) weight-average files, and both optimisers' state.
+    """
+    import h5py  # a Keras dependency; only this comparison reads .h5 files directly
+
+    arrays: dict[str, np.ndarray] = {}
+    for name in (GENERATOR_FILE, DISCRIMINATOR_FILE, AVERAGE_FILE):
+        if (checkpoint / name).is_file():
+            with h5py.File(checkpoint / name, "r") as weights:
+                weights.visititems(lambda path, obj: arrays.__setitem__(
+                    f"{name}/{path}", obj[()]) if isinstance(obj, h5py.Dataset) else None)
+    with np.load(checkpoint / OPTIMIZERS_FILE) as optimizers:
+        arrays.update({f"{OPTIMIZERS_FILE}/{key}": optimizers[key] for key in optimizers.files})
+    return arrays
+
+
 def load_optimizers(checkpoint: Path, g_optimizer: keras.optimizers.Optimizer,
                     d_optimizer: keras.optimizers.Optimizer) -> None:
     """Restore optimiser state into optimisers already built for their models' variables."""
