@@ -17,6 +17,26 @@ from pathlib import Path
 _QUIET_TF = {"TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
+#: What makes a CPU run bit-reproducible, set before the backend is imported. TensorFlow's
+#: CPU training differs between runs from one seed unless it runs on one thread with oneDNN
+#: off and deterministic ops (any one alone is not enough: BENCHMARKS.md, sessions 22-23);
+#: JAX is reproducible on a CPU as it is, and XLA's flag covers its GPU kernels.
+DETERMINISTIC_ENV = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1",
+                     "OMP_NUM_THREADS": "1", "TF_ENABLE_ONEDNN_OPTS": "0",
+                     "TF_DETERMINISTIC_OPS": "1"}
+_XLA_DETERMINISTIC = "--xla_gpu_deterministic_ops=true"
+
+
+def _make_deterministic() -> None:
+    os.environ.update(DETERMINISTIC_ENV)
+    flags = os.environ.get("XLA_FLAGS", "")
+    if _XLA_DETERMINISTIC not in flags.split():
+        os.environ["XLA_FLAGS"] = f"{flags} {_XLA_DETERMINISTIC}".strip()
+    logging.getLogger("raingan").info(
+        "deterministic: one thread, oneDNN off, deterministic ops (slower: about 4x on two "
+        "cores)")
+
+
 def _prepare_environment() -> None:
     for key, value in _QUIET_TF.items():
         os.environ.setdefault(key, value)
@@ -58,6 +78,10 @@ def add_train(commands: argparse._SubParsersAction) -> None:
                         "multiworker (cluster from TF_CONFIG)")
     p.add_argument("--cpu-devices", type=int, metavar="N",
                    help="split the CPU into N logical devices (to try --strategy mirrored)")
+    p.add_argument("--deterministic", action="store_true",
+                   help="train to the same weights every time from one seed: one thread, no "
+                        "oneDNN, deterministic ops (about 4x slower on two cores; JAX needs "
+                        "none of this on a CPU, and gets XLA's deterministic GPU kernels)")
     p.add_argument("--spec", metavar="SPEC",
                    help="spectral spec: default, article, or a JSON file (default: default)")
     p.add_argument("--train-fraction", type=float, metavar="F",
@@ -112,6 +136,8 @@ def _channel_counts(text: str) -> tuple[int, ...]:
 
 def _run_train(args: argparse.Namespace) -> int:
     _prepare_environment()
+    if args.deterministic:
+        _make_deterministic()
     try:
         from raingan.training.train import TrainRequest, train
     except ImportError as exc:

@@ -150,3 +150,20 @@ def test_jax_runs_are_bit_reproducible_and_resume_exactly(data_dir, tmp_path):
     assert all(np.array_equal(expected[key], resumed[key]) for key in expected)
     # Training moved the weights between the two steps, so equality is not vacuous.
     assert not all(np.array_equal(expected[key], halfway[key]) for key in expected)
+
+
+def test_deterministic_tensorflow_runs_train_alike_with_every_loss_term(data_dir, tmp_path):
+    # Op determinism refuses ops that have no deterministic kernel; the texture term heard
+    # through phase reconstruction and cochlear envelopes brings the most unusual ones.
+    from raingan.training.checkpoint import checkpoint_arrays
+
+    runs = [tmp_path / "first", tmp_path / "second"]
+    for run_dir in runs:
+        result = run("train", data_dir, "--out", run_dir, "--preset", "tiny", "--deterministic",
+                     "--g-texture-weight", "1", "--g-texture-heard", "--g-texture-audio")
+        assert result.returncode == 0, result.stderr
+        assert "deterministic: one thread, oneDNN off" in result.stderr
+        assert "training with tensorflow" in result.stderr
+    first, second = (checkpoint_arrays(r / "checkpoints" / "step_00000004") for r in runs)
+    assert first.keys() == second.keys()
+    assert all(np.array_equal(first[key], second[key]) for key in first)
