@@ -128,7 +128,6 @@ def test_jax_trained_run_exports_with_tensorflow(data_dir, tmp_path):
     assert out.shape == (2, 512, 128) and np.all(np.isfinite(out))
 
 
-
 def test_jax_runs_are_bit_reproducible_and_resume_exactly(data_dir, tmp_path):
     # One seed gives the same checkpoint in two processes, and a run stopped and resumed ends
     # where an unbroken one does: the JAX backend is the documented reproducible path on CPU.

@@ -168,10 +168,15 @@ def checkpoint_arrays(checkpoint: Path) -> dict[str, np.ndarray]:
 
     arrays: dict[str, np.ndarray] = {}
     for name in (GENERATOR_FILE, DISCRIMINATOR_FILE, AVERAGE_FILE):
-        if (checkpoint / name).is_file():
-            with h5py.File(checkpoint / name, "r") as weights:
-                weights.visititems(lambda path, obj: arrays.__setitem__(
-                    f"{name}/{path}", obj[()]) if isinstance(obj, h5py.Dataset) else None)
+        if not (checkpoint / name).is_file():
+            continue
+
+        def keep(path: str, obj, name: str = name) -> None:
+            if isinstance(obj, h5py.Dataset):
+                arrays[f"{name}/{path}"] = obj[()]
+
+        with h5py.File(checkpoint / name, "r") as weights:
+            weights.visititems(keep)
     with np.load(checkpoint / OPTIMIZERS_FILE) as optimizers:
         arrays.update({f"{OPTIMIZERS_FILE}/{key}": optimizers[key] for key in optimizers.files})
     return arrays
