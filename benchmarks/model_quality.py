@@ -44,10 +44,10 @@ from scipy.ndimage import uniform_filter1d
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from chunk_modulation import parse_scales, real_images, scaled  # noqa: E402
-from roundtrip_quality import recordings, split_thirds  # noqa: E402
+from roundtrip_quality import corpus_thirds  # noqa: E402
 
 from raingan.runtime import ceiling, evaluate, leveling, texture  # noqa: E402
-from raingan.runtime.audio_io import read_audio, resample  # noqa: E402
+from raingan.runtime.audio_io import resample  # noqa: E402
 from raingan.runtime.generator import Generator, default_model_path  # noqa: E402
 from raingan.runtime.latent import walk_correlation  # noqa: E402
 from raingan.runtime.phase import STREAM_PHASE, PhaseSettings  # noqa: E402
@@ -180,12 +180,7 @@ def main() -> None:
         leveling.LEVEL_SMOOTHING_S = args.level_smoothing_s  # read by each new stream
 
     started = time.perf_counter()
-    references, held_out, names = [], [], []
-    for path in recordings():
-        head, tail = split_thirds(read_audio(path, RATE_HZ).samples)
-        references.append(head)
-        held_out.append(tail)
-        names.append(path.name)
+    references, held_out, names = corpus_thirds(RATE_HZ)
     phase = (STREAM_PHASE if args.phase_iterations is None
              else PhaseSettings(n_iter=args.phase_iterations))
     generator = Generator(args.model or default_model_path(), device="cpu", phase=phase)

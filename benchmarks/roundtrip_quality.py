@@ -48,6 +48,18 @@ def split_thirds(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return samples[:cut], samples[cut:]
 
 
+def corpus_thirds(rate_hz: int) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
+    """Issue 6's reference and held-out audio: every recording's first two thirds and its
+    last third at ``rate_hz``, with the recordings' names."""
+    references, held_out, names = [], [], []
+    for path in recordings():
+        head, tail = split_thirds(read_audio(path, rate_hz).samples)
+        references.append(head)
+        held_out.append(tail)
+        names.append(path.name)
+    return references, held_out, names
+
+
 def score_recording(path: Path, candidates: dict[str, callable]) -> dict[str, dict]:
     rec = read_audio(path)
     reference, held_out = split_thirds(rec.samples)
