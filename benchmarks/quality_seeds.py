@@ -36,6 +36,11 @@ def seed_range(text: str) -> list[int]:
     return seeds
 
 
+def quality_bars(distance: float, repetition: float, seam_db: float) -> tuple[float, float, float]:
+    """Issue 6's bars from held-out rain's figures: distance, repetition and seam (dB)."""
+    return 1.5 * distance, repetition + 0.1, seam_db + 1.0
+
+
 def main() -> int:
     argv = sys.argv[1:]
     passed = argv[argv.index("--") + 1:] if "--" in argv else []
@@ -64,8 +69,9 @@ def main() -> int:
         print(f"seed {seed:3d}  distance {model['mean_distance']:.3f}  repetition "
               f"{model['repetition']:.3f}  seam {model['seam_periodicity_db']:.2f} dB", flush=True)
     held = rows[0]["held-out"]
-    bars = {"mean_distance": 1.5 * held["mean_distance"], "repetition": held["repetition"] + 0.1,
-            "seam_periodicity_db": held["seam_periodicity_db"] + 1.0}
+    bars = dict(zip(("mean_distance", "repetition", "seam_periodicity_db"),
+                    quality_bars(held["mean_distance"], held["repetition"],
+                                 held["seam_periodicity_db"])))
     for key, bar in bars.items():
         values = np.array([row["model"][key] for row in rows])
         error = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else float("nan")
