@@ -10,6 +10,7 @@ import argparse
 import logging
 import math
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -68,6 +69,10 @@ def add_train(commands: argparse._SubParsersAction) -> None:
                         "on two cores), full (the article's scale, for a GPU); default cpu, or "
                         "the run's own when resuming")
     p.add_argument("--steps", type=int, help="train until this step (default: the preset's)")
+    p.add_argument("--max-minutes", type=float, metavar="M",
+                   help="stop after the first step past M minutes of wall-clock time (set-up "
+                        "included), with a checkpoint that --resume continues; Ctrl-C and "
+                        "SIGTERM stop the same way (exit status 130 and 143)")
     p.add_argument("--resume", action="store_true",
                    help="continue RUN_DIR's last checkpoint (it may change --g-texture-weight, "
                         "--g-texture-heard, --g-texture-audio, --g-texture-phase-iterations, "
@@ -158,10 +163,15 @@ def _run_train(args: argparse.Namespace) -> int:
         spec=None if args.spec is None else load_spec(args.spec),
         steps=args.steps, resume=args.resume, strategy=args.strategy,
         cpu_devices=args.cpu_devices, train_fraction=args.train_fraction,
-        overrides=overrides or None, progress=None))
-    print(f"trained to step {result.step} ({result.steps_per_s:.2f} steps/s); "
-          f"checkpoint: {result.checkpoint}")
-    return 0
+        overrides=overrides or None, progress=None, max_minutes=args.max_minutes))
+    if result.stopped_by is None:
+        print(f"trained to step {result.step} ({result.steps_per_s:.2f} steps/s); "
+              f"checkpoint: {result.checkpoint}")
+        return 0
+    print(f"stopped at step {result.step} by {result.stopped_by} ({result.steps_per_s:.2f} "
+          f"steps/s); checkpoint: {result.checkpoint}; continue with: raingan train "
+          f"{args.data_dir} --out {args.out} --resume")
+    return 0 if result.stopped_by == "time limit" else 128 + signal.Signals[result.stopped_by]
 
 
 # -- export ----------------------------------------------------------------------------------

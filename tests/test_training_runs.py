@@ -1,16 +1,21 @@
 """End-to-end training runs of their own through the `raingan` command, on the tiny preset:
 resume with new settings, the distributed path on two logical CPU devices, the JAX backend
-(and its bit-reproducible runs and resumes), and bad input that no run is needed for.
+(and its bit-reproducible runs and resumes), runs stopped by a time limit or Ctrl-C, and bad
+input that no run is needed for.
 """
 
 import json
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
 import onnxruntime
 import pytest
 
-from training_cli import assert_texture_term_trained, run, write_training_data
+from training_cli import (OUTSIDE_CHECKOUT, RAINGAN, assert_texture_term_trained, run,
+                          write_training_data)
 
 
 @pytest.fixture(scope="module")
@@ -129,21 +134,29 @@ def test_jax_trained_run_exports_with_tensorflow(data_dir, tmp_path):
 
 
 def test_jax_runs_are_bit_reproducible_and_resume_exactly(data_dir, tmp_path):
-    # One seed gives the same checkpoint in two processes, and a run stopped and resumed ends
-    # where an unbroken one does: the JAX backend is the documented reproducible path on CPU.
+    # One seed gives the same checkpoint in two processes, and a run stopped by its time
+    # limit and resumed ends where an unbroken one does: the JAX backend is the documented
+    # reproducible path on CPU, and --max-minutes the way to fit a run into a lent slot.
     from raingan.training.checkpoint import checkpoint_arrays
 
     jax = {"KERAS_BACKEND": "jax"}
     straight, broken = tmp_path / "straight", tmp_path / "broken"
     result = run("train", data_dir, "--out", straight, "--preset", "tiny", "--steps", "4", env=jax)
     assert result.returncode == 0, result.stderr
-    result = run("train", data_dir, "--out", broken, "--preset", "tiny", "--steps", "2", env=jax)
+    # Set-up alone outlasts 6 ms, so the limit stops the run after its first step, between
+    # the tiny preset's checkpoints (every 2 steps).
+    result = run("train", data_dir, "--out", broken, "--preset", "tiny", "--steps", "4",
+                 "--max-minutes", "0.0001", env=jax)
     assert result.returncode == 0, result.stderr
+    assert "stopped at step 1 by time limit" in result.stdout, result.stdout
+    assert f"continue with: raingan train {data_dir} --out {broken} --resume" in result.stdout
+    assert [p.name for p in (broken / "checkpoints").iterdir()] == ["step_00000001"]
     result = run("train", data_dir, "--out", broken, "--resume", "--steps", "4", env=jax)
     assert result.returncode == 0, result.stderr
+    assert "trained to step 4" in result.stdout, result.stdout
     expected = checkpoint_arrays(straight / "checkpoints" / "step_00000004")
     resumed = checkpoint_arrays(broken / "checkpoints" / "step_00000004")
-    halfway = checkpoint_arrays(broken / "checkpoints" / "step_00000002")
+    halfway = checkpoint_arrays(broken / "checkpoints" / "step_00000001")
     assert expected.keys() == resumed.keys() and len(expected) > 10
     assert any(key.startswith("optimizers.npz/") for key in expected)
     assert all(np.array_equal(expected[key], resumed[key]) for key in expected)
@@ -166,3 +179,37 @@ def test_deterministic_tensorflow_runs_train_alike_with_every_loss_term(data_dir
     first, second = (checkpoint_arrays(r / "checkpoints" / "step_00000004") for r in runs)
     assert first.keys() == second.keys()
     assert all(np.array_equal(first[key], second[key]) for key in first)
+
+
+def test_ctrl_c_ends_the_step_and_writes_a_checkpoint_to_resume(data_dir, tmp_path):
+    run_dir = tmp_path / "interrupted"
+    process = subprocess.Popen([*RAINGAN, "train", str(data_dir), "--out", str(run_dir),
+                                "--preset", "tiny", "--steps", "100000"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               cwd=OUTSIDE_CHECKOUT)
+    metrics = run_dir / "metrics.jsonl"
+    deadline = time.monotonic() + 300
+    while not (metrics.is_file() and metrics.read_text().count("\n") >= 3):
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 130, stderr
+    stopped = int(stdout.split("stopped at step ")[1].split()[0])
+    assert f"stopped at step {stopped} by SIGINT" in stdout, stdout
+    assert 3 <= stopped < 100000
+    assert f"step_{stopped:08d}" in [p.name for p in (run_dir / "checkpoints").iterdir()]
+    result = run("train", data_dir, "--out", run_dir, "--resume", "--steps", str(stopped + 1))
+    assert result.returncode == 0, result.stderr
+    assert f"resuming {run_dir} at step {stopped}" in result.stderr
+    assert f"trained to step {stopped + 1}" in result.stdout, result.stdout
+
+
+def test_a_time_limit_that_is_not_positive_is_refused(data_dir, tmp_path):
+    result = run("train", data_dir, "--out", tmp_path / "run", "--preset", "tiny",
+                 "--max-minutes", "0")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "raingan train: error: the time limit (--max-minutes) must be a positive number of "
+        "minutes, got 0.0")
+    assert not (tmp_path / "run").exists()

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -422,3 +423,28 @@ def fixed_variance(model) -> np.ndarray:
     norm = next(layer for layer in model._flatten_layers()
                 if isinstance(layer, keras.layers.BatchNormalization))
     return np.asarray(norm.moving_variance.value)
+
+
+@pytest.mark.parametrize("with_tensorflow", [True, False])
+def test_run_log_writes_tensorboard_scalars_with_or_without_tensorflow(with_tensorflow, tmp_path,
+                                                                       monkeypatch):
+    # A JAX run on a machine without TensorFlow still gets its curves in TensorBoard.
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.util.tensor_util import make_ndarray
+
+    from raingan.training.monitor import RunLog, read_metrics
+
+    if not with_tensorflow:
+        monkeypatch.setitem(sys.modules, "tensorflow", None)  # `import tensorflow` now fails
+    run_log = RunLog(tmp_path)
+    assert (run_log._writer is not None) == with_tensorflow
+    for step, loss in [(1, 1.5), (2, 0.25)]:
+        run_log.scalars(step, {"d_loss": loss, "g_loss": -loss})
+    run_log.audio(2, "sample", np.zeros(4800, np.float32), 48_000)
+    events = EventAccumulator(str(tmp_path / "tensorboard"))
+    events.Reload()
+    assert set(events.Tags()["tensors"]) >= {"d_loss", "g_loss"}
+    logged = [(e.step, float(make_ndarray(e.tensor_proto))) for e in events.Tensors("d_loss")]
+    assert logged == [(1, 1.5), (2, 0.25)]
+    assert ("sample" in events.Tags()["audio"] + events.Tags()["tensors"]) == with_tensorflow
+    assert [m["g_loss"] for m in read_metrics(tmp_path)] == [-1.5, -0.25]

@@ -40,24 +40,43 @@ _EVAL_STREAM = 2**31 - 1
 
 
 class RunLog:
-    """Appends scalar records to metrics.jsonl and mirrors them to TensorBoard."""
+    """Appends scalar records to metrics.jsonl and mirrors them to TensorBoard.
+
+    With TensorFlow, scalars and audio samples go to TensorBoard; without it (a JAX run),
+    scalars still do, through TensorBoard's own framework-free writer, where the
+    ``tensorboard`` package is installed.
+    """
 
     def __init__(self, run_dir: Path):
         self.path = Path(run_dir) / METRICS_FILE
-        self._writer = None
+        board = str(Path(run_dir) / "tensorboard")
+        self._writer = self._scalar_writer = None
         try:
             import tensorflow as tf
 
             self._tf = tf
-            self._writer = tf.summary.create_file_writer(str(Path(run_dir) / "tensorboard"))
+            self._writer = tf.summary.create_file_writer(board)
+            return
         except ImportError:
-            log.warning("TensorFlow is not installed: TensorBoard logs are off, "
-                        "scalars go to %s only", self.path)
+            pass
+        try:
+            from tensorboard.summary import Writer
+        except ImportError:
+            log.warning("neither TensorFlow nor TensorBoard is installed: TensorBoard logs are "
+                        "off, scalars go to %s only", self.path)
+            return
+        self._scalar_writer = Writer(board)
+        log.info("TensorFlow is not installed: TensorBoard gets the scalars, not the audio "
+                 "samples (they are in %s)", Path(run_dir) / "samples")
 
     def scalars(self, step: int, values: dict[str, float]) -> None:
         record = {"step": step, **{k: float(v) for k, v in values.items()}}
         with self.path.open("a") as f:
             f.write(json.dumps(record) + "\n")
+        if self._scalar_writer is not None:
+            for name, value in values.items():
+                self._scalar_writer.add_scalar(name, float(value), step=step)
+            self._scalar_writer.flush()
         if self._writer is not None:
             with self._writer.as_default(step=step):
                 for name, value in values.items():

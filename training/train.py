@@ -28,6 +28,7 @@ from .monitor import RunLog, SampleScorer
 from .pipeline import tf_batches
 from .step import TrainStep, as_numpy, make_train_step
 from .reanalysis import Reanalysis
+from .stopping import StopRequest
 from .texture_loss import ImageTexture
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class TrainRequest:
     train_fraction: float | None = None  # None: 1.0, or the resumed run's
     overrides: dict[str, Any] | None = None
     progress: bool = True
+    max_minutes: float | None = None  # wall-clock budget of this call; None: none
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ class TrainResult:
     step: int
     checkpoint: Path
     steps_per_s: float
+    #: Why the run stopped before its last step ("time limit", "SIGINT", "SIGTERM"), or None.
+    stopped_by: str | None = None
 
 
 def _resolve(request: TrainRequest
@@ -130,8 +134,16 @@ def train(request: TrainRequest) -> TrainResult:
     Raises
     ------
     RainGANError
-        Bad data, a run folder that does not fit the request, or a diverged loss.
+        Bad data, a run folder that does not fit the request, a diverged loss, or a time
+        limit that is not a positive number of minutes.
+
+    Notes
+    -----
+    A time limit (``request.max_minutes``), SIGINT (Ctrl-C) or SIGTERM ends the run after
+    its current step, with a checkpoint of that step that ``--resume`` continues; the
+    result's ``stopped_by`` says which.
     """
+    stop = StopRequest(request.max_minutes)  # checked first: nothing is loaded for a bad one
     if request.cpu_devices:
         split_cpu(request.cpu_devices)
     run_dir = request.run_dir
@@ -203,14 +215,16 @@ def train(request: TrainRequest) -> TrainResult:
     last_checkpoint = checkpoint
     step, started, timed_from = first_step, time.perf_counter(), first_step
     interval_start = started
-    bar = _progress_bar(first_step, total_steps, request.progress)
-    try:
+    stopped_by = None
+    with (stop.catching_signals(),
+          contextlib.closing(_progress_bar(first_step, total_steps, request.progress)) as bar):
         while step < total_steps:
             metrics = step_fn(next(batches))
             if average is not None:
                 average.update(step_fn.generator_weights(), step)
             step += 1
             bar.update(1)
+            stopped_by = stop.reason if step < total_steps else None
             bad = [k for k, v in metrics.items() if not math.isfinite(v)]
             if bad:
                 kept = (f"the last good checkpoint, {last_checkpoint.name}, is kept"
@@ -226,7 +240,8 @@ def train(request: TrainRequest) -> TrainResult:
                 bar.set_postfix(d=f"{metrics['d_loss']:.3f}", g=f"{metrics['g_loss']:.3f}")
                 timed_from, interval_start = step, now
             scored = config.eval_every and (step % config.eval_every == 0 or step == total_steps)
-            saved = step % config.checkpoint_every == 0 or step == total_steps
+            saved = (step % config.checkpoint_every == 0 or step == total_steps
+                     or stopped_by is not None)
             if scored or saved:
                 step_fn.sync_to_models()
                 scored_model = generator if average is None else average.materialise(
@@ -241,12 +256,13 @@ def train(request: TrainRequest) -> TrainResult:
                                                   discriminator, g_optimizer, d_optimizer,
                                                   config.keep_checkpoints,
                                                   None if average is None else average.model)
-    finally:
-        bar.close()
+            if stopped_by is not None:
+                break
     elapsed = time.perf_counter() - started
     assert last_checkpoint is not None  # the last step always saves
     return TrainResult(run_dir, step, last_checkpoint,
-                       (step - first_step) / elapsed if elapsed > 0 else float("nan"))
+                       (step - first_step) / elapsed if elapsed > 0 else float("nan"),
+                       stopped_by)
 
 
 def _weight_average(spec: SpectralSpec, config: TrainConfig, step_fn: TrainStep,
