@@ -53,7 +53,7 @@ install() {
       --target "$site" "$WHEELS"/*.whl
   fi
   "$PYTHON" -m pip install -q --no-index --no-deps --no-build-isolation --no-compile \
-    --no-cache-dir --target "$site" .
+    --no-cache-dir --upgrade --target "$site" .  # --upgrade: share bin/ with the wheels
   export PYTHONPATH="$site${PYTHONPATH:+:$PYTHONPATH}"
 }
 
