@@ -25,8 +25,8 @@ PYTHON=${PYTHON:-python3}
 # Versions this repository's own venv trains with; the lent machine has the rest (numpy,
 # scipy, jax, h5py, absl-py, rich, ml-dtypes, packaging, tqdm, onnxruntime, pybind11,
 # scikit-build-core, cmake).
-WHEEL_PINS=(keras==3.15.1 namex==0.1.0 optree==0.20.0 soundfile==0.14.0 cffi pycparser
-            soxr==1.1.0 pyloudnorm==0.2.0)
+WHEEL_PINS=(keras==3.15.1 namex==0.1.0 optree==0.20.0 soundfile==0.14.0 cffi==2.1.1
+            pycparser==3.12 soxr==1.1.0 pyloudnorm==0.2.0)
 # Files of a checkpoint that an export reads, and of the run around it.
 CHECKPOINT_FILES=(state.json generator.weights.h5 generator_average.weights.h5
                   discriminator.weights.h5)

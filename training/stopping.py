@@ -2,9 +2,10 @@
 
 A run stopped this way ends its current step, writes a checkpoint of it and returns, so
 that ``raingan train --resume`` continues it exactly; nothing is lost but the step in
-flight. The signals are only noted while a step runs (a step is never cut in half: the
-TensorFlow step updates the discriminator, then the generator); a second Ctrl-C stops at
-once, without a checkpoint, as Python does by default.
+flight. While the training loop runs, the signals are only noted and acted on after the
+step in flight (a step is never cut in half: the TensorFlow step updates the
+discriminator, then the generator); a second Ctrl-C stops at once, without a checkpoint,
+as Python does by default.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ class StopRequest:
             raise RainGANError(f"the time limit (--max-minutes) must be a positive number of "
                                f"minutes, got {max_minutes!r}")
         self._deadline = None if max_minutes is None else time.perf_counter() + 60 * max_minutes
-        self.max_minutes = max_minutes
         self.signal_number: int | None = None
 
     @property
