@@ -1,7 +1,8 @@
 """What the end-to-end training tests share: the `raingan` command and rain-like data.
 
-Two files use it (test_training_cli.py, test_training_runs.py), so that pytest-xdist can run
-the two halves of the training suite on different cores.
+The training suite is split into two files (test_training_cli.py, test_training_runs.py), so
+that pytest-xdist can run its halves on different cores; test_bundled_quality.py uses the
+`raingan` command from here too.
 """
 
 import json
