@@ -60,6 +60,8 @@ def gap_depths_db(images: np.ndarray, rows: np.ndarray, db_per_unit: float) -> n
 
 
 def row(label: str, images: np.ndarray, rows: np.ndarray, db_per_unit: float) -> str:
+    """One table line: chunks, share of gap pixels at each of :data:`DEPTHS_DB`, 99.9th
+    percentile of the depths."""
     depths = gap_depths_db(images, rows, db_per_unit)
     shares = "  ".join(f"{100 * np.mean(depths > d):6.3f} %" for d in DEPTHS_DB)
     return f"{label:<36}{len(images):>7}  {shares}  {np.percentile(depths, 99.9):8.1f}"
