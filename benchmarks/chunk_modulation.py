@@ -24,12 +24,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from roundtrip_quality import recordings, split_thirds  # noqa: E402
+from raingan.eval.bars import split_thirds  # noqa: E402
+from roundtrip_quality import recordings  # noqa: E402
 
-from raingan.runtime.audio_io import read_audio  # noqa: E402
+from raingan.core.audio_io import read_audio  # noqa: E402
 from raingan.runtime.generator import Generator, default_model_path  # noqa: E402
 from raingan.runtime.latent import walk_correlation  # noqa: E402
-from raingan.runtime.roundtrip import chunk_contexts  # noqa: E402
+from raingan.core.roundtrip import chunk_contexts  # noqa: E402
 from raingan.runtime.stream import DEFAULT_DRIFT_S  # noqa: E402
 
 BANDS_HZ = ((0.7, 1.5), (1.5, 3), (3, 6), (6, 12), (12, 24), (24, 48), (48, 86))

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Train a preset (default: full) on a lent GPU machine, under the Keras 3 JAX backend, within a
-# wall-clock budget, and bring back what `raingan export` needs (issue 6, "Where a GPU is
-# available"). The lent machine has JAX but no TensorFlow and can fetch nothing, so the Python
+# wall-clock budget, and bring back what `raingan export` needs. The lent machine has JAX but no TensorFlow and can fetch nothing, so the Python
 # packages it lacks travel as wheels and raingan's native core is built there.
 #
 #   benchmarks/gpu_train.sh prepare
@@ -66,9 +65,8 @@ train() {
   if [[ ${GPU_TRAIN_INSTALLED:-0} != 1 ]]; then install; fi
   export KERAS_BACKEND=jax PYTHONUNBUFFERED=1
   echo "installed in $((SECONDS - started)) s"
-  # From outside the checkout, whose raingan/ folder would hide the installed package.
-  (cd /tmp && "$PYTHON" -m raingan train "$OLDPWD/data/rain" --out "$run_dir" --preset full \
-    --train-fraction 0.666 --max-minutes "$minutes" "$@") 2>&1 | tee "$out/train.log"
+  "$PYTHON" -m raingan train data/rain --out "$run_dir" --preset full \
+    --train-fraction 0.666 --max-minutes "$minutes" "$@" 2>&1 | tee "$out/train.log"
   local checkpoint
   checkpoint=$(ls -d "$run_dir"/checkpoints/step_* | sort | tail -1)
   for name in "${CHECKPOINT_FILES[@]}"; do

@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from chunk_modulation import real_images  # noqa: E402
 
-from raingan.runtime import phase  # noqa: E402
-from raingan.runtime.phase import PhaseSettings  # noqa: E402
+from raingan.core import phase  # noqa: E402
+from raingan.core.phase import PhaseSettings  # noqa: E402
 from raingan.runtime.generator import Generator, default_model_path  # noqa: E402
 from raingan.runtime.latent import walk_correlation  # noqa: E402
 from raingan.runtime.stream import DEFAULT_DRIFT_S  # noqa: E402

@@ -36,11 +36,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from quality_seeds import quality_bars, seed_range  # noqa: E402
+from quality_seeds import seed_range  # noqa: E402
+from raingan.eval.bars import quality_bars  # noqa: E402
 from roundtrip_quality import corpus_thirds  # noqa: E402
 
-from raingan.runtime import evaluate  # noqa: E402
-from raingan.runtime.audio_io import read_audio  # noqa: E402
+from raingan.eval import evaluate  # noqa: E402
+from raingan.core.audio_io import read_audio  # noqa: E402
 
 RATE_HZ = 48_000
 VALGRIND = ["valgrind", "--tool=none", "-q"]
@@ -169,10 +170,9 @@ def main() -> int:
               f"{np.mean([s.mean_distance for s in picked]):10.3f}"
               f"{np.mean([s.repetition for s in picked]):12.3f}"
               f"{np.mean([s.seam_db for s in picked]):10.2f}")
-    distance_bar, repetition_bar, seam_bar = quality_bars(real.mean_distance, real.repetition,
-                                                          real.seam_db)
-    print(f"bars: distance <= {distance_bar:.3f}, repetition <= {repetition_bar:.3f}, "
-          f"seam <= {seam_bar:.2f} dB")
+    bars = quality_bars(real.mean_distance, real.repetition, real.seam_db)
+    print(f"bars: distance <= {bars.distance:.3f}, repetition <= {bars.repetition:.3f}, "
+          f"seam <= {bars.seam_db:.2f} dB")
     print(f"files in {out}; {time.perf_counter() - started:.0f} s in all")
     return 0
 

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from raingan.runtime.generator import Generator, default_model_path
-from raingan.runtime.intensity import IntensityAxis, apply_intensity, image_features
+from raingan.export.intensity_fit import image_features
+from raingan.runtime.intensity import IntensityAxis, apply_intensity
 
 
 def loudness_at_levels(generator: Generator, axis: IntensityAxis, latents: np.ndarray,

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from raingan.runtime.generator import Generator, default_model_path
-from raingan.runtime.intensity import sweep_report
+from raingan.runtime.intensity_sweep import sweep_report
 
 
 def main() -> None:

@@ -27,7 +27,7 @@ Experiments, not settings: ``--truncation`` renders with another latent truncati
 ``chunk_modulation.py``); ``--channels 1`` renders mono; ``--level-smoothing-s`` changes the
 chunk levelling's time constant; ``--contrast K`` stretches every image's values about each
 row's mean over time by K before phase reconstruction; ``--phase-iterations N`` runs N Fast
-Griffin-Lim iterations after PGHI instead of the runtime's 2 (16 until session 13).
+Griffin-Lim iterations after PGHI instead of the runtime's 2.
 """
 
 from __future__ import annotations
@@ -46,11 +46,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from chunk_modulation import parse_scales, real_images, scaled  # noqa: E402
 from roundtrip_quality import corpus_thirds  # noqa: E402
 
-from raingan.runtime import ceiling, evaluate, leveling, texture  # noqa: E402
-from raingan.runtime.audio_io import resample  # noqa: E402
+from raingan.core import ceiling  # noqa: E402
+from raingan.eval import cochlear, distance, evaluate, texture  # noqa: E402
+from raingan.runtime import leveling  # noqa: E402
+from raingan.core.audio_io import resample  # noqa: E402
 from raingan.runtime.generator import Generator, default_model_path  # noqa: E402
 from raingan.runtime.latent import walk_correlation  # noqa: E402
-from raingan.runtime.phase import STREAM_PHASE, PhaseSettings  # noqa: E402
+from raingan.core.phase import STREAM_PHASE, PhaseSettings  # noqa: E402
 from raingan.runtime.render import RenderSettings, render  # noqa: E402
 from raingan.runtime.stream import DEFAULT_DRIFT_S  # noqa: E402
 from raingan.training.config import TrainConfig  # noqa: E402
@@ -86,7 +88,7 @@ def above_ceiling(images: np.ndarray, ceiling_db: np.ndarray, spec,
 def ceiling_report(generator: Generator, n_chunks: int = 512) -> str:
     """Generated chunks (a stream's latent walk, before levelling and the model's ceiling)
     and held-out real ones against the level ceiling of the training thirds' chunks
-    (:func:`raingan.runtime.ceiling.row_ceiling_db`; see :func:`above_ceiling`)."""
+    (:func:`raingan.core.ceiling.row_ceiling_db`; see :func:`above_ceiling`)."""
     spec = generator.spec
     ceiling_db = ceiling.row_ceiling_db(real_images(spec), spec)
     walk = generator.latent_walk(np.random.default_rng(0), walk_correlation(
@@ -105,23 +107,23 @@ def ceiling_report(generator: Generator, n_chunks: int = 512) -> str:
 
 def smoothed_statistics(audio: np.ndarray, rate_hz: int, shortest_window_s: float,
                         smoothing_frames: int) -> texture.TextureStats:
-    """:func:`raingan.runtime.texture.texture_statistics` of envelopes first averaged over
+    """:func:`raingan.eval.texture.texture_statistics` of envelopes first averaged over
     ``smoothing_frames`` frames (1: unchanged): what the statistics are at a coarser time
     resolution, such as an STFT window's."""
     config = texture.TextureConfig()
     window_s = texture.analysis_window_s(audio.shape[0] / rate_hz, config)
     centres = texture.modulation_centres_for(min(shortest_window_s, window_s), config)
-    envelopes = texture.cochlear_envelopes(audio, rate_hz, config)
+    envelopes = cochlear.cochlear_envelopes(audio, rate_hz, config)
     if smoothing_frames > 1:
         envelopes = uniform_filter1d(envelopes, smoothing_frames, axis=1)
     groups = texture.window_statistics(envelopes, window_s, centres, config)
-    return texture.TextureStats(groups, window_s, texture.band_centres_hz(config), centres,
+    return texture.TextureStats(groups, window_s, cochlear.band_centres_hz(config), centres,
                                 config.correlation_offsets)
 
 
 def signed_regions(references: list[np.ndarray], candidates: list[np.ndarray],
                    rate_hz: int, smoothing_frames: int = 1) -> dict[str, np.ndarray]:
-    """Per group, the signed region means of :func:`raingan.runtime.evaluate.texture_distance`
+    """Per group, the signed region means of :func:`raingan.eval.distance.texture_distance`
     (whose mean magnitude is the group's distance), each shape (n_regions,); envelopes
     averaged over ``smoothing_frames`` first (see :func:`smoothed_statistics`)."""
     def mono(audio: np.ndarray) -> np.ndarray:
@@ -136,8 +138,8 @@ def signed_regions(references: list[np.ndarray], candidates: list[np.ndarray],
     regions = {}
     for group in texture.GROUPS:
         ref, cand = (np.concatenate([s.groups[group] for s in side]) for side in stats)
-        z = (cand.mean(axis=0) - ref.mean(axis=0)) / evaluate.reference_spread(ref, group)
-        regions[group] = evaluate.region_means(z, *stats[0][0].layout(group))
+        z = (cand.mean(axis=0) - ref.mean(axis=0)) / distance.reference_spread(ref, group)
+        regions[group] = distance.region_means(z, *stats[0][0].layout(group))
     return regions
 
 
@@ -200,7 +202,7 @@ def main() -> None:
                                                  channels=args.channels, drift_s=args.drift_s,
                                                  truncation=args.truncation)).samples
     if args.wav:
-        from raingan.runtime.audio_io import write_audio
+        from raingan.core.audio_io import write_audio
 
         write_audio(args.wav, rendering, RATE_HZ)
 

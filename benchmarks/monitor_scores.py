@@ -1,7 +1,7 @@
 """What a model scores when rendered as independent chunks and as a stream.
 
-Until session 7 the training monitor scored independent chunks (every latent component
-drawn afresh for each chunk, no levelling); users hear the stream (latent walk, chunk
+A training monitor could score independent chunks (every latent component drawn afresh
+for each chunk, no levelling), but users hear the stream (latent walk, chunk
 levelling). This scores both renderings of one model, mono at the spec's rate, against
 what the monitor uses as references: the first 20 s of every training signal (the first
 two thirds of each corpus recording, each channel). (`model_quality.py` gives the 60 s,
@@ -21,14 +21,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from roundtrip_quality import recordings, split_thirds  # noqa: E402
+from raingan.eval.bars import split_thirds  # noqa: E402
+from roundtrip_quality import recordings  # noqa: E402
 
-from raingan.runtime.audio_io import read_audio  # noqa: E402
-from raingan.runtime.evaluate import evaluate_arrays  # noqa: E402
+from raingan.core.audio_io import read_audio  # noqa: E402
+from raingan.eval.evaluate import evaluate_arrays  # noqa: E402
 from raingan.runtime.generator import Generator, default_model_path  # noqa: E402
-from raingan.runtime.stitch import stitch  # noqa: E402
+from raingan.core.stitch import stitch  # noqa: E402
 from raingan.runtime.stream import RainStream  # noqa: E402
-from raingan.runtime.synthesis import images_to_chunks  # noqa: E402
+from raingan.core.synthesis import images_to_chunks  # noqa: E402
 from raingan.training.monitor import _EVAL_STREAM, REFERENCE_S_PER_SIGNAL  # noqa: E402
 
 

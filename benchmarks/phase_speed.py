@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from raingan.runtime import phase
-from raingan.runtime.audio_io import read_audio
-from raingan.runtime.phase import PhaseSettings
-from raingan.runtime.roundtrip import chunk_contexts
-from raingan.runtime.spec import SpectralSpec
+from raingan.core import phase
+from raingan.core.audio_io import read_audio
+from raingan.core.phase import PhaseSettings
+from raingan.core.roundtrip import chunk_contexts
+from raingan.core.spec import SpectralSpec
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "rain"
 

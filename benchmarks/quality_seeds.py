@@ -1,7 +1,7 @@
 """Issue 6's quality figures over many seeds: model_quality.py per seed, then the means.
 
 A seed's texture distance spreads by about 0.025 around the model's mean, so ten seeds do
-not separate settings 0.02 apart (session 14: a 5 s drift scored 8 % better than 10 s on
+not separate settings 0.02 apart (BENCHMARKS.md, "Drift": a 5 s drift scored 8 % better than 10 s on
 seeds 0-9 and 4 % worse on seeds 10-19). This runs ``model_quality.py`` for every seed
 (options after ``--`` go to it), and prints each seed's distance, repetition and seam, the
 means with their standard errors, and the bars (1.5x held-out rain's distance, held-out
@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from raingan.eval.bars import quality_bars
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -34,11 +36,6 @@ def seed_range(text: str) -> list[int]:
     if not seeds:
         raise argparse.ArgumentTypeError(f"empty seed range {text!r}")
     return seeds
-
-
-def quality_bars(distance: float, repetition: float, seam_db: float) -> tuple[float, float, float]:
-    """Issue 6's bars from held-out rain's figures: distance, repetition and seam (dB)."""
-    return 1.5 * distance, repetition + 0.1, seam_db + 1.0
 
 
 def main() -> int:
@@ -69,9 +66,10 @@ def main() -> int:
         print(f"seed {seed:3d}  distance {model['mean_distance']:.3f}  repetition "
               f"{model['repetition']:.3f}  seam {model['seam_periodicity_db']:.2f} dB", flush=True)
     held = rows[0]["held-out"]
-    bars = dict(zip(("mean_distance", "repetition", "seam_periodicity_db"),
-                    quality_bars(held["mean_distance"], held["repetition"],
-                                 held["seam_periodicity_db"])))
+    held_bars = quality_bars(held["mean_distance"], held["repetition"],
+                             held["seam_periodicity_db"])
+    bars = {"mean_distance": held_bars.distance, "repetition": held_bars.repetition,
+            "seam_periodicity_db": held_bars.seam_db}
     for key, bar in bars.items():
         values = np.array([row["model"][key] for row in rows])
         error = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else float("nan")

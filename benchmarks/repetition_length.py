@@ -27,10 +27,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from quality_seeds import seed_range  # noqa: E402
-from roundtrip_quality import recordings, split_thirds  # noqa: E402
+from raingan.eval.bars import split_thirds  # noqa: E402
+from roundtrip_quality import recordings  # noqa: E402
 
-from raingan.runtime import evaluate  # noqa: E402
-from raingan.runtime.audio_io import read_audio, resample  # noqa: E402
+from raingan.eval import evaluate, noise_twin, repetition  # noqa: E402
+from raingan.core.audio_io import read_audio, resample  # noqa: E402
 from raingan.runtime.generator import Generator, default_model_path  # noqa: E402
 from raingan.runtime.render import RenderSettings, render  # noqa: E402
 
@@ -46,7 +47,7 @@ def analysis_mono(samples: np.ndarray, sample_rate_hz: int) -> np.ndarray:
 def piece_scores(mono: np.ndarray, length_s: float) -> list[float]:
     """Repetition scores of consecutive, non-overlapping ``length_s`` pieces of ``mono``."""
     n = int(round(length_s * RATE_HZ))
-    return [evaluate.repetition_score(mono[start:start + n], RATE_HZ)
+    return [repetition.repetition_score(mono[start:start + n], RATE_HZ)
             for start in range(0, mono.shape[0] - n + 1, n)]
 
 
@@ -77,7 +78,7 @@ def main() -> int:
     for seed in args.seeds:
         rendering = render(generator, RenderSettings(seconds=args.seconds, seed=seed))
         mono = analysis_mono(rendering.samples, rendering.sample_rate_hz)
-        twin = evaluate.coloured_noise_twin(mono, RATE_HZ, seed=seed)
+        twin = noise_twin.coloured_noise_twin(mono, RATE_HZ, seed=seed)
         for length in args.lengths:
             model[length] += piece_scores(mono, length)
             noise[length] += piece_scores(twin, length)
@@ -97,7 +98,7 @@ def main() -> int:
         _, third = split_thirds(mono)
 
         def score(x: np.ndarray) -> str:
-            value = evaluate.repetition_score(x, RATE_HZ)
+            value = repetition.repetition_score(x, RATE_HZ)
             return "n/a" if np.isnan(value) else f"{value:.3f}"
 
         print(f"{path.name:<34}{mono.shape[0] / RATE_HZ:8.1f}{score(mono):>7}"

@@ -29,11 +29,12 @@ from pathlib import Path
 import numpy as np
 
 from raingan.cli import load_spec
-from raingan.runtime import evaluate
-from raingan.runtime.audio_io import read_audio, resample
-from raingan.runtime.phase import ARTICLE_PHASE, PhaseSettings
-from raingan.runtime.roundtrip import round_trip
-from raingan.runtime.spec import article_spec
+from raingan.eval import evaluate, seam
+from raingan.eval.bars import split_thirds
+from raingan.core.audio_io import read_audio, resample
+from raingan.core.phase import ARTICLE_PHASE, PhaseSettings
+from raingan.core.roundtrip import round_trip
+from raingan.core.spec import article_spec
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "rain"
 
@@ -41,11 +42,6 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "rain"
 def recordings() -> list[Path]:
     """The corpus recordings, sorted by name."""
     return sorted(p for p in DATA.iterdir() if p.suffix in (".wav", ".ogg", ".flac"))
-
-
-def split_thirds(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    cut = 2 * samples.shape[0] // 3
-    return samples[:cut], samples[cut:]
 
 
 def corpus_thirds(rate_hz: int) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
@@ -120,7 +116,7 @@ def main() -> None:
         rec = read_audio(path)
         audio = {"original": rec.samples}
         audio.update({c: make(rec.samples, rec.sample_rate_hz) for c, make in candidates.items()})
-        seam = {c: evaluate.seam_periodicity_db(
+        seam = {c: seam.seam_periodicity_db(
             resample(a.mean(axis=1), rec.sample_rate_hz, evaluate.ANALYSIS_RATE_HZ),
             evaluate.ANALYSIS_RATE_HZ) for c, a in audio.items()}
         whole[path.name] = {c: [_or_none(s.peak_db), _or_none(s.peak_hz)] for c, s in seam.items()}

@@ -21,10 +21,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from roundtrip_quality import recordings, score_recording  # noqa: E402
 
-from raingan.runtime.evaluate import GROUPS  # noqa: E402
-from raingan.runtime.phase import PhaseSettings  # noqa: E402
-from raingan.runtime.roundtrip import round_trip  # noqa: E402
-from raingan.runtime.spec import SpectralSpec  # noqa: E402
+from raingan.eval.evaluate import GROUPS  # noqa: E402
+from raingan.core.phase import PhaseSettings  # noqa: E402
+from raingan.core.roundtrip import round_trip  # noqa: E402
+from raingan.core.spec import SpectralSpec  # noqa: E402
 
 LONG = dict(n_fft=2048, win_length=2048, hop_length=512, n_frames=64)
 CANDIDATES: dict[str, tuple[SpectralSpec, PhaseSettings]] = {

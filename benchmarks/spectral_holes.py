@@ -26,14 +26,15 @@ from scipy.ndimage import uniform_filter
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from quality_seeds import seed_range  # noqa: E402
-from roundtrip_quality import recordings, split_thirds  # noqa: E402
+from raingan.eval.bars import split_thirds  # noqa: E402
+from roundtrip_quality import recordings  # noqa: E402
 
-from raingan.runtime.audio_io import read_audio  # noqa: E402
+from raingan.core.audio_io import read_audio  # noqa: E402
 from raingan.runtime.generator import Generator, default_model_path  # noqa: E402
 from raingan.runtime.latent import walk_correlation  # noqa: E402
 from raingan.runtime.leveling import ChunkLeveller  # noqa: E402
 from raingan.runtime.render import RenderSettings, render  # noqa: E402
-from raingan.runtime.roundtrip import chunk_contexts  # noqa: E402
+from raingan.core.roundtrip import chunk_contexts  # noqa: E402
 from raingan.runtime.stream import DEFAULT_DRIFT_S  # noqa: E402
 
 #: Rows x frames of the local mean that tells a gap from speckle.

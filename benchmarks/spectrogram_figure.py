@@ -19,11 +19,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from roundtrip_quality import DATA, split_thirds  # noqa: E402
+from raingan.eval.bars import split_thirds  # noqa: E402
+from roundtrip_quality import DATA  # noqa: E402
 
-from raingan.runtime.atomic import atomic_output  # noqa: E402
-from raingan.runtime.audio_io import read_audio  # noqa: E402
-from raingan.runtime.evaluate import draw_spectrogram, log_spectrogram_db  # noqa: E402
+from raingan.core.atomic import atomic_output  # noqa: E402
+from raingan.core.audio_io import read_audio  # noqa: E402
+from raingan.eval.evaluate import draw_spectrogram, log_spectrogram_db  # noqa: E402
 from raingan.runtime.generator import Generator, default_model_path  # noqa: E402
 from raingan.runtime.render import RenderSettings, render  # noqa: E402
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from raingan.runtime.generator import Generator, default_model_path
 from raingan.runtime.stream import RainStream
-from raingan.runtime.synthesis import images_to_chunks
+from raingan.core.synthesis import images_to_chunks
 
 CHUNK_STEPS = 16
 

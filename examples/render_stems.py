@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from raingan.runtime.errors import RainGANError
+from raingan.core.errors import RainGANError
 from raingan.runtime.generator import Generator, default_model_path
 from raingan.runtime.render import RenderSettings
 from raingan.runtime.stems import render_stems

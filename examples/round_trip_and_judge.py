@@ -12,11 +12,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from raingan.runtime import evaluate
-from raingan.runtime.audio_io import read_audio, write_audio
-from raingan.runtime.errors import RainGANError
-from raingan.runtime.roundtrip import round_trip
-from raingan.runtime.spec import SpectralSpec
+from raingan.eval import evaluate
+from raingan.core.audio_io import read_audio, write_audio
+from raingan.core.errors import RainGANError
+from raingan.core.roundtrip import round_trip
+from raingan.core.spec import SpectralSpec
 
 
 def main() -> int:

@@ -1,6 +1,6 @@
 """Give an exported model the level ceiling of the data it was trained on.
 
-``raingan export`` writes the ceiling (:mod:`raingan.runtime.ceiling`) that training stored
+``raingan export`` writes the ceiling (:mod:`raingan.core.ceiling`) that training stored
 in the checkpoint; checkpoints written before ceilings existed have none, and neither have
 the models exported from them. The ceiling depends only on the training data, the spec and
 the crop gain augmentation, so it can be measured again, here, from the same recordings: the
@@ -18,9 +18,9 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from ..runtime.atomic import atomic_output
-from ..runtime.errors import RainGANError
-from ..runtime.model_meta import ModelFormatError, ModelMetadata
+from ..core.atomic import atomic_output
+from ..core.errors import RainGANError
+from ..core.model_meta import ModelFormatError, ModelMetadata
 from ..training.config import TrainConfig
 from ..training.corpus import corpus_ceiling_db, load_corpus
 

@@ -1,7 +1,7 @@
 """The export's colour stage: measure the exported model's rendered colour and store the row
-gains that bring it to its training audio's band levels (:mod:`raingan.runtime.colour`).
+gains that bring it to its training audio's band levels (:mod:`raingan.export.colour_fit`).
 
-The training audio's band levels come from the checkpoint (runs trained since session 15
+The training audio's band levels come from the checkpoint (current runs
 store them) or, for older checkpoints, from the recordings themselves (``raingan export
 --data DIR``), which must be the ones the run was trained on: the data fingerprint decides.
 """
@@ -13,8 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from ..runtime.colour import CALIBRATION_SECONDS, calibrate_colour
-from ..runtime.errors import RainGANError
+from .colour_fit import CALIBRATION_SECONDS, calibrate_colour
+from ..core.errors import RainGANError
 from ..runtime.generator import Generator
 from ..training.checkpoint import CheckpointState
 from ..training.corpus import corpus_colour_db, load_corpus
@@ -59,7 +59,7 @@ def calibrated_colour(serialized: bytes, reference_db: tuple[float, ...], limit_
                       ) -> tuple[float, ...]:
     """Row gains (dB, to 0.01 dB, one per image row, within +-``limit_db``) for the model
     ``serialized`` (ONNX bytes whose metadata is complete but for the colour), measured by
-    rendering ``seconds`` of it per round (:func:`raingan.runtime.colour.calibrate_colour`)."""
+    rendering ``seconds`` of it per round (:func:`raingan.export.colour_fit.calibrate_colour`)."""
     with tempfile.TemporaryDirectory(prefix="raingan_colour_") as folder:
         path = Path(folder) / "model.onnx"
         path.write_bytes(serialized)

@@ -3,7 +3,7 @@ generators. Its kernels come from :mod:`.folding`; this module lays out the laye
 
 Each upsampling level is one convolution at the lower resolution that writes sub-pixel form,
 with batch norm folded in, plus on noisy levels a 1x1 convolution of the noise in sub-pixel
-form. Two layouts keep the graph free of copies (BENCHMARKS.md, session 20: a batch of 16
+form. Two layouts keep the graph free of copies (BENCHMARKS.md, "Exported graph": a batch of 16
 latents in 84.6 ms instead of 117.6 with the bundled model in int8):
 
 - With circular time padding every feature map carries :data:`WRAP_COLUMNS` wrapped-around
@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import keras
 
-from ..runtime.model_meta import INPUT_NAME
-from ..runtime.spec import SpectralSpec
+from ..core.model_meta import INPUT_NAME
+from ..core.spec import SpectralSpec
 from ..training.config import ConfigError, TrainConfig
 from ..training.layers import DepthToSpace, SelfAttention, SNConv2D, WrapTime
 from ..training.models import (NoiseInput, coarse_map, folds, generator_input_dim,

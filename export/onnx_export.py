@@ -20,11 +20,11 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ..runtime.atomic import atomic_output  # noqa: E402
-from ..runtime.errors import RainGANError  # noqa: E402
-from ..runtime.intensity import fit_intensity_axis  # noqa: E402
+from ..core.atomic import atomic_output  # noqa: E402
+from ..core.errors import RainGANError  # noqa: E402
+from .intensity_fit import fit_intensity_axis  # noqa: E402
 from ..runtime.latent import truncated_normal  # noqa: E402
-from ..runtime.model_meta import INPUT_NAME, OUTPUT_NAME, ModelMetadata  # noqa: E402
+from ..core.model_meta import INPUT_NAME, OUTPUT_NAME, ModelMetadata  # noqa: E402
 from ..training.average import mean_generator  # noqa: E402
 from ..training.checkpoint import (AVERAGE_FILE, CheckpointError,  # noqa: E402
                                    CheckpointState, latest_checkpoint, load_weights, read_state)
@@ -33,7 +33,7 @@ from ..training.layers import (NoiseInjection, SelfAttention, SNConv2D,  # noqa:
                                SNDense, _SpectralNormalized)
 from ..training.models import (build_generator, drifting_latent_dims,  # noqa: E402
                                folded_input_order, folds, generator_input_dim)
-from ..runtime.colour import CALIBRATION_SECONDS  # noqa: E402
+from .colour_fit import CALIBRATION_SECONDS  # noqa: E402
 from .colour import calibrated_colour, colour_reference  # noqa: E402
 from .folded_graph import build_folded_generator  # noqa: E402
 from .folding import (fold_batch_norm, subpixel_bias, subpixel_frame_noise_kernel,  # noqa: E402
@@ -193,7 +193,7 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | Sequence[Path] | N
     statistics measured afresh; the model then carries the last one's step and ceiling.
 
     The model's colour is calibrated to the training audio's band levels
-    (:mod:`raingan.runtime.colour`): the checkpoint's, or those of the recordings in
+    (:mod:`raingan.export.colour_fit`): the checkpoint's, or those of the recordings in
     ``data_dir`` for checkpoints without them, listening to ``colour_seconds`` of the model
     per round (0: no calibration); ``progress`` is called after each round with its number
     and residual (dB rms).

@@ -15,7 +15,7 @@ bundled model: quantizing every convolution raised its seam periodicity from 3.9
 over twenty seeds, and to 3.84 dB with the finest level alone). The finest level holds most
 of the convolution work, so it keeps nearly all of the speed: a batch of 16 latents takes
 120 ms against 117 ms with every convolution quantized and 149 ms in float
-(``BENCHMARKS.md``, session 19).
+(BENCHMARKS.md, "Int8 export").
 The result depends only on the float model and the latents' seed, so it is reproducible.
 """
 
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..runtime.latent import truncated_normal
-from ..runtime.model_meta import INPUT_NAME
+from ..core.model_meta import INPUT_NAME
 
 if TYPE_CHECKING:  # onnx is imported where it is used, so the runtime does not need it
     import onnx

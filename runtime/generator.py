@@ -11,14 +11,14 @@ import numpy as np
 
 from .intensity import IntensityAxis
 from .latent import LatentWalk, truncated_normal
-from .model_meta import INPUT_NAME, OUTPUT_NAME, ModelFormatError, ModelMetadata
-from .phase import STREAM_PHASE, PhaseSettings
-from .synthesis import images_to_chunks
+from ..core.model_meta import INPUT_NAME, OUTPUT_NAME, ModelFormatError, ModelMetadata
+from ..core.phase import STREAM_PHASE, PhaseSettings
+from ..core.synthesis import images_to_chunks
 
 #: Latents per onnxruntime call: amortises call overhead, bounds memory.
 BATCH_LATENTS = 16
 #: ... on the CPU: renders ran 5 % faster in calls of 8 (or 4) than of 16 (interleaved
-#: renders, BENCHMARKS.md session 20); the smaller activations stay in cache.
+#: renders, BENCHMARKS.md, "Render speed"); the smaller activations stay in cache.
 CPU_BATCH_LATENTS = 8
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 
@@ -173,7 +173,7 @@ class Generator:
 
 
 def default_model_path() -> Path:
-    """The model shipped inside the package (raingan/models/default.onnx).
+    """The model shipped inside the package (``raingan/models/default.onnx``).
 
     Raises
     ------
@@ -185,3 +185,26 @@ def default_model_path() -> Path:
         raise ModelFormatError("this installation has no bundled default model; pass --model "
                                "MODEL.onnx (make one with raingan train and raingan export)")
     return path
+
+
+def load_model(path: str | Path | None = None, device: str = "auto") -> Generator:
+    """Load an exported model, or the bundled one.
+
+    Parameters
+    ----------
+    path : an .onnx file written by ``raingan export``; None for the model that ships with
+        the package (:func:`default_model_path`)
+    device : "auto" (CUDA where onnxruntime offers it, else CPU), "cpu" or "cuda"
+
+    Returns
+    -------
+    Generator
+        Ready for :func:`raingan.render`, :func:`raingan.render_loop` and
+        :func:`raingan.render_stems`.
+
+    Raises
+    ------
+    ModelFormatError
+        A missing, unreadable or non-RainGAN model.
+    """
+    return Generator(default_model_path() if path is None else path, device=device)

@@ -10,7 +10,7 @@ lines at 0.5-1 Hz). :class:`ChunkLeveller` follows each channel's level in
 track, so level changes slower than a couple of chunks (the drift, an intensity move) pass
 and chunk-to-chunk steps do not. Levelling loudness alone (one gain per chunk) took the
 noise-input model's seam score from 5.85 to 3.91 dB; models trained on heard texture step
-band by band as well, which only per-band levelling removes (BENCHMARKS.md, session 10).
+band by band as well, which only per-band levelling removes (BENCHMARKS.md, "Chunk levelling").
 
 The levelled images then take the model's colour gains (:mod:`.colour`), where it has
 them, and are held under its level ceiling (:mod:`.ceiling`), where it has one: no row
@@ -25,8 +25,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from .spec import SpectralSpec
-from .texture import TextureConfig, band_centres_hz, band_weights
+from ..core.spec import SpectralSpec
+from ..eval.cochlear import TextureConfig, band_centres_hz, band_weights
 
 #: Time constant of the level tracks, seconds (about two chunk steps of the default spec).
 LEVEL_SMOOTHING_S = 1.4

@@ -23,8 +23,8 @@ from .generator import Generator
 from .latent import truncated_normal, walk_correlation
 from .leveling import level_cyclic
 from .safety import OutputSafety
-from .stitch import equal_power_fades
-from .synthesis import images_to_chunks
+from ..core.stitch import equal_power_fades
+from ..core.synthesis import images_to_chunks
 from .intensity import apply_intensity
 from .stream import DEFAULT_DRIFT_S, apply_width, check_intensity, width_matrix
 

@@ -24,10 +24,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .audio_io import write_audio
-from .errors import OutputPathError
+from ..core.audio_io import write_audio
+from ..core.errors import OutputPathError
 from .generator import Generator
 from .render import RenderSettings, render
+from ..core.loudness import measure_lufs
 from .safety import soft_limit
 from .stream import StreamSettingsError
 
@@ -42,17 +43,6 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def measure_lufs(audio: np.ndarray, sample_rate_hz: int) -> float:
-    """Integrated loudness of ``audio`` (frames, channels), LUFS (ITU-R BS.1770)."""
-    import pyloudnorm
-
-    measured = float(pyloudnorm.Meter(sample_rate_hz).integrated_loudness(
-        audio.astype(np.float64)))
-    if not np.isfinite(measured):
-        raise StreamSettingsError("a stem is too quiet to measure its loudness")
-    return measured
 
 
 def gained(audio: np.ndarray, gain_db: float) -> np.ndarray:

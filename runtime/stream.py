@@ -17,14 +17,14 @@ import numpy as np
 import soxr
 from scipy.signal import lfilter
 
-from .errors import RainGANError
+from ..core.errors import RainGANError
 from .generator import BATCH_LATENTS, Generator
 from .intensity import apply_intensity
 from .latent import walk_correlation
 from .leveling import ChunkLeveller
 from .safety import OutputSafety
-from .stitch import Stitcher
-from .synthesis import images_to_chunks
+from ..core.stitch import Stitcher
+from ..core.synthesis import images_to_chunks
 
 MIN_RATE_HZ, MAX_RATE_HZ = 8_000, 192_000
 #: Default time constant of the rain's drift, seconds (see :class:`RainStream`). With the
@@ -55,7 +55,7 @@ def apply_width(audio: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     Written out, one pass per output channel (1 ms for a render's block), rather than as a
     matrix product: numpy hands a product of a block's size (about 10^6 multiply-adds) to
     OpenBLAS's threads, which then spin for a while and take a core from the onnxruntime
-    call that follows (renders took 1.13-1.15x the time; BENCHMARKS.md, session 21).
+    call that follows (renders took 1.13-1.15x the time; BENCHMARKS.md, "Render speed").
     """
     left, right = audio[:, 0], audio[:, 1]
     mixed = np.empty(audio.shape, dtype=np.result_type(audio, matrix))

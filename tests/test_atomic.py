@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from raingan.runtime.atomic import atomic_output
-from raingan.runtime.errors import OutputPathError
+from raingan.core.atomic import atomic_output
+from raingan.core.errors import OutputPathError
 
 
 def current_umask() -> int:

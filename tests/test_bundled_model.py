@@ -41,8 +41,8 @@ def test_rain_source_needs_no_model_argument():
 
 
 def test_generated_rain_takes_the_stream_phase_and_round_trips_keep_sixteen_iterations():
-    from raingan.runtime.phase import STREAM_PHASE, PhaseSettings
-    from raingan.runtime.synthesis import images_to_chunks
+    from raingan.core.phase import STREAM_PHASE, PhaseSettings
+    from raingan.core.synthesis import images_to_chunks
 
     generator = Generator(default_model_path(), device="cpu")
     assert generator.phase == STREAM_PHASE and STREAM_PHASE.n_iter == 2

@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from raingan.runtime.ceiling import CEILING_ROWS, row_ceiling_db
+from raingan.core.ceiling import CEILING_ROWS, row_ceiling_db
 from raingan.runtime.leveling import ChunkLeveller, level_cyclic
-from raingan.runtime.model_meta import ModelFormatError, ModelMetadata
-from raingan.runtime.spec import SpectralSpec
+from raingan.core.model_meta import ModelFormatError, ModelMetadata
+from raingan.core.spec import SpectralSpec
 
 SPEC = SpectralSpec()
 

@@ -13,13 +13,12 @@ import soundfile as sf
 # The installed console script, run outside the checkout: from the repository root,
 # `python -m raingan` would import the source folder raingan/ instead of the installed package.
 RAINGAN = [str(Path(sys.executable).with_name("raingan"))]
-OUTSIDE_CHECKOUT = Path(__file__).resolve().parents[1].parent
 DATA = Path(__file__).resolve().parents[1] / "data" / "rain"
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([*RAINGAN, *map(str, args)], capture_output=True, text=True,
-                          timeout=300, cwd=OUTSIDE_CHECKOUT)
+                          timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -186,12 +185,11 @@ def test_info_refuses_a_non_raingan_model(tmp_path):
 
 
 def test_importing_the_runtime_never_imports_tensorflow():
-    code = ("import sys, raingan.runtime, raingan.runtime.phase, raingan.runtime.roundtrip, "
-            "raingan.runtime.evaluate, raingan.cli; "
+    code = ("import sys, raingan.runtime, raingan.core.phase, raingan.core.roundtrip, "
+            "raingan.eval.evaluate, raingan.cli; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf2onnx')]; "
             "print(bad); sys.exit(1 if bad else 0)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd=OUTSIDE_CHECKOUT)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -199,8 +197,7 @@ def test_the_install_has_one_namespace_and_the_native_module():
     code = ("import importlib.metadata as m, raingan._native; "
             "tops = {f.parts[0] for f in m.files('raingan') if len(f.parts) > 1 "
             "and not f.parts[0].endswith('.dist-info') and f.parts[0] != '..'}; print(sorted(tops))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd=OUTSIDE_CHECKOUT)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "['raingan']"
 
@@ -209,8 +206,7 @@ def test_round_trip_example_runs(tmp_path):
     example = Path(__file__).resolve().parents[1] / "examples" / "round_trip_and_judge.py"
     out = tmp_path / "trip.wav"
     result = subprocess.run([sys.executable, str(example), str(DATA / "flightgear_rain.wav"),
-                             str(out)], capture_output=True, text=True, timeout=300,
-                            cwd=OUTSIDE_CHECKOUT)
+                             str(out)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "its round trip" in result.stdout
     assert sf.info(out).frames > 0

@@ -9,8 +9,8 @@ import tensorflow as tf
 import keras
 from keras import ops
 
-from raingan.runtime import texture
-from raingan.runtime.spec import SpectralSpec
+from raingan.eval import cochlear
+from raingan.core.spec import SpectralSpec
 from raingan.training.cochlear import EDGE_FRAMES, CochlearTexture, corpus_chunks
 from raingan.training.config import PRESETS, ConfigError
 from raingan.training.models import build_discriminator, build_generator
@@ -33,7 +33,7 @@ def rain_chunks(rain_path) -> np.ndarray:
 def test_envelopes_are_the_evals(rain_chunks):
     chunks = rain_chunks[:3]
     ours = ops.convert_to_numpy(COCHLEAR.envelopes(chunks))
-    evals = np.stack([texture.cochlear_envelopes(c.astype(np.float64), SPEC.sample_rate_hz)
+    evals = np.stack([cochlear.cochlear_envelopes(c.astype(np.float64), SPEC.sample_rate_hz)
                       [:, EDGE_FRAMES:COCHLEAR.n_frames - EDGE_FRAMES] for c in chunks])
     assert ours.shape == evals.shape == (3, 30, COCHLEAR.n_frames - 2 * EDGE_FRAMES)
     np.testing.assert_allclose(ours, evals, atol=1e-5 * evals.max())

@@ -1,31 +1,32 @@
-"""Colour calibration (runtime/colour.py) and the colour gains in levelling and metadata."""
+"""Colour calibration (export/colour_fit.py) and the colour gains in levelling and metadata."""
 
 import dataclasses
 
 import numpy as np
 import pytest
 
-from raingan.runtime import colour, texture
+from raingan.eval import cochlear, levels
+from raingan.export import colour_fit as colour
 from raingan.runtime.generator import Generator, default_model_path
 from raingan.runtime.leveling import ChunkLeveller
-from raingan.runtime.model_meta import ModelFormatError, ModelMetadata
-from raingan.runtime.spec import SpectralSpec
+from raingan.core.model_meta import ModelFormatError, ModelMetadata
+from raingan.core.spec import SpectralSpec
 
 
 def test_band_levels_read_a_gain_in_every_band_and_pool_by_duration(rng):
     noise = rng.standard_normal(44_100).astype(np.float32) * 0.1
-    quiet = colour.band_levels_db([noise], 44_100)
-    assert quiet.shape == (colour.COLOUR_BANDS.n_bands,)
-    np.testing.assert_allclose(colour.band_levels_db([2.0 * noise], 44_100) - quiet,
+    quiet = levels.band_levels_db([noise], 44_100)
+    assert quiet.shape == (levels.COLOUR_BANDS.n_bands,)
+    np.testing.assert_allclose(levels.band_levels_db([2.0 * noise], 44_100) - quiet,
                                20 * np.log10(2.0), atol=1e-6)
     # Two signals pool their envelopes: the level lies between theirs, nearer the longer one.
-    pooled = colour.band_levels_db([noise, 2.0 * noise[:11_025]], 44_100)
+    pooled = levels.band_levels_db([noise, 2.0 * noise[:11_025]], 44_100)
     assert np.all(pooled > quiet + 0.1) and np.all(pooled < quiet + 3.0)
 
 
 def test_row_gains_follow_the_bands_and_hold_beyond_them():
     spec = SpectralSpec()
-    centres = texture.band_centres_hz(colour.COLOUR_BANDS)
+    centres = cochlear.band_centres_hz(levels.COLOUR_BANDS)
     ramp = np.linspace(-6.0, 6.0, centres.size)
     rows = colour.row_gains_db(ramp, spec)
     hz = spec.image_row_hz()
@@ -34,17 +35,17 @@ def test_row_gains_follow_the_bands_and_hold_beyond_them():
     assert rows[0] == pytest.approx(-6.0) and rows[-1] == pytest.approx(6.0)
     middle = np.argmin(np.abs(hz - centres[15]))
     assert rows[middle] == pytest.approx(np.interp(
-        texture.erb_number(hz[middle]), texture.erb_number(centres), ramp))
+        cochlear.erb_number(hz[middle]), cochlear.erb_number(centres), ramp))
     np.testing.assert_allclose(colour.row_gains_db(np.full(centres.size, 2.5), spec), 2.5)
 
 
 def test_heard_bands_leave_out_what_the_rate_or_the_reference_cannot_hold():
-    levels = np.zeros(colour.COLOUR_BANDS.n_bands)
-    centres = texture.band_centres_hz(colour.COLOUR_BANDS)
-    np.testing.assert_array_equal(colour.heard_bands(16_000, levels), centres < 7_200)
-    levels[3] = -2000.0  # a silent band
-    assert not colour.heard_bands(44_100, levels)[3]
-    assert colour.heard_bands(44_100, levels).sum() == centres.size - 1
+    band_db = np.zeros(levels.COLOUR_BANDS.n_bands)
+    centres = cochlear.band_centres_hz(levels.COLOUR_BANDS)
+    np.testing.assert_array_equal(colour.heard_bands(16_000, band_db), centres < 7_200)
+    band_db[3] = -2000.0  # a silent band
+    assert not colour.heard_bands(44_100, band_db)[3]
+    assert colour.heard_bands(44_100, band_db).sum() == centres.size - 1
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +60,7 @@ def test_calibration_brings_the_streams_to_the_reference(bundled):
     seconds = 4.0
     measured = colour.stream_band_levels_db(bundled, seconds)
     np.testing.assert_array_equal(colour.stream_band_levels_db(bundled, seconds), measured)
-    centres = texture.band_centres_hz(colour.COLOUR_BANDS)
+    centres = cochlear.band_centres_hz(levels.COLOUR_BANDS)
     tilt = np.where(centres < 300.0, 6.0, 0.0) - np.where(centres > 3_000.0, 3.0, 0.0)
     original = bundled.metadata
     gains = colour.calibrate_colour(bundled, measured + tilt, seconds, rounds=2)
@@ -80,7 +81,7 @@ def test_calibration_brings_the_streams_to_the_reference(bundled):
 
 
 def test_calibration_refuses_bad_settings(bundled):
-    reference = np.zeros(colour.COLOUR_BANDS.n_bands)
+    reference = np.zeros(levels.COLOUR_BANDS.n_bands)
     with pytest.raises(ValueError, match="seconds > 0"):
         colour.calibrate_colour(bundled, reference, seconds=0.0)
     with pytest.raises(ValueError, match="rounds >= 1"):

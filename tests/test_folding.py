@@ -12,7 +12,7 @@ from raingan.export.folding import (fold_batch_norm, subpixel_bias, subpixel_fra
                                     subpixel_kernel, subpixel_noise_kernel)
 from raingan.export.onnx_export import inference_generator
 from raingan.runtime.latent import truncated_normal
-from raingan.runtime.spec import SpectralSpec
+from raingan.core.spec import SpectralSpec
 from raingan.training.config import PRESETS, ConfigError
 from raingan.training.layers import DepthToSpace, NoiseInjection, SNConv2D, WrapTime
 from raingan.training.models import (build_generator, folded_input_order, generator_input_dim,

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from raingan.runtime.generator import Generator, default_model_path
-from raingan.runtime.intensity import (AXIS_REACH, IntensityAxis, apply_intensity,
-                                       calibrate_projections, fit_intensity_axis,
-                                       image_features, sweep_report)
-from raingan.runtime.spec import SpectralSpec
+from raingan.export.intensity_fit import calibrate_projections, fit_intensity_axis, image_features
+from raingan.runtime.intensity import AXIS_REACH, IntensityAxis, apply_intensity
+from raingan.runtime.intensity_sweep import sweep_report
+from raingan.core.spec import SpectralSpec
 from raingan.runtime.stream import RainStream, StreamSettingsError
 
 

@@ -16,7 +16,7 @@ import pytest
 from scipy.io import wavfile
 
 from raingan import _native
-from raingan.runtime.stft import istft, stft
+from raingan.core.stft import istft, stft
 
 SAMPLE_RATE_HZ = 44100
 #: (n_fft, win_length, hop_length, n_frames): the default chunk, and the RainGAN article's.

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from raingan.runtime import phase
-from raingan.runtime.phase import PhaseSettings
-from raingan.runtime.spec import SpectralSpec
+from raingan.core import phase
+from raingan.core.phase import PhaseSettings
+from raingan.core.spec import SpectralSpec
 
 SPEC = SpectralSpec(n_frames=64)
 

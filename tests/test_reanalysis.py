@@ -8,8 +8,8 @@ import tensorflow as tf
 import keras
 from keras import ops
 
-from raingan.runtime import phase
-from raingan.runtime.spec import SpectralSpec, article_spec
+from raingan.core import phase
+from raingan.core.spec import SpectralSpec, article_spec
 from raingan.training.config import PRESETS, ConfigError
 from raingan.training.models import build_discriminator, build_generator
 from raingan.training.reanalysis import Reanalysis

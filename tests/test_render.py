@@ -12,18 +12,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from raingan.runtime.generator import Generator
-from raingan.runtime.model_meta import ModelFormatError
+from raingan.core.model_meta import ModelFormatError
 from raingan.runtime.render import RenderSettings, render
 from raingan.runtime.stream import RainStream, StreamSettingsError, apply_width, width_matrix
 from raingan.runtime.safety import LIMITER_KNEE, OutputSafety, soft_limit
 
 RAINGAN = [str(Path(sys.executable).with_name("raingan"))]
-OUTSIDE_CHECKOUT = Path(__file__).resolve().parents[1].parent
 
 
 def run(*args) -> subprocess.CompletedProcess:
     return subprocess.run([*RAINGAN, *map(str, args)], capture_output=True, text=True,
-                          timeout=300, cwd=OUTSIDE_CHECKOUT)
+                          timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -290,7 +289,7 @@ def test_table_draws_follow_the_truncated_normal(threshold):
 
 def test_chunk_levelling_removes_steps_between_chunks_and_keeps_slow_changes():
     from raingan.runtime.leveling import ChunkLeveller, band_levels_db, level_cyclic
-    from raingan.runtime.spec import SpectralSpec
+    from raingan.core.spec import SpectralSpec
 
     spec = SpectralSpec()
     rng = np.random.default_rng(0)
@@ -322,7 +321,7 @@ def test_chunk_levelling_removes_tilt_steps_band_by_band():
     """Chunks whose highs step up and down while their lows hold still come out with the
     highs held as well, and rows between bands change smoothly."""
     from raingan.runtime.leveling import ChunkLeveller, band_levels_db, level_bands
-    from raingan.runtime.spec import SpectralSpec
+    from raingan.core.spec import SpectralSpec
 
     spec = SpectralSpec()
     row_hz = spec.image_row_hz()

@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 
-from raingan.runtime import roundtrip
-from raingan.runtime.audio_io import read_audio
-from raingan.runtime.errors import AudioInputError
-from raingan.runtime.phase import PhaseSettings
-from raingan.runtime.spec import SpectralSpec
+from raingan.core import roundtrip
+from raingan.core.audio_io import read_audio
+from raingan.core.errors import AudioInputError
+from raingan.core.phase import PhaseSettings
+from raingan.core.spec import SpectralSpec
 
 
 def test_chunk_contexts_cover_the_signal_with_the_stream_step(rng):

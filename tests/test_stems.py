@@ -11,21 +11,20 @@ import pyloudnorm
 import pytest
 import soundfile as sf
 
-from raingan.runtime.errors import OutputPathError
+from raingan.core.errors import OutputPathError
 from raingan.runtime.generator import Generator
 from raingan.runtime.render import RenderSettings
 from raingan.runtime.stems import render_stems
 from raingan.runtime.stream import StreamSettingsError
 
 RAINGAN = [str(Path(sys.executable).with_name("raingan"))]
-OUTSIDE_CHECKOUT = Path(__file__).resolve().parents[1].parent
 
 
 def test_stems_are_distinct_normalised_and_described(tiny_model, tmp_path):
     out = tmp_path / "stems"
     result = subprocess.run([*RAINGAN, "stems", str(out), "--count", "3", "--seconds", "2",
                              "--model", str(tiny_model), "--seed", "40", "--lufs", "-20"],
-                            capture_output=True, text=True, timeout=300, cwd=OUTSIDE_CHECKOUT)
+                            capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     manifest = json.loads((out / "manifest.json").read_text())
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "stem_01.wav",
@@ -46,7 +45,7 @@ def test_intensity_layers_line_up_and_keep_their_levels(tmp_path):
     out = tmp_path / "layers"
     result = subprocess.run([*RAINGAN, "stems", str(out), "--count", "1", "--seconds", "4",
                              "--seed", "3", "--layers", "3", "--lufs", "-20"],
-                            capture_output=True, text=True, timeout=300, cwd=OUTSIDE_CHECKOUT)
+                            capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     manifest = json.loads((out / "manifest.json").read_text())
     names = [s["file"] for s in manifest["stems"]]

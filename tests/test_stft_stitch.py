@@ -3,9 +3,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from raingan.runtime import stft as stft_mod
-from raingan.runtime.spec import SpectralSpec
-from raingan.runtime.stitch import Stitcher, equal_power_fades, stitch
+from raingan.core import stft as stft_mod
+from raingan.core.spec import SpectralSpec
+from raingan.core.stitch import Stitcher, equal_power_fades, stitch
 
 
 @pytest.mark.parametrize("n_fft, win, hop", [(1024, 1024, 256), (2048, 1024, 64), (512, 256, 128)])

@@ -10,8 +10,8 @@ import pytest
 import scipy.signal
 import soundfile as sf
 
-from raingan.runtime import evaluate, texture
-from raingan.runtime.errors import AudioInputError
+from raingan.eval import cochlear, display, distance, evaluate, noise_twin, repetition, seam, texture
+from raingan.core.errors import AudioInputError
 
 SR = 32_000  # the analysis rate: no resampling in most tests
 
@@ -35,23 +35,23 @@ def chunked(seed: int, seconds: float, chunk_gain: np.ndarray, sample_rate_hz: i
 # -- texture -----------------------------------------------------------------------------------
 
 def test_filterbank_centres_are_erb_spaced_from_20_hz_to_10_khz():
-    centres = texture.band_centres_hz()
+    centres = cochlear.band_centres_hz()
     assert centres.shape == (30,)
     assert centres[0] == pytest.approx(20.0) and centres[-1] == pytest.approx(10_000.0)
-    np.testing.assert_allclose(np.diff(texture.erb_number(centres)),
-                               np.diff(texture.erb_number(centres))[0])
+    np.testing.assert_allclose(np.diff(cochlear.erb_number(centres)),
+                               np.diff(cochlear.erb_number(centres))[0])
 
 
 def test_envelopes_follow_a_tone_and_its_level():
     t = np.arange(2 * SR) / SR
     tone = np.sin(2 * np.pi * 1000.0 * t)
-    env = texture.cochlear_envelopes(0.5 * tone, SR)
+    env = cochlear.cochlear_envelopes(0.5 * tone, SR)
     assert env.shape == (30, 800)
     band = int(np.argmax(env[:, 400]))
-    assert abs(texture.band_centres_hz()[band] - 1000.0) < 100.0
+    assert abs(cochlear.band_centres_hz()[band] - 1000.0) < 100.0
     steady = env[band, 100:-100]
     assert np.ptp(steady) < 1e-3 * steady.mean()  # a steady tone has a flat envelope
-    louder = texture.cochlear_envelopes(1.0 * tone, SR)[band, 100:-100]
+    louder = cochlear.cochlear_envelopes(1.0 * tone, SR)[band, 100:-100]
     np.testing.assert_allclose(louder / steady, 2.0 ** 0.3, rtol=1e-6)  # ^0.3 compression
 
 
@@ -122,16 +122,16 @@ def test_distances_average_neighbouring_bands_before_taking_magnitudes():
     # Opposite deviations within a region cancel; one-sided ones do not.
     z = np.r_[np.tile([1.0, -1.0], 15)]
     band, kind = stats.layout("envelope_cv")
-    np.testing.assert_allclose(np.abs(evaluate.region_means(z, band, kind)), 0.2)
-    np.testing.assert_allclose(evaluate.region_means(np.ones(30), band, kind), np.ones(6))
+    np.testing.assert_allclose(np.abs(distance.region_means(z, band, kind)), 0.2)
+    np.testing.assert_allclose(distance.region_means(np.ones(30), band, kind), np.ones(6))
 
 
 def test_spread_floor_keeps_a_constant_statistic_finite():
     windows = np.ones((5, 3))
-    spread = evaluate.reference_spread(windows, "envelope_mean")
-    np.testing.assert_allclose(spread, evaluate.SPREAD_FLOOR_REL["envelope_mean"])
-    single = evaluate.reference_spread(np.zeros((1, 2)), "band_correlation")
-    np.testing.assert_allclose(single, evaluate.SPREAD_FLOOR_ABS["band_correlation"])
+    spread = distance.reference_spread(windows, "envelope_mean")
+    np.testing.assert_allclose(spread, distance.SPREAD_FLOOR_REL["envelope_mean"])
+    single = distance.reference_spread(np.zeros((1, 2)), "band_correlation")
+    np.testing.assert_allclose(single, distance.SPREAD_FLOOR_ABS["band_correlation"])
 
 
 # -- seams and repetition ----------------------------------------------------------------------
@@ -142,20 +142,20 @@ def test_seam_periodicity_finds_chunk_seams_and_not_stationary_noise():
     level_step = chunked(30, 8.0, np.linspace(1.0, 0.6, chunk), sr)
     gaps = chunked(31, 8.0, np.r_[np.ones(chunk - 320), np.zeros(320)], sr)
     for audio in (level_step, gaps):
-        seam = evaluate.seam_periodicity_db(audio, sr)
-        assert seam.peak_db > 10.0
-        assert seam.peak_hz == pytest.approx(2.0, abs=0.3)
-    steady = evaluate.seam_periodicity_db(noise(32, 8.0, sr), sr)
+        line = seam.seam_periodicity_db(audio, sr)
+        assert line.peak_db > 10.0
+        assert line.peak_hz == pytest.approx(2.0, abs=0.3)
+    steady = seam.seam_periodicity_db(noise(32, 8.0, sr), sr)
     assert steady.peak_db < 4.0
-    assert math.isnan(evaluate.seam_periodicity_db(noise(33, 1.5, sr), sr).peak_db)
+    assert math.isnan(seam.seam_periodicity_db(noise(33, 1.5, sr), sr).peak_db)
 
 
 def test_repetition_is_about_one_for_a_loop_and_low_for_fresh_noise():
     sr = 16_000
     clip = noise(40, 2.61, sr)  # not a whole number of frames: alignment must not matter
-    assert evaluate.repetition_score(np.tile(clip, 2), sr) > 0.9
-    assert evaluate.repetition_score(noise(41, 6.0, sr), sr) < 0.4
-    assert math.isnan(evaluate.repetition_score(noise(42, 3.0, sr), sr))
+    assert repetition.repetition_score(np.tile(clip, 2), sr) > 0.9
+    assert repetition.repetition_score(noise(41, 6.0, sr), sr) < 0.4
+    assert math.isnan(repetition.repetition_score(noise(42, 3.0, sr), sr))
 
 
 def test_repetition_of_fresh_noise_rises_with_length():
@@ -163,8 +163,8 @@ def test_repetition_of_fresh_noise_rises_with_length():
     # reason to compare files of equal length (the docstring's figures).
     sr = 16_000
     long = noise(43, 30.0, sr)
-    pieces = [evaluate.repetition_score(long[i:i + 5 * sr], sr) for i in range(0, 30 * sr, 5 * sr)]
-    assert evaluate.repetition_score(long, sr) > np.mean(pieces) + 0.03  # 0.18 against 0.12
+    pieces = [repetition.repetition_score(long[i:i + 5 * sr], sr) for i in range(0, 30 * sr, 5 * sr)]
+    assert repetition.repetition_score(long, sr) > np.mean(pieces) + 0.03  # 0.18 against 0.12
 
 
 # -- clipping, DC, coloured noise ----------------------------------------------------------------
@@ -184,7 +184,7 @@ def test_clipping_and_dc_are_reported_per_candidate():
 
 def test_coloured_noise_twin_matches_spectrum_length_and_rms():
     x = lowpassed(noise(60, 4.0), 3000.0) + 0.3 * noise(61, 4.0)
-    twin = evaluate.coloured_noise_twin(x, SR, seed=7)
+    twin = noise_twin.coloured_noise_twin(x, SR, seed=7)
     assert twin.shape == x.shape
     assert np.sqrt(np.mean(twin ** 2)) == pytest.approx(np.sqrt(np.mean(x ** 2)), rel=1e-9)
     _, p_x = scipy.signal.welch(x, fs=SR, nperseg=1024)
@@ -192,7 +192,7 @@ def test_coloured_noise_twin_matches_spectrum_length_and_rms():
     banded = lambda p: p[1:-16].reshape(-1, 16).mean(axis=1)  # noqa: E731
     np.testing.assert_allclose(10 * np.log10(banded(p_t) / banded(p_x)), 0.0, atol=1.0)
     assert abs(np.corrcoef(x, twin)[0, 1]) < 0.05  # new noise, not a copy
-    np.testing.assert_array_equal(twin, evaluate.coloured_noise_twin(x, SR, seed=7))
+    np.testing.assert_array_equal(twin, noise_twin.coloured_noise_twin(x, SR, seed=7))
 
 
 def test_noise_baseline_scores_each_candidate_twin():
@@ -243,6 +243,6 @@ def test_plot_report_writes_a_png_atomically(tmp_path):
     ref, cand = noise(100, 2.0), lowpassed(noise(101, 2.0), 4000.0)
     report = evaluate.evaluate_arrays([ref], [cand], SR)
     target = tmp_path / "eval.png"
-    evaluate.plot_report(report, [ref], cand, SR, target)
+    display.plot_report(report, [ref], cand, SR, target)
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert [p.name for p in tmp_path.iterdir()] == ["eval.png"]

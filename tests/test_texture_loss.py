@@ -7,8 +7,8 @@ import tensorflow as tf
 
 import keras  # noqa: F401  (the train extra is part of the test extra)
 
-from raingan.runtime import texture
-from raingan.runtime.spec import SpectralSpec
+from raingan.eval import texture
+from raingan.core.spec import SpectralSpec
 from raingan.training.config import PRESETS, ConfigError, TrainConfig
 from raingan.training.models import build_discriminator, build_generator
 from raingan.training.step import make_train_step

@@ -15,6 +15,8 @@ import soundfile as sf
 
 from training_cli import rain_like, run, write_training_data
 
+from raingan.cli.quiet import NATIVE_LOG_LINE
+
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory) -> Path:
@@ -37,7 +39,14 @@ def exported(tiny_run, tmp_path_factory) -> Path:
     assert result.returncode == 0, result.stderr
     assert "parity" in result.stdout
     assert "colour calibration, round 2" in result.stderr
+    assert_no_native_log(result.stderr)
     return model
+
+
+def assert_no_native_log(stderr: str) -> None:
+    """TensorFlow's and absl's C++ start-up messages stay off the terminal."""
+    assert "absl" not in stderr and "cuda" not in stderr.lower(), stderr
+    assert not any(NATIVE_LOG_LINE.match(line.encode()) for line in stderr.splitlines())
 
 
 def test_train_reports_skipped_files_and_writes_a_run(tiny_run):
@@ -46,6 +55,7 @@ def test_train_reports_skipped_files_and_writes_a_run(tiny_run):
     assert "1 recording channel(s) shorter than one chunk" in result.stderr
     assert "blip.wav" in result.stderr
     assert "3 signal(s)" in result.stderr  # two stereo channels and one mono file
+    assert_no_native_log(result.stderr)
     assert "trained to step 4" in result.stdout
     checkpoints = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
     assert checkpoints == ["step_00000002", "step_00000004"]

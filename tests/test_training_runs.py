@@ -14,7 +14,7 @@ import numpy as np
 import onnxruntime
 import pytest
 
-from training_cli import (OUTSIDE_CHECKOUT, RAINGAN, assert_texture_term_trained, run,
+from training_cli import (RAINGAN, assert_texture_term_trained, run,
                           write_training_data)
 
 
@@ -185,8 +185,7 @@ def test_ctrl_c_ends_the_step_and_writes_a_checkpoint_to_resume(data_dir, tmp_pa
     run_dir = tmp_path / "interrupted"
     process = subprocess.Popen([*RAINGAN, "train", str(data_dir), "--out", str(run_dir),
                                 "--preset", "tiny", "--steps", "100000"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               cwd=OUTSIDE_CHECKOUT)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     metrics = run_dir / "metrics.jsonl"
     deadline = time.monotonic() + 300
     while not (metrics.is_file() and metrics.read_text().count("\n") >= 3):

@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 
 import keras  # noqa: E402,F401  (the train extra is part of the test extra)
 
-from raingan.runtime.errors import RainGANError  # noqa: E402
+from raingan.core.errors import RainGANError  # noqa: E402
 from raingan.runtime.latent import truncated_normal  # noqa: E402
-from raingan.runtime.model_meta import ModelFormatError, ModelMetadata  # noqa: E402
-from raingan.runtime.spec import SpectralSpec, article_spec  # noqa: E402
+from raingan.core.model_meta import ModelFormatError, ModelMetadata  # noqa: E402
+from raingan.core.spec import SpectralSpec, article_spec  # noqa: E402
 from raingan.training import losses  # noqa: E402
 from raingan.training.config import PRESETS, ConfigError, TrainConfig  # noqa: E402
 from raingan.training.corpus import CropSampler, load_corpus  # noqa: E402

@@ -15,12 +15,11 @@ import numpy as np
 import soundfile as sf
 
 RAINGAN = [str(Path(sys.executable).with_name("raingan"))]
-OUTSIDE_CHECKOUT = Path(__file__).resolve().parents[1].parent
 
 
 def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([*RAINGAN, *map(str, args)], capture_output=True, text=True,
-                          timeout=600, cwd=OUTSIDE_CHECKOUT, env={**os.environ, **(env or {})})
+                          timeout=600, env={**os.environ, **(env or {})})
 
 
 def rain_like(rng: np.random.Generator, seconds: float, rate: int, channels: int) -> np.ndarray:

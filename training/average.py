@@ -12,7 +12,7 @@ The same holds for an equal-weight mean of a few saved checkpoints (:func:`mean_
 ``raingan export --checkpoint A --checkpoint B ...``; stochastic weight averaging, Izmailov
 et al. 2018): it can span a wander longer than a decay ramped up from a late start reaches.
 In the cpu preset's sound-itself fine-tune neither scored better than the raw checkpoints,
-and the mean scored worse (BENCHMARKS.md, session 12).
+and the mean scored worse (BENCHMARKS.md, "Generator architecture").
 
 Weights average; statistics do not. Batch norm's moving statistics and the spectral norm's
 power-iteration vectors belong to the raw weights, so both measure them afresh on the

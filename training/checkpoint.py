@@ -21,8 +21,8 @@ from typing import Any
 import keras
 import numpy as np
 
-from ..runtime.errors import RainGANError
-from ..runtime.spec import SpectralSpec
+from ..core.errors import RainGANError
+from ..core.spec import SpectralSpec
 from .config import TrainConfig
 
 CHECKPOINT_FORMAT = 1

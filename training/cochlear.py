@@ -1,9 +1,9 @@
 """The eval's cochlear envelopes in Keras ops: texture statistics of the sound itself.
 
 ``raingan eval`` measures texture on waveforms: each cochlear band's compressed Hilbert
-envelope at 400 Hz (:func:`raingan.runtime.texture.cochlear_envelopes`). The heard images of
+envelope at 400 Hz (:func:`raingan.eval.cochlear.cochlear_envelopes`). The heard images of
 :mod:`.reanalysis` look at the sound through the STFT again, 23 ms windows on a 5.8 ms hop,
-which smooths what the eval resolves. On the session-9 model (seed 0; ``benchmarks/
+which smooths what the eval resolves. On the heard-texture model (seed 0; ``benchmarks/
 model_quality.py --signed``), its envelope skew lay 0.21 reference spreads further below real
 rain's than held-out rain's does (mean of six band regions); with the envelopes first
 averaged over 22.5 ms, about an STFT window (``--envelope-smoothing-frames 9``), only 0.09:
@@ -26,8 +26,8 @@ import numpy as np
 from keras import ops
 from scipy import fft as sfft
 
-from ..runtime.spec import SpectralSpec
-from ..runtime.texture import TextureConfig, band_bins
+from ..core.spec import SpectralSpec
+from ..eval.cochlear import TextureConfig, band_bins
 from .texture_loss import (LOSS_GROUPS, EnvelopeStatistics, real_spread,
                            standardised_mismatch)
 

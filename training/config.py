@@ -6,8 +6,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from ..runtime.errors import RainGANError
-from ..runtime.fields import from_known_fields
+from ..core.errors import RainGANError
+from ..core.fields import from_known_fields
 from ..runtime.latent import DEFAULT_TRUNCATION
 
 LOSSES = ("hinge", "nonsaturating", "wgan-gp")
@@ -90,8 +90,8 @@ class TrainConfig:
         as ``raingan eval`` does (cochlear envelopes at 400 Hz, :mod:`.cochlear`), against
         the corpus's chunks, rather than on its STFT image
     g_texture_phase_iterations : Fast Griffin-Lim iterations after PGHI in the phase that
-        ``g_texture_heard`` hears the images with (16, the runtime's until session 13; the
-        runtime renders generated rain with 2 since, ``runtime.phase.STREAM_PHASE``)
+        ``g_texture_heard`` hears the images with (16 by default; the
+        runtime renders generated rain with 2, ``raingan.core.phase.STREAM_PHASE``)
     g_attention_level, d_attention_level : index into the channel lists of the resolution that
         gets a self-attention block; None for none
     loss : "hinge" (default, SAGAN), "nonsaturating" (the RainGAN article) or "wgan-gp"

@@ -19,13 +19,13 @@ from typing import Iterator
 import numpy as np
 import soundfile as sf
 
-from ..runtime.audio_io import SILENCE_PEAK, read_audio
-from ..runtime.ceiling import row_ceiling_db
-from ..runtime.colour import band_levels_db
-from ..runtime.errors import AudioInputError
+from ..core.audio_io import SILENCE_PEAK, read_audio
+from ..core.ceiling import row_ceiling_db
+from ..eval.levels import band_levels_db
+from ..core.errors import AudioInputError
 from ..runtime.latent import truncated_normal
-from ..runtime.roundtrip import chunk_contexts
-from ..runtime.spec import SpectralSpec
+from ..core.roundtrip import chunk_contexts
+from ..core.spec import SpectralSpec
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ def load_corpus(folder: str | Path, spec: SpectralSpec, train_fraction: float = 
 
 def corpus_ceiling_db(corpus: Corpus, spec: SpectralSpec, gain_db: float
                       ) -> tuple[float, ...] | None:
-    """The level ceiling (:mod:`raingan.runtime.ceiling`) of what training shows the
+    """The level ceiling (:mod:`raingan.core.ceiling`) of what training shows the
     discriminator: each row's loudest level over the corpus's chunks, raised by the crop gain
     augmentation ``gain_db``; shape (height,), dB to 0.01 dB. None for specs whose image values are not
     absolute levels (per-image min-max normalisation)."""
@@ -143,9 +143,9 @@ def corpus_ceiling_db(corpus: Corpus, spec: SpectralSpec, gain_db: float
 
 
 def corpus_colour_db(corpus: Corpus) -> tuple[float, ...]:
-    """The corpus's band levels (:func:`raingan.runtime.colour.band_levels_db` of its
+    """The corpus's band levels (:func:`raingan.eval.levels.band_levels_db` of its
     signals, one per recording channel), to 0.01 dB: what ``raingan export`` calibrates the
-    model's colour to (:mod:`raingan.runtime.colour`)."""
+    model's colour to (:mod:`raingan.export.colour_fit`)."""
     levels = band_levels_db(corpus.signals, corpus.sample_rate_hz)
     return tuple(round(float(v), 2) for v in levels)
 

@@ -13,8 +13,8 @@ from typing import NamedTuple
 import keras
 import numpy as np
 
-from ..runtime.model_meta import INPUT_NAME, OUTPUT_NAME
-from ..runtime.spec import SpectralSpec
+from ..core.model_meta import INPUT_NAME, OUTPUT_NAME
+from ..core.spec import SpectralSpec
 from .config import ConfigError, TrainConfig, column_latent_split
 from .layers import (ColumnLatents, NoiseInjection, SelfAttention, SmoothUpsample2D, SNConv2D,
                      SNDense)

@@ -19,12 +19,12 @@ from typing import Any, Sequence
 import keras
 import numpy as np
 
-from ..runtime.audio_io import write_audio
-from ..runtime.errors import AudioInputError
-from ..runtime.evaluate import evaluate_arrays
+from ..core.audio_io import write_audio
+from ..core.errors import AudioInputError
+from ..eval.evaluate import evaluate_arrays
 from ..runtime.latent import LatentWalk
-from ..runtime.phase import STREAM_PHASE
-from ..runtime.spec import SpectralSpec
+from ..core.phase import STREAM_PHASE
+from ..core.spec import SpectralSpec
 from ..runtime.stream import RainStream
 from .config import TrainConfig
 from .corpus import Corpus

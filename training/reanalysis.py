@@ -3,7 +3,7 @@
 A generated image is a magnitude spectrogram that no signal need have: the runtime gives it
 a phase (PGHI, then Fast Griffin-Lim) and what is heard is the audio whose STFT is the
 nearest consistent one. Real images lose nothing on that way, generated ones do: on the
-session-8 model, 256 chunks came back with band envelopes whose variation was 0.35 real
+image-texture model, 256 chunks came back with band envelopes whose variation was 0.35 real
 spreads below the image's (drops smeared over the window; spectral convergence -11.7 dB
 against -19.9 dB for real chunks, BENCHMARKS.md). A loss taken on the images alone cannot
 see that; the texture term can take its statistics after this way instead
@@ -12,7 +12,7 @@ see that; the texture term can take its statistics after this way instead
 :class:`Reanalysis` is that way made differentiable: the image's magnitudes, with a phase
 given from outside (the runtime's phase, PGHI and Fast Griffin-Lim, which the training
 step computes in numpy and treats as a constant), are inverted (weighted overlap-add, as
-:func:`raingan.runtime.stft.istft`) and analysed again (as :func:`raingan.runtime.stft.stft`)
+:func:`raingan.core.stft.istft`) and analysed again (as :func:`raingan.core.stft.stft`)
 into an image. Gradients flow through the magnitudes, so the generator learns images whose
 sound has the statistics asked for. Keras ops only: one code for the TensorFlow and the JAX step.
 """
@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 from keras import ops
 
-from ..runtime.phase import PhaseSettings, estimate_phase
-from ..runtime.spec import SpectralSpec
-from ..runtime.stft import hann_window, inverse_window_sum, samples_for_frames
+from ..core.phase import PhaseSettings, estimate_phase
+from ..core.spec import SpectralSpec
+from ..core.stft import hann_window, inverse_window_sum, samples_for_frames
 from .config import ConfigError
 
 #: The phase images are heard with by default: PGHI and 16 Fast Griffin-Lim iterations, as

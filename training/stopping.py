@@ -17,7 +17,7 @@ import threading
 import time
 from typing import Iterator
 
-from ..runtime.errors import RainGANError
+from ..core.errors import RainGANError
 
 #: Signals that ask a run to stop after its current step.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)

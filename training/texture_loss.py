@@ -4,7 +4,7 @@ The adversarial loss alone left the cpu preset's rain with band envelopes that r
 together and too little 3-24 Hz movement (BENCHMARKS.md, "What the remaining texture
 distance is made of"): a small discriminator on 0.74 s images does not weigh those slow,
 image-wide statistics. This term measures them directly on generated and real images, as
-``raingan eval`` measures them on audio (:mod:`raingan.runtime.texture`, McDermott &
+``raingan eval`` measures them on audio (:mod:`raingan.eval.texture`, McDermott &
 Simoncelli), and penalises the difference of their batch means, like the feature matching of
 Salimans et al. (2016) on fixed features:
 
@@ -31,10 +31,10 @@ from dataclasses import dataclass
 import numpy as np
 from keras import ops
 
-from ..runtime.spec import SpectralSpec
-from ..runtime.texture import TextureConfig, band_weights
+from ..core.spec import SpectralSpec
+from ..eval.cochlear import TextureConfig, band_weights
 
-#: Statistic groups of the loss (the eval's :data:`~raingan.runtime.texture.GROUPS` without
+#: Statistic groups of the loss (the eval's :data:`~raingan.eval.texture.GROUPS` without
 #: the envelope mean).
 LOSS_GROUPS: tuple[str, ...] = ("envelope_cv", "envelope_skew", "envelope_kurtosis",
                                 "band_correlation", "modulation_power")

@@ -13,9 +13,9 @@ from typing import Any, Sequence
 
 import keras
 
-from ..runtime.errors import RainGANError
-from ..runtime.phase import PhaseSettings
-from ..runtime.spec import SpectralSpec
+from ..core.errors import RainGANError
+from ..core.phase import PhaseSettings
+from ..core.spec import SpectralSpec
 from .average import GeneratorAverage
 from .checkpoint import (AVERAGE_FILE, CheckpointError, CheckpointState, latest_checkpoint,
                          load_optimizers, load_weights, read_state, save_checkpoint)

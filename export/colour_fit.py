@@ -2,25 +2,25 @@
 levels of the audio it was trained on.
 
 A generator does not reproduce its corpus's long-term spectrum exactly, and what it misses is
-audible as colour: the session-14 model's rain, heard channel by channel in ``raingan eval``'s
+audible as colour: the bundled weights' rain before calibration, heard channel by channel in ``raingan eval``'s
 cochlear bands, was 13-16 dB too quiet at 90-140 Hz (the rumble under the patter), 6-9 dB
 too quiet at 190-470 Hz and within 2 dB above 1.5 kHz (eight 60 s streams). The images' own mean levels do not show this faithfully (phase
 reconstruction of inconsistent images loses level unevenly, and a correction computed on
-images made the session-14 model's colour worse), so the gain is measured on the sound:
+images made that model's colour worse), so the gain is measured on the sound:
 :func:`calibrate_colour` renders streams, compares their per-channel band levels
 (:func:`band_levels_db`) with the training audio's, spreads the difference over the image
 rows (:func:`row_gains_db`) and repeats on the corrected streams. ``raingan export`` stores
 the result in the model; the runtime's chunk levelling adds it to every image
-(:mod:`.leveling`).
+(:mod:`raingan.runtime.leveling`).
 
 The gains are limited to the crop gain augmentation of training (+-6 dB by default:
 ``raingan export`` passes the run's): within it the discriminator judged the model's rain at
 other levels, so a gain there changes level, not kind. Beyond it a band's mean level is not
 a level the model misses but content it makes differently, which a gain cannot mend. The
-session-14 model's 240-380 Hz bands are the case: in 0.5 s windows its median level there
+uncalibrated bundled model's 240-380 Hz bands are the case: in 0.5 s windows its median level there
 is 5-9 dB below the corpus's and its 95th percentile 7-11 dB above, so matching the mean
 took 8.6 dB of gain and made two streams of twenty far worse (rare low thumps, turned up,
-set their envelope kurtosis 2-3 spreads above real rain's; BENCHMARKS.md, session 15).
+set their envelope kurtosis 2-3 spreads above real rain's; BENCHMARKS.md, "Colour calibration").
 
 Levels are compared channel by channel, as each ear hears them (and as the corpus holds its
 recordings, one signal per channel): a mono mix of a stream's two independent channels is
@@ -35,16 +35,14 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from . import texture
-from .audio_io import resample
-from .evaluate import ANALYSIS_RATE_HZ
-from .texture import TextureConfig
+from ..runtime.render import RenderSettings, render
+from ..eval import cochlear
+from ..eval.levels import COLOUR_BANDS, band_levels_db
+from ..eval.texture import TextureConfig
 
-#: Bands whose levels are matched: the texture measure's cochlear bands (20 Hz-10 kHz).
-COLOUR_BANDS = TextureConfig()
 #: Audio rendered per calibration round, seconds, as streams of :data:`STREAM_SECONDS` with
 #: independent chunks (no drift: the drift's slow wander would cost several times the audio
-#: for the same precision). Streams of the session-14 model differ by up to 2.2 dB rms in
+#: for the same precision). Streams of the uncalibrated bundled model differ by up to 2.2 dB rms in
 #: their 30 s band levels (the 190-310 Hz bands; rare loud events), so 8 of them pin the
 #: mean to about 0.8 dB.
 CALIBRATION_SECONDS = 240.0
@@ -52,35 +50,11 @@ STREAM_SECONDS = 30.0
 #: Seeds of the calibration streams start here, well away from those benchmarks score.
 FIRST_SEED = 1000
 #: Measure-and-correct rounds: the residual fell from 3.8 to 0.65 to 0.29 dB rms over the
-#: bands in the session-15 measurement (the ceiling clips and phase reconstruction make the
+#: bands in the measurement (BENCHMARKS.md, "Colour calibration") (the ceiling clips and phase reconstruction make the
 #: response slightly non-linear, so one round is not enough).
 CALIBRATION_ROUNDS = 2
 #: A band this quiet holds no sound (below any real recording's noise floor), dB.
 SILENT_BAND_DB = -150.0
-
-
-def band_levels_db(signals: Sequence[np.ndarray], sample_rate_hz: int,
-                   config: TextureConfig = COLOUR_BANDS) -> np.ndarray:
-    """Pooled level of mono signals in each cochlear band, dB.
-
-    The level is that of the mean compressed envelope (the texture measure's envelope mean),
-    expressed as the power gain that would move it: ``20 log10(mean) / compression``. So a
-    signal 6 dB louder reads 6 dB higher in every band.
-
-    Parameters
-    ----------
-    signals : each shape (n_samples,), at ``sample_rate_hz``; pooled by duration
-    sample_rate_hz : their rate, Hz
-
-    Returns
-    -------
-    np.ndarray, shape (config.n_bands,), float64, dB (relative to full scale's envelope)
-    """
-    envelopes = [texture.cochlear_envelopes(
-        np.asarray(resample(np.asarray(s, dtype=np.float64), sample_rate_hz, ANALYSIS_RATE_HZ),
-                   dtype=np.float64), ANALYSIS_RATE_HZ, config) for s in signals]
-    mean = np.concatenate(envelopes, axis=1).mean(axis=1)
-    return 20.0 * np.log10(np.maximum(mean, 1e-30)) / config.compression
 
 
 def row_gains_db(band_gains_db: np.ndarray, spec, config: TextureConfig = COLOUR_BANDS
@@ -92,8 +66,8 @@ def row_gains_db(band_gains_db: np.ndarray, spec, config: TextureConfig = COLOUR
     -------
     np.ndarray, shape (height,), float64, dB
     """
-    centres = texture.erb_number(texture.band_centres_hz(config))
-    rows = texture.erb_number(np.maximum(spec.image_row_hz(), 0.0))
+    centres = cochlear.erb_number(cochlear.band_centres_hz(config))
+    rows = cochlear.erb_number(np.maximum(spec.image_row_hz(), 0.0))
     return np.interp(rows, centres, np.asarray(band_gains_db, dtype=np.float64))
 
 
@@ -104,8 +78,6 @@ def stream_band_levels_db(generator, seconds: float) -> np.ndarray:
     The streams are :data:`STREAM_SECONDS` long (the last one shorter), seeded from
     :data:`FIRST_SEED` up, so the same model always gives the same levels.
     """
-    from .render import RenderSettings, render  # render -> stream -> leveling -> here
-
     rate_hz = generator.spec.sample_rate_hz
     n_streams = max(1, math.ceil(seconds / STREAM_SECONDS - 1e-9))
     channels = []
@@ -174,5 +146,5 @@ def heard_bands(sample_rate_hz: int, reference_db: np.ndarray,
                 config: TextureConfig = COLOUR_BANDS) -> np.ndarray:
     """Which bands can be matched: centred below 0.45 of the rate (their filters, a band
     wide on either side, stay under Nyquist) and not silent in the reference."""
-    centres = texture.band_centres_hz(config)
+    centres = cochlear.band_centres_hz(config)
     return (centres < 0.45 * sample_rate_hz) & (np.asarray(reference_db) > SILENT_BAND_DB)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .common import Progress
+
 FORMATS = {"wav": ".wav", "flac": ".flac"}
 
 
@@ -45,7 +47,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 def _check_output_file(args: argparse.Namespace) -> None:
     """Refuse a bad output file name or folder before any model is loaded or audio made."""
-    from raingan.runtime.errors import OutputPathError
+    from raingan.core.errors import OutputPathError
 
     suffix = args.output.suffix.lower()
     if args.format is not None and FORMATS[args.format] != suffix:
@@ -74,19 +76,18 @@ def _generator(args: argparse.Namespace):
 
 
 def _write(args: argparse.Namespace, samples, sample_rate_hz: int) -> None:
-    from raingan.runtime.audio_io import write_audio
+    from raingan.core.audio_io import write_audio
 
     write_audio(args.output, samples, sample_rate_hz, subtype=args.subtype)
 
 
 def _run_render(args: argparse.Namespace) -> int:
-    from raingan.cli import _progress
     from raingan.runtime.render import render
 
     _check_output_file(args)
     settings = _settings(args)
     generator = _generator(args)
-    with _progress(generator.chunk_count(settings.seconds), "chunks") as advance:
+    with Progress(generator.chunk_count(settings.seconds), "chunks") as advance:
         result = render(generator, settings, advance)
     _write(args, result.samples, result.sample_rate_hz)
     print(f"wrote {args.output} ({args.seconds:g} s, {result.sample_rate_hz} Hz, "
@@ -141,13 +142,12 @@ def add_stems(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_stems(args: argparse.Namespace) -> int:
-    from raingan.cli import _progress
     from raingan.runtime.stems import render_stems
 
     suffix = FORMATS[args.format or "wav"]
     settings = _settings(args)
     generator = _generator(args)
-    with _progress(args.count * max(args.layers, 1), "stems") as advance:
+    with Progress(args.count * max(args.layers, 1), "stems") as advance:
         manifest = render_stems(generator, args.output, args.count, settings, args.lufs,
                                 args.subtype, suffix, advance, layers=args.layers)
     print(f"wrote {len(manifest['stems'])} stems and manifest.json to {args.output} "

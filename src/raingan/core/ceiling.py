@@ -1,7 +1,7 @@
 """Level ceiling: no row of a generated chunk louder than the training audio ever is there.
 
-A generator puts energy where its data never has any: chunks of the session-8 and session-9
-models held blobs at 13-21 kHz, above the corpus's low-pass edges, up to 26 and 36 dB above
+A generator puts energy where its data never has any: chunks of the image-texture and heard-texture
+models (BENCHMARKS.md, "Generator architecture") held blobs at 13-21 kHz, above the corpus's low-pass edges, up to 26 and 36 dB above
 the loudest pixel of any training chunk near those rows (a third and a half of their chunks
 beyond 6 dB; held-out real chunks never; ``benchmarks/model_quality.py``). Heard as bursts
 of sizzle, they are invisible to ``raingan eval``, whose bands stop at 10 kHz.

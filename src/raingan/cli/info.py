@@ -10,8 +10,8 @@ from typing import Any
 
 import soundfile as sf
 
-from .errors import AudioInputError
-from .spec import SpectralSpec
+from ..core.errors import AudioInputError
+from ..core.spec import SpectralSpec
 
 
 def installation_info() -> dict[str, Any]:
@@ -61,7 +61,7 @@ def audio_info(path: Path) -> dict[str, Any]:
 
 def model_info(path: Path) -> dict[str, Any]:
     """The RainGAN metadata an exported .onnx model carries (refuses non-RainGAN models)."""
-    from .generator import Generator
+    from ..runtime.generator import Generator
 
     session = Generator(path, device="cpu").session
     facts: dict[str, Any] = {"file": str(path)}

@@ -60,9 +60,9 @@ class PhaseSettings:
 #: The phase generated rain is rendered with (streams, loops, stems, RainSource). A
 #: generator's images are not consistent spectrograms: Fast Griffin-Lim brings them no
 #: nearer one after its first iterations (spectral convergence -11.7 dB at 16 and at 64),
-#: and the session-11 model's 60 s renderings scored the same after 2 as after 16 (texture
-#: distance 0.283 and 0.290 over ten seeds, BENCHMARKS.md session 13) at 35x real time
-#: instead of 20x (the wider model bundled since: 0.259 and 0.267). Real audio's round trip keeps the default 16, which it does need.
+#: and the standard-width model's 60 s renderings scored the same after 2 as after 16 (texture
+#: distance 0.283 and 0.290 over ten seeds, BENCHMARKS.md, "Phase iterations for generated
+#: rain") at 35x real time instead of 20x (the bundled model: 0.259 and 0.267). Real audio's round trip keeps the default 16, which it does need.
 STREAM_PHASE = PhaseSettings(n_iter=2)
 
 #: Plain Griffin-Lim from random phase, as in the RainGAN article (tfio, 30 iterations).

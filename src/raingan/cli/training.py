@@ -14,13 +14,16 @@ import signal
 import sys
 from pathlib import Path
 
+from .common import EXIT_BAD_INPUT, load_spec
+from .quiet import native_log_filter
+
 #: Keep TensorFlow's C++ start-up chatter (CUDA probing on machines without a GPU) off stderr.
 _QUIET_TF = {"TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
 #: What makes a CPU run bit-reproducible, set before the backend is imported. TensorFlow's
 #: CPU training differs between runs from one seed unless it runs on one thread with oneDNN
-#: off and deterministic ops (any one alone is not enough: BENCHMARKS.md, sessions 22-23);
+#: off and deterministic ops (any one alone is not enough: BENCHMARKS.md, "Training reproducibility");
 #: JAX is reproducible on a CPU as it is, and XLA's flag covers its GPU kernels.
 DETERMINISTIC_ENV = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1",
                      "OMP_NUM_THREADS": "1", "TF_ENABLE_ONEDNN_OPTS": "0",
@@ -38,19 +41,26 @@ def _make_deterministic() -> None:
         "cores)")
 
 
-def _prepare_environment() -> None:
-    for key, value in _QUIET_TF.items():
-        os.environ.setdefault(key, value)
+def _prepare_environment(verbose: bool) -> None:
     logging.basicConfig(format="raingan: %(levelname)s: %(message)s", level=logging.INFO,
                         stream=sys.stderr)
+    if verbose:
+        return
+    for key, value in _QUIET_TF.items():
+        os.environ.setdefault(key, value)
     for noisy in ("tensorflow", "absl", "tf2onnx", "h5py", "jax"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+def _add_verbose(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--verbose", action="store_true",
+                   help="also show TensorFlow's, XLA's and absl's own log messages")
 
 
 def _missing_extra(exc: ImportError) -> int:
     print(f"raingan: error: training and export need the train extra ({exc.name} is missing): "
           f"pip install 'raingan[train]'", file=sys.stderr)
-    return 2
+    return EXIT_BAD_INPUT
 
 
 # -- train -----------------------------------------------------------------------------------
@@ -126,6 +136,7 @@ def add_train(commands: argparse._SubParsersAction) -> None:
                    help="steps between checkpoints (default: the preset's)")
     p.add_argument("--keep-checkpoints", type=int, metavar="N",
                    help="how many of the latest checkpoints stay on disk (default: 3)")
+    _add_verbose(p)
     p.set_defaults(run=_run_train)
 
 
@@ -140,14 +151,18 @@ def _channel_counts(text: str) -> tuple[int, ...]:
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    _prepare_environment()
+    _prepare_environment(args.verbose)
+    with native_log_filter(not args.verbose):
+        return _train(args)
+
+
+def _train(args: argparse.Namespace) -> int:
     if args.deterministic:
         _make_deterministic()
     try:
         from raingan.training.train import TrainRequest, train
     except ImportError as exc:
         return _missing_extra(exc)
-    from raingan.cli import load_spec
     overrides = {name: getattr(args, name) for name in ("loss", "batch_size", "latent_dim",
                                                         "g_lr", "d_lr", "seed", "g_upsample",
                                                         "g_channels", "g_noise_levels",
@@ -177,7 +192,7 @@ def _run_train(args: argparse.Namespace) -> int:
 # -- export ----------------------------------------------------------------------------------
 
 def add_export(commands: argparse._SubParsersAction) -> None:
-    from raingan.runtime.colour import CALIBRATION_SECONDS
+    from raingan.export.colour_fit import CALIBRATION_SECONDS
 
     p = commands.add_parser(
         "export", help="write a run's generator as an .onnx model with its spec inside",
@@ -195,7 +210,7 @@ def add_export(commands: argparse._SubParsersAction) -> None:
                    help="export the generator's last weights, not the run's weight average")
     p.add_argument("--data", type=Path, metavar="DATA_DIR",
                    help="the recordings the run was trained on, for checkpoints that do not "
-                        "hold their band levels (written before session 15): the model's "
+                        "hold their band levels (older checkpoints): the model's "
                         "colour is calibrated to them")
     p.add_argument("--colour-seconds", type=float, default=CALIBRATION_SECONDS, metavar="S",
                    help=f"seconds of the model rendered per colour calibration round "
@@ -205,14 +220,20 @@ def add_export(commands: argparse._SubParsersAction) -> None:
                         "per channel): the bundled model's graph runs 1.4x faster on CPUs, "
                         "images within 0.03 of the float model's on average (checked "
                         "before writing)")
+    _add_verbose(p)
     p.set_defaults(run=_run_export)
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    _prepare_environment()
+    _prepare_environment(args.verbose)
+    with native_log_filter(not args.verbose):
+        return _export(args)
+
+
+def _export(args: argparse.Namespace) -> int:
     if args.opset < 15:
         print("raingan export: error: --opset must be 15 or newer", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     os.environ["KERAS_BACKEND"] = "tensorflow"  # a JAX-trained run exports with TensorFlow
     try:
         from raingan.export.onnx_export import export_model
@@ -226,7 +247,7 @@ def _run_export(args: argparse.Namespace) -> int:
     seconds = args.colour_seconds
     if not (math.isfinite(seconds) and seconds >= 0):
         print("raingan export: error: --colour-seconds must be 0 or more", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     result = export_model(args.run_dir, args.out, args.checkpoint, args.opset,
                           args.raw_weights, args.data, seconds, progress, args.int8)
     int8 = ("" if result.int8_mean_difference is None else

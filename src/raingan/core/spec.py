@@ -20,7 +20,6 @@ streams for a large share of the time, which blurs the drops.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -30,10 +29,11 @@ import numpy as np
 from . import stft as stft_mod
 from .errors import SpecError
 from .fields import from_known_fields
+from .mel import mel_edges_hz, mel_filterbank, mel_interpolation
+from .resize import ResizeMethod, resize_images
 
 FreqScale = Literal["linear", "mel"]
 Normalization = Literal["fixed", "minmax"]
-ResizeMethod = Literal["bicubic", "area"]
 
 #: Bumped whenever the meaning of a field changes; readers refuse newer versions.
 SPEC_VERSION = 1
@@ -195,7 +195,7 @@ class SpectralSpec:
         its FFT bin's, its mel band's peak, or, in resized images, interpolated between
         the rows it was resampled from."""
         if self.freq_scale == "mel":
-            row_hz = _mel_edges_hz(self)[1:-1]
+            row_hz = mel_edges_hz(*self._mel_args()[2:])[1:-1]
         else:
             row_hz = np.arange(self.n_freq_rows) * (self.sample_rate_hz / self.n_fft)
         height = self.image_shape[0]
@@ -234,8 +234,18 @@ class SpectralSpec:
 
     # -- audio -> image ----------------------------------------------------------------------
 
+    def _mel_args(self) -> tuple[int, int, int, float, float]:
+        """(sample_rate_hz, n_fft, n_mels, fmin_hz, fmax_hz) of the mel filterbank."""
+        fmax = self.nyquist_hz if self.fmax_hz is None else self.fmax_hz
+        return (self.sample_rate_hz, self.n_fft, self.n_mels, self.fmin_hz, fmax)
+
+    def mel_filterbank(self) -> np.ndarray:
+        """The triangular mel bands that mel images are made with, shape (n_mels,
+        n_fft_bins), float32, each band of unit sum (read-only)."""
+        return mel_filterbank(*self._mel_args())
+
     def stft(self, x: np.ndarray, workers: int = stft_mod.FFT_WORKERS) -> np.ndarray:
-        """Complex STFT, shape (..., frames, n_fft_bins); see :mod:`raingan.runtime.stft`."""
+        """Complex STFT, shape (..., frames, n_fft_bins); see :mod:`raingan.core.stft`."""
         return stft_mod.stft(x, self.n_fft, self.win_length, self.hop_length, workers)
 
     def istft(self, spectra: np.ndarray, workers: int = stft_mod.FFT_WORKERS) -> np.ndarray:
@@ -263,14 +273,14 @@ class SpectralSpec:
         """(batch, frames, n_fft_bins) STFT magnitudes -> (batch, height, width) images."""
         power = np.square(magnitudes, dtype=np.float32)
         if self.freq_scale == "mel":
-            power = power @ _mel_filterbank(self).T
+            power = power @ self.mel_filterbank().T
         else:
             power = power[..., :self.n_freq_rows]
         rows = np.swapaxes(power, -1, -2)  # frequency rows, time columns
         db = 10.0 * np.log10(rows + self.log_offset, dtype=np.float32)
         images = self._normalize(db)
         if self.image_height is not None:
-            images = _resize(images, self.image_shape, self.resize_down)
+            images = resize_images(images, self.image_shape, self.resize_down)
         return images.astype(np.float32, copy=False)
 
     def _normalize(self, db: np.ndarray) -> np.ndarray:
@@ -326,7 +336,7 @@ class SpectralSpec:
             raise ValueError(f"expected images of shape (batch, {self.image_shape[0]}, "
                              f"{self.image_shape[1]}), got {images.shape}")
         if self.image_height is not None:
-            images = _resize(images, (self.n_freq_rows, self.n_frames), self.resize_up)
+            images = resize_images(images, (self.n_freq_rows, self.n_frames), self.resize_up)
         # 10 ** (dB / 10) as one exp of an affine map of the image, in place: a quarter of
         # the time of the power of the dB values (this runs twice per generated chunk).
         scale, offset = self.image_log_power_map()
@@ -338,119 +348,10 @@ class SpectralSpec:
         np.maximum(rows, 0.0, out=rows)
         rows = np.swapaxes(rows, -1, -2)  # back to (batch, frames, rows)
         if self.freq_scale == "mel":
-            return (rows @ _mel_interpolation(self).T).astype(np.float32, copy=False)
+            return (rows @ mel_interpolation(*self._mel_args()).T).astype(np.float32, copy=False)
         power = np.zeros((*rows.shape[:-1], self.n_fft_bins), dtype=np.float32)
         power[..., :self.n_freq_rows] = rows
         return power
-
-
-# -- frequency scales ------------------------------------------------------------------------
-
-def hz_to_mel(hz: np.ndarray | float) -> np.ndarray:
-    """Slaney mel scale: linear below 1 kHz, logarithmic above."""
-    hz = np.asarray(hz, dtype=np.float64)
-    linear = hz / (200.0 / 3)
-    log_part = 15.0 + np.log(np.maximum(hz, 1e-9) / 1000.0) / (np.log(6.4) / 27.0)
-    return np.where(hz >= 1000.0, log_part, linear)
-
-
-def mel_to_hz(mel: np.ndarray | float) -> np.ndarray:
-    mel = np.asarray(mel, dtype=np.float64)
-    return np.where(mel >= 15.0, 1000.0 * np.exp((np.log(6.4) / 27.0) * (mel - 15.0)),
-                    mel * (200.0 / 3))
-
-
-@functools.lru_cache(maxsize=8)
-def _mel_filterbank(spec: SpectralSpec) -> np.ndarray:
-    """Triangular bands, shape (n_mels, n_fft_bins), each normalised to unit sum.
-
-    Unit-sum bands keep a band's power on the same scale as a single bin's, so the dB range
-    of a spec means the same for mel and linear images. A band narrower than one FFT bin
-    takes the nearest bin, so that no band is empty.
-    """
-    edges_hz = _mel_edges_hz(spec)
-    bin_hz = np.arange(spec.n_fft_bins) * spec.sample_rate_hz / spec.n_fft
-    lower, centre, upper = edges_hz[:-2, None], edges_hz[1:-1, None], edges_hz[2:, None]
-    rising = (bin_hz - lower) / np.maximum(centre - lower, 1e-9)
-    falling = (upper - bin_hz) / np.maximum(upper - centre, 1e-9)
-    weights = np.maximum(0.0, np.minimum(rising, falling))
-    for band in np.flatnonzero(weights.sum(axis=1) == 0):
-        weights[band, np.argmin(np.abs(bin_hz - centre[band, 0]))] = 1.0
-    weights /= weights.sum(axis=1, keepdims=True)
-    weights = weights.astype(np.float32)
-    weights.flags.writeable = False
-    return weights
-
-
-def _mel_edges_hz(spec: SpectralSpec) -> np.ndarray:
-    """Edges of the mel triangles, shape (n_mels + 2,), Hz: band ``m`` rises from edge ``m``,
-    peaks at edge ``m + 1`` and falls to edge ``m + 2``."""
-    fmax = spec.nyquist_hz if spec.fmax_hz is None else spec.fmax_hz
-    return mel_to_hz(np.linspace(hz_to_mel(spec.fmin_hz), hz_to_mel(fmax), spec.n_mels + 2))
-
-
-@functools.lru_cache(maxsize=8)
-def _mel_interpolation(spec: SpectralSpec) -> np.ndarray:
-    """Map band powers back to bins, shape (n_fft_bins, n_mels).
-
-    Each bin takes the average of the bands that cover it, weighted by the triangles:
-    smooth and non-negative, unlike the pseudo-inverse, which rings. Rain is broadband
-    noise, so the spectral envelope is what matters; fine structure comes from the phase
-    reconstruction.
-    """
-    weights = _mel_filterbank(spec).astype(np.float64).T  # (bins, mels)
-    coverage = weights.sum(axis=1, keepdims=True)
-    interp = np.where(coverage > 0, weights / np.maximum(coverage, 1e-12), 0.0)
-    # Bins outside [fmin, fmax] copy the nearest band, so no bin is left empty.
-    covered = np.flatnonzero(coverage[:, 0] > 0)
-    for b in np.flatnonzero(coverage[:, 0] == 0):
-        nearest = covered[np.argmin(np.abs(covered - b))]
-        interp[b] = interp[nearest]
-    interp = interp.astype(np.float32)
-    interp.flags.writeable = False
-    return interp
-
-
-# -- resizing --------------------------------------------------------------------------------
-
-def _resize(images: np.ndarray, shape: tuple[int, int], method: ResizeMethod) -> np.ndarray:
-    """Resize (batch, height, width) images with separable interpolation matrices."""
-    rows = _interpolation_matrix(images.shape[-2], shape[0], method)
-    cols = _interpolation_matrix(images.shape[-1], shape[1], method)
-    return (rows @ images @ cols.T).astype(np.float32)
-
-
-@functools.lru_cache(maxsize=32)
-def _interpolation_matrix(n_in: int, n_out: int, method: ResizeMethod) -> np.ndarray:
-    """Matrix (n_out, n_in) that resamples one axis, with half-pixel centres (as TF does)."""
-    scale = n_in / n_out
-    if method == "area":
-        # Each output pixel averages the input pixels its footprint covers, by overlap.
-        starts = np.arange(n_out)[:, None] * scale
-        stops = starts + scale
-        left = np.arange(n_in)[None, :]
-        overlap = np.clip(np.minimum(stops, left + 1) - np.maximum(starts, left), 0.0, None)
-        matrix = overlap / scale
-    else:
-        # Keys cubic convolution (a = -0.5), edge pixels repeated, no antialiasing.
-        centres = (np.arange(n_out) + 0.5) * scale - 0.5
-        base = np.floor(centres).astype(int)
-        matrix = np.zeros((n_out, n_in))
-        for tap in range(-1, 3):
-            index = base + tap
-            distance = np.abs(centres - index)
-            weight = _keys_cubic(distance)
-            np.add.at(matrix, (np.arange(n_out), np.clip(index, 0, n_in - 1)), weight)
-    matrix = matrix.astype(np.float32)
-    matrix.flags.writeable = False
-    return matrix
-
-
-def _keys_cubic(distance: np.ndarray, a: float = -0.5) -> np.ndarray:
-    d = np.abs(distance)
-    near = ((a + 2) * d - (a + 3)) * d * d + 1
-    far = ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
-    return np.where(d <= 1, near, np.where(d < 2, far, 0.0))
 
 
 def article_spec() -> SpectralSpec:
