@@ -16,7 +16,8 @@ NATIVE = [
     "2026-12-07 00:05:06.123456: I tensorflow/core/util/port.cc:153] oneDNN custom operations",
 ]
 OURS = ["raingan: INFO: corpus: 1 signal(s)", "raingan train: error: no audio in DIR",
-        "I0000 is not a log line without its time and source"]
+        "I0000 is not a log line without its time and source",
+        "2026-12-07 is not one without its level and source"]
 
 
 @pytest.mark.parametrize("line", NATIVE)
@@ -30,6 +31,7 @@ def test_other_lines_are_not(line):
 
 
 def write_both(enabled: bool) -> str:
+    assert len(NATIVE) == len(OURS)
     """stderr of a process that writes native and own lines to descriptor 2 (as C++ does)
     and through sys.stderr, inside the filter."""
     code = f"""
