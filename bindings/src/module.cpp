@@ -225,7 +225,8 @@ public:
         const raingan::RainCoreStats s = core_->stats();
         py::dict out;
         out["underruns"] = s.underruns;
-        out["loop_frames"] = s.loop_frames;
+        out["loop_heard_frames"] = s.loop_heard_frames;
+        out["loop_frames"] = s.loop_heard_frames;  // its former name, for existing callers
         out["frames_rendered"] = s.frames_rendered;
         out["frames_buffered"] = s.frames_buffered;
         out["loop_ready"] = core_->has_loop();
@@ -290,7 +291,8 @@ smoothing_s : time constant of gain and width glides, seconds)doc")
         .def_property_readonly("capacity_frames", [](PyRainCore& self) { return self.core().capacity_frames(); })
         .def_property_readonly("channels", [](PyRainCore& self) { return self.core().channels(); })
         .def("stats", &PyRainCore::stats,
-             "dict: underruns, loop_frames, frames_rendered, frames_buffered, loop_ready.")
+             "dict: underruns, loop_heard_frames (also as loop_frames, its former name), "
+             "frames_rendered, frames_buffered, loop_ready.")
         .def("address", [](PyRainCore& self) { return reinterpret_cast<std::uintptr_t>(&self.core()); },
              "Address of the raingan::RainCore, for C++ hosts (raingan/embed.hpp); valid while "
              "this object lives.");
