@@ -23,6 +23,7 @@
 #include <string>
 #include <thread>
 
+#include "raingan/core_abi.hpp"
 #include "raingan/griffin_lim.hpp"
 #include "raingan/pghi.hpp"
 #include "raingan/rain_core.hpp"
@@ -240,6 +241,16 @@ private:
     std::atomic<bool> rendering_{false};
 };
 
+py::dict rain_core_abi() {
+    constexpr raingan::RainCoreAbi abi = raingan::this_build_rain_core_abi();
+    py::dict out;
+    out["version"] = abi.version;
+    out["core_size_bytes"] = abi.core_size_bytes;
+    out["core_align_bytes"] = abi.core_align_bytes;
+    out["layout_tag"] = abi.layout_tag;
+    return out;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_native, m) {
@@ -295,7 +306,11 @@ smoothing_s : time constant of gain and width glides, seconds)doc")
              "frames_rendered, frames_buffered, loop_ready.")
         .def("address", [](PyRainCore& self) { return reinterpret_cast<std::uintptr_t>(&self.core()); },
              "Address of the raingan::RainCore, for C++ hosts (raingan/embed.hpp); valid while "
-             "this object lives.");
+             "this object lives. Check abi() first.")
+        .def_static("abi", &rain_core_abi,
+                    "dict: version, core_size_bytes, core_align_bytes, layout_tag of the "
+                    "raingan::RainCore behind address(), which a C++ host must match "
+                    "(raingan/core_abi.hpp).");
 
     m.def("overlap_add_reframe", &overlap_add_reframe, py::arg("frames_in").noconvert(),
           py::arg("win_length"), py::arg("hop_length"), py::arg("window").noconvert(),
