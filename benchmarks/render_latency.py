@@ -55,7 +55,7 @@ def measure(model: Path | None, frames: int, seconds: float, speed: float, laten
     return {"frames": frames, "buffers": n_buffers, "wall_s": wall_s,
             "p50_us": float(np.percentile(us, 50)), "p99_us": float(np.percentile(us, 99)),
             "p999_us": float(np.percentile(us, 99.9)), "max_us": float(us.max()),
-            "underruns": stats.underruns, "loop_frames": stats.loop_frames,
+            "underruns": stats.underruns, "loop_heard_frames": stats.loop_heard_frames,
             "producer_load": stats.producer_load}
 
 

@@ -48,7 +48,8 @@ class SourceStats:
     Attributes
     ----------
     underruns : times the ring ran short and the fallback loop stepped in
-    loop_frames : frames in which the fallback loop was heard
+    loop_heard_frames : frames in which the fallback loop was heard (also readable under
+        its former name, ``loop_frames``)
     frames_rendered : frames written to the host
     frames_buffered : frames ready in the ring now
     producer_load : time the producer needs per second of audio it makes (a moving
@@ -60,12 +61,17 @@ class SourceStats:
     """
 
     underruns: int
-    loop_frames: int
+    loop_heard_frames: int
     frames_rendered: int
     frames_buffered: int
     producer_load: float
     loop_ready: bool
     error: str | None
+
+    @property
+    def loop_frames(self) -> int:
+        """Former name of :attr:`loop_heard_frames`, kept for existing callers."""
+        return self.loop_heard_frames
 
 
 class _Producer:
@@ -277,7 +283,8 @@ class RainSource:
     def stats(self) -> SourceStats:
         """Underruns, buffered frames, producer load and the producer's error, if any."""
         core = self._core.stats()
-        return SourceStats(underruns=core["underruns"], loop_frames=core["loop_frames"],
+        return SourceStats(underruns=core["underruns"],
+                           loop_heard_frames=core["loop_heard_frames"],
                            frames_rendered=core["frames_rendered"],
                            frames_buffered=core["frames_buffered"],
                            producer_load=self._producer.load, loop_ready=core["loop_ready"],

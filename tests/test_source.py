@@ -90,7 +90,8 @@ def test_core_fades_in_then_crossfades_to_the_loop_when_the_ring_runs_dry():
     assert np.max(np.abs(np.diff(x))) < 0.1      # no step larger than the fade's
     stats = core.stats()
     assert stats["underruns"] == 1 and stats["frames_rendered"] == 350
-    assert stats["loop_frames"] >= 100 and stats["frames_buffered"] == 0
+    assert stats["loop_heard_frames"] >= 100 and stats["frames_buffered"] == 0
+    assert stats["loop_frames"] == stats["loop_heard_frames"]  # the former name
 
 
 def test_core_returns_to_the_stream_once_it_holds_the_resume_reserve():
@@ -241,7 +242,8 @@ def test_underruns_crossfade_into_the_loop_without_clicks(tiny_model):
             chunks.append(buffer)
         stats = rain.stats()
     out = np.concatenate(chunks)
-    assert stats.underruns >= 1 and stats.loop_frames > 0 and stats.error is None
+    assert stats.underruns >= 1 and stats.loop_heard_frames > 0 and stats.error is None
+    assert stats.loop_frames == stats.loop_heard_frames  # the former name
     assert stats.frames_rendered == out.shape[0]
     assert np.all(np.isfinite(out)) and np.abs(out).max() <= 1.0
     assert np.abs(out).reshape(-1, 512 * 2).max(axis=1).min() > 0  # never a silent buffer

@@ -23,6 +23,7 @@
 #include <string>
 #include <thread>
 
+#include "raingan/core_abi.hpp"
 #include "raingan/griffin_lim.hpp"
 #include "raingan/pghi.hpp"
 #include "raingan/rain_core.hpp"
@@ -225,7 +226,8 @@ public:
         const raingan::RainCoreStats s = core_->stats();
         py::dict out;
         out["underruns"] = s.underruns;
-        out["loop_frames"] = s.loop_frames;
+        out["loop_heard_frames"] = s.loop_heard_frames;
+        out["loop_frames"] = s.loop_heard_frames;  // its former name, for existing callers
         out["frames_rendered"] = s.frames_rendered;
         out["frames_buffered"] = s.frames_buffered;
         out["loop_ready"] = core_->has_loop();
@@ -238,6 +240,16 @@ private:
     std::unique_ptr<raingan::RainCore> core_;
     std::atomic<bool> rendering_{false};
 };
+
+py::dict rain_core_abi() {
+    constexpr raingan::RainCoreAbi abi = raingan::this_build_rain_core_abi();
+    py::dict out;
+    out["version"] = abi.version;
+    out["core_size_bytes"] = abi.core_size_bytes;
+    out["core_align_bytes"] = abi.core_align_bytes;
+    out["layout_tag"] = abi.layout_tag;
+    return out;
+}
 
 }  // namespace
 
@@ -290,10 +302,15 @@ smoothing_s : time constant of gain and width glides, seconds)doc")
         .def_property_readonly("capacity_frames", [](PyRainCore& self) { return self.core().capacity_frames(); })
         .def_property_readonly("channels", [](PyRainCore& self) { return self.core().channels(); })
         .def("stats", &PyRainCore::stats,
-             "dict: underruns, loop_frames, frames_rendered, frames_buffered, loop_ready.")
+             "dict: underruns, loop_heard_frames (also as loop_frames, its former name), "
+             "frames_rendered, frames_buffered, loop_ready.")
         .def("address", [](PyRainCore& self) { return reinterpret_cast<std::uintptr_t>(&self.core()); },
              "Address of the raingan::RainCore, for C++ hosts (raingan/embed.hpp); valid while "
-             "this object lives.");
+             "this object lives. Check abi() first.")
+        .def_static("abi", &rain_core_abi,
+                    "dict: version, core_size_bytes, core_align_bytes, layout_tag of the "
+                    "raingan::RainCore behind address(), which a C++ host must match "
+                    "(raingan/core_abi.hpp).");
 
     m.def("overlap_add_reframe", &overlap_add_reframe, py::arg("frames_in").noconvert(),
           py::arg("win_length"), py::arg("hop_length"), py::arg("window").noconvert(),

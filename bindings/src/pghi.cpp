@@ -3,23 +3,20 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <functional>
 #include <limits>
-#include <stdexcept>
-#include <string>
 #include <system_error>
 #include <thread>
 #include <vector>
 
+#include "pghi_bucket_queue.hpp"
+
 namespace raingan {
 namespace {
 
-std::uint32_t float_bits(float value) {
-    std::uint32_t bits;
-    std::memcpy(&bits, &value, sizeof bits);
-    return bits;
-}
+using pghi_detail::bucket_capacity;
+using pghi_detail::BucketQueue;
+using pghi_detail::float_bits;
 
 constexpr double kPi = 3.14159265358979323846;
 constexpr double kTwoPi = 2.0 * kPi;
@@ -34,95 +31,6 @@ SeedKey seed_key(float magnitude, std::uint32_t index) {
 }
 
 std::uint32_t seed_index(SeedKey key) { return static_cast<std::uint32_t>(key); }
-
-// Index of the highest set bit of a non-zero word.
-unsigned highest_bit(std::uint64_t word) {
-#if defined(__GNUC__) || defined(__clang__)
-    return 63u - static_cast<unsigned>(__builtin_clzll(word));
-#else
-    unsigned bit = 0;
-    while (word >>= 1) ++bit;
-    return bit;
-#endif
-}
-
-// Max-priority queue of cells keyed by magnitude, quantised to 1/256 of an octave (0.024 dB):
-// O(1) push and pop where a binary heap spent 60% of the run time. The order within a bucket
-// (last in, first out) is arbitrary but deterministic, and swapping coefficients that close
-// in magnitude does not change the integration measurably.
-class BucketQueue {
-public:
-    // A bucket per 2^kShift steps of the float bit pattern: 2^(23 - kShift) per octave.
-    static constexpr unsigned kShift = 15;
-    // Bucket indices of all positive normal floats fit in 16 bits.
-    using Bucket = std::uint16_t;
-
-    BucketQueue(std::size_t cells, std::size_t max_buckets)
-        : next_(cells), head_(max_buckets), occupied_((max_buckets + 63) / 64) {}
-
-    // Empties the queue for magnitudes in [floor, peak] (normal, positive).
-    void clear(float floor, float peak) {
-        floor_bits_ = float_bits(floor);
-        const std::size_t used = ((float_bits(peak) - floor_bits_) >> kShift) + 1;
-        n_buckets_ = std::min(used, head_.size());
-        std::fill_n(occupied_.begin(), (n_buckets_ + 63) / 64, std::uint64_t{0});
-        top_ = 0;
-        size_ = 0;
-    }
-
-    Bucket bucket_of(float magnitude) const {
-        return static_cast<Bucket>(
-            std::min<std::size_t>((float_bits(magnitude) - floor_bits_) >> kShift, n_buckets_ - 1));
-    }
-
-    bool empty() const { return size_ == 0; }
-
-    void push(std::uint32_t cell, Bucket bucket) {
-        const std::uint64_t bit = std::uint64_t{1} << (bucket & 63);
-        // An empty bucket's head is stale; the occupancy bit says whether to link to it.
-        next_[cell] = occupied_[bucket >> 6] & bit ? head_[bucket] : kNone;
-        head_[bucket] = cell;
-        occupied_[bucket >> 6] |= bit;
-        top_ = std::max<std::size_t>(top_, bucket);
-        ++size_;
-    }
-
-    std::uint32_t pop() {
-        // top_ bounds the highest occupied bucket from above, so no bit above it is set. The
-        // occupancy bitmap skips runs of empty buckets, which are long in noisy spectra where
-        // a push far above the rest is popped at once.
-        std::size_t word = top_ >> 6;
-        while (occupied_[word] == 0) --word;
-        top_ = (word << 6) + highest_bit(occupied_[word]);
-        const std::uint32_t cell = head_[top_];
-        head_[top_] = next_[cell];
-        if (next_[cell] == kNone) occupied_[word] &= ~(std::uint64_t{1} << (top_ & 63));
-        --size_;
-        return cell;
-    }
-
-private:
-    static constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
-
-    std::vector<std::uint32_t> next_;  // singly linked list through the cells of a bucket
-    std::vector<std::uint32_t> head_;
-    std::vector<std::uint64_t> occupied_;  // bit per bucket: non-empty
-    std::uint32_t floor_bits_ = 0;
-    std::size_t n_buckets_ = 0;
-    std::size_t top_ = 0;
-    std::size_t size_ = 0;
-};
-
-// Buckets that magnitudes spanning `tolerance_db` below the peak can need, with a margin for
-// float rounding, capped by the span of all normal floats.
-std::size_t bucket_capacity(float tolerance_db) {
-    const double octaves = -static_cast<double>(tolerance_db) / (20.0 * std::log10(2.0));
-    const double per_octave = static_cast<double>(1u << (23 - BucketQueue::kShift));
-    const double all_normals = static_cast<double>(
-        (float_bits(std::numeric_limits<float>::max()) - float_bits(std::numeric_limits<float>::min())) >>
-        BucketQueue::kShift) + 1.0;
-    return static_cast<std::size_t>(std::min((std::ceil(octaves) + 2.0) * per_octave, all_normals));
-}
 
 // A hash of the cell position, not a seeded generator: a chunk's phase must not depend on
 // where it sits in the batch or which thread handles it.
@@ -347,38 +255,6 @@ private:
 };
 
 }  // namespace
-
-void check_pghi_arguments(std::size_t n_frames, std::size_t n_bins, std::size_t n_fft,
-                          std::size_t win_length, std::size_t hop_length, float tolerance_db) {
-    auto fail = [](const std::string& what) { throw std::invalid_argument("pghi: " + what); };
-    if (n_fft == 0 || win_length == 0 || hop_length == 0) {
-        fail("n_fft, win_length and hop_length must be positive, got " + std::to_string(n_fft) +
-             ", " + std::to_string(win_length) + ", " + std::to_string(hop_length));
-    }
-    if (win_length > n_fft) {
-        fail("win_length (" + std::to_string(win_length) + ") must not exceed n_fft (" +
-             std::to_string(n_fft) + ")");
-    }
-    if (hop_length > win_length) {
-        fail("hop_length (" + std::to_string(hop_length) + ") must not exceed win_length (" +
-             std::to_string(win_length) + ")");
-    }
-    if (n_bins != n_fft / 2 + 1) {
-        fail("expected n_fft // 2 + 1 = " + std::to_string(n_fft / 2 + 1) +
-             " frequency bins for n_fft " + std::to_string(n_fft) + ", got " +
-             std::to_string(n_bins));
-    }
-    if (n_frames == 0) fail("need at least one frame");
-    // Cell indices are 32-bit, to share a 64-bit sort key with a magnitude.
-    if (n_frames > std::numeric_limits<std::uint32_t>::max() / n_bins) {
-        fail("a chunk of " + std::to_string(n_frames) + " frames x " + std::to_string(n_bins) +
-             " bins is too large");
-    }
-    if (!(tolerance_db < 0.0f) || !std::isfinite(tolerance_db)) {
-        fail("tolerance_db must be a finite negative number of dB, got " +
-             std::to_string(tolerance_db));
-    }
-}
 
 void pghi(const float* magnitudes, float* phase_out, std::size_t batch, std::size_t n_frames,
           std::size_t n_bins, std::size_t n_fft, std::size_t win_length, std::size_t hop_length,

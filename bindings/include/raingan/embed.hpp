@@ -18,8 +18,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <stdexcept>
 #include <utility>
 
+#include "raingan/core_abi.hpp"
 #include "raingan/rain_core.hpp"
 
 // Holds pybind11 objects, which pybind11 gives hidden visibility; so must this class.
@@ -35,11 +37,13 @@ class RAINGAN_EMBED_VISIBILITY EmbeddedRainSource {
 public:
     // settings: keyword arguments of raingan.RainSource (model, sample_rate, channels, seed,
     // latency_ms, gain_db, width, ...). Python exceptions (bad settings, a missing model)
-    // propagate as pybind11::error_already_set.
+    // propagate as pybind11::error_already_set; a raingan._native built from other headers
+    // than this program is refused with std::runtime_error (raingan/core_abi.hpp).
     explicit EmbeddedRainSource(const pybind11::dict& settings = pybind11::dict())
         : source_(pybind11::module_::import("raingan").attr("RainSource")(**settings)) {
-        const auto address =
-            source_.attr("native_core").attr("address")().cast<std::uintptr_t>();
+        const pybind11::object native_core = source_.attr("native_core");
+        check_rain_core_abi(module_abi(native_core));
+        const auto address = native_core.attr("address")().cast<std::uintptr_t>();
         core_ = reinterpret_cast<RainCore*>(address);  // lives as long as source_
     }
 
@@ -66,6 +70,18 @@ public:
     pybind11::object& python_source() noexcept { return source_; }
 
 private:
+    static RainCoreAbi module_abi(const pybind11::object& native_core) {
+        if (!pybind11::hasattr(native_core, "abi"))
+            throw std::runtime_error(
+                "raingan: the installed raingan._native predates the RainCore ABI check, so "
+                "its RainCore cannot be trusted; install raingan from the same source as the "
+                "headers this program was compiled against");
+        const auto abi = native_core.attr("abi")().cast<pybind11::dict>();
+        return {abi["version"].cast<std::uint64_t>(), abi["core_size_bytes"].cast<std::uint64_t>(),
+                abi["core_align_bytes"].cast<std::uint64_t>(),
+                abi["layout_tag"].cast<std::uint64_t>()};
+    }
+
     pybind11::object source_;
     RainCore* core_ = nullptr;
 };

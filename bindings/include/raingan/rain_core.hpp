@@ -6,8 +6,9 @@
 // silence or a click, and crossfades back once the producer has caught up.
 //
 // render() never allocates, locks, blocks or logs, and costs constant time per frame: every
-// buffer it touches is allocated in the constructor, parameters cross threads as atomics,
-// and statistics are published with relaxed atomic stores.
+// buffer it touches is allocated in the constructor, parameters cross threads as lock-free
+// atomics, the loop is handed over as FallbackLoop describes, and statistics are published
+// with relaxed atomic stores.
 #pragma once
 
 #include <algorithm>
@@ -18,15 +19,16 @@
 #include <stdexcept>
 #include <vector>
 
+#include "raingan/fallback_loop.hpp"
 #include "raingan/ring_buffer.hpp"
 
 namespace raingan {
 
 struct RainCoreStats {
-    std::uint64_t underruns = 0;        // times the ring ran short while running
-    std::uint64_t loop_frames = 0;      // frames in which the fallback loop was heard
-    std::uint64_t frames_rendered = 0;  // frames written to the host in all
-    std::size_t frames_buffered = 0;    // frames waiting in the ring
+    std::uint64_t underruns = 0;          // times the ring ran short while running
+    std::uint64_t loop_heard_frames = 0;  // frames in which the fallback loop was heard
+    std::uint64_t frames_rendered = 0;    // frames written to the host in all
+    std::size_t frames_buffered = 0;      // frames waiting in the ring
 };
 
 class RainCore {
@@ -45,7 +47,7 @@ public:
              std::size_t loop_capacity_frames, std::size_t fade_frames,
              std::size_t resume_frames, double smoothing_s)
         : channels_(channels), ring_(capacity_frames, channels),
-          loop_(loop_capacity_frames * channels),
+          loop_(loop_capacity_frames, channels),
           fade_frames_(std::max<std::size_t>(fade_frames, 1)), resume_frames_(resume_frames),
           fade_in_(fade_frames_), fade_out_(fade_frames_), scratch_(kBlockFrames * channels),
           mixed_(kBlockFrames * channels) {
@@ -82,17 +84,12 @@ public:
     std::size_t writable_frames() const noexcept { return ring_.writable_frames(); }
 
     // Install the seamless fallback loop (interleaved), once, from any thread but the audio
-    // thread: the samples are written before their length is published (release), and
-    // never change afterwards. Returns false if a loop is installed or it does not fit.
+    // thread, also while rendering. Returns false if a loop is installed already, or this one
+    // is empty or longer than loop_capacity_frames.
     bool set_loop(const float* frames, std::size_t n_frames) noexcept {
-        if (n_frames == 0 || n_frames * channels_ > loop_.size() ||
-            loop_frames_.load(std::memory_order_acquire) != 0)
-            return false;
-        std::copy(frames, frames + n_frames * channels_, loop_.begin());
-        loop_frames_.store(n_frames, std::memory_order_release);
-        return true;
+        return loop_.install(frames, n_frames);
     }
-    bool has_loop() const noexcept { return loop_frames_.load(std::memory_order_acquire) != 0; }
+    bool has_loop() const noexcept { return loop_.ready(); }
 
     // -- any thread --------------------------------------------------------------------------
     void set_gain_db(float gain_db) noexcept {
@@ -113,7 +110,7 @@ public:
     RainCoreStats stats() const noexcept {
         RainCoreStats s;
         s.underruns = underruns_.load(std::memory_order_relaxed);
-        s.loop_frames = loop_frames_heard_.load(std::memory_order_relaxed);
+        s.loop_heard_frames = loop_heard_frames_.load(std::memory_order_relaxed);
         s.frames_rendered = frames_rendered_.load(std::memory_order_relaxed);
         s.frames_buffered = ring_.readable_frames();
         return s;
@@ -190,15 +187,15 @@ private:
             // Only reachable if the reserve rule was broken (stop during a fade-in): silence.
             std::fill(scratch_.begin() + got * channels_, scratch_.begin() + count * channels_, 0.0f);
         }
+        // Choosing the loop needed has_loop() on this thread, which makes its samples visible.
         const bool uses_loop = current_ == Source::Loop || (fading_ && next_ == Source::Loop);
-        const std::size_t loop_frames = loop_frames_.load(std::memory_order_acquire);
         for (std::size_t f = 0; f < count; ++f) {
             float from_w = 1.0f, to_w = 0.0f;
             if (fading_) {
                 from_w = fade_out_[fade_pos_ + f];
                 to_w = fade_in_[fade_pos_ + f];
             }
-            const float* loop_frame = loop_.data() + loop_pos_ * channels_;
+            const float* loop_frame = uses_loop ? next_loop_frame() : kSilentFrame;
             float frame[2];
             for (std::size_t c = 0; c < channels_; ++c) {
                 const float stream = scratch_[f * channels_ + c];
@@ -206,10 +203,9 @@ private:
                 frame[c] = from_w * pick(current_, stream, loop) +
                            (fading_ ? to_w * pick(next_, stream, loop) : 0.0f);
             }
-            if (uses_loop) loop_pos_ = loop_pos_ + 1 == loop_frames ? 0 : loop_pos_ + 1;
             shape(frame, mixed_.data() + f * channels_);
         }
-        if (uses_loop) loop_frames_local_ += count;
+        if (uses_loop) loop_heard_frames_local_ += count;
         if (fading_) {
             fade_pos_ += count;
             if (fade_pos_ == fade_frames_) {
@@ -218,8 +214,16 @@ private:
             }
         }
         underruns_.store(underruns_local_, std::memory_order_relaxed);
-        loop_frames_heard_.store(loop_frames_local_, std::memory_order_relaxed);
+        loop_heard_frames_.store(loop_heard_frames_local_, std::memory_order_relaxed);
         return count;
+    }
+
+    // The loop frame to play now; moves the position on, wrapping at the loop's end.
+    const float* next_loop_frame() noexcept {
+        const float* frame = loop_.frame(loop_position_frames_);
+        const std::size_t next = loop_position_frames_ + 1;
+        loop_position_frames_ = next == loop_.length_frames() ? 0 : next;
+        return frame;
     }
 
     static float pick(Source source, float stream, float loop) noexcept {
@@ -248,9 +252,12 @@ private:
         return std::copysign(std::min(bent, 1.0f), x);
     }
 
+    // Read in place of the loop's samples while the loop is not heard.
+    static constexpr float kSilentFrame[2] = {0.0f, 0.0f};
+
     const std::size_t channels_;
     FrameRingBuffer ring_;
-    std::vector<float> loop_;
+    FallbackLoop loop_;
     const std::size_t fade_frames_;
     const std::size_t resume_frames_;
     std::vector<float> fade_in_, fade_out_;
@@ -262,17 +269,20 @@ private:
     Source next_ = Source::Silence;
     bool fading_ = false;
     std::size_t fade_pos_ = 0;
-    std::size_t loop_pos_ = 0;
+    std::size_t loop_position_frames_ = 0;  // next frame of the loop to play
     float gain_ = 1.0f, mix_direct_ = 1.0f, mix_cross_ = 0.0f;
-    std::uint64_t underruns_local_ = 0, loop_frames_local_ = 0;
+    std::uint64_t underruns_local_ = 0, loop_heard_frames_local_ = 0;
 
     // Shared.
     std::atomic<float> gain_target_{1.0f};
     std::atomic<float> mix_direct_target_{1.0f};
     std::atomic<float> mix_cross_target_{0.0f};
     std::atomic<bool> running_{false};
-    std::atomic<std::size_t> loop_frames_{0};
-    std::atomic<std::uint64_t> underruns_{0}, loop_frames_heard_{0}, frames_rendered_{0};
+    std::atomic<std::uint64_t> underruns_{0}, loop_heard_frames_{0}, frames_rendered_{0};
+    // The audio thread must never take a lock, not even one hidden in std::atomic.
+    static_assert(std::atomic<float>::is_always_lock_free, "atomic<float> takes a lock");
+    static_assert(std::atomic<bool>::is_always_lock_free, "atomic<bool> takes a lock");
+    static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "atomic<uint64_t> takes a lock");
 };
 
 }  // namespace raingan

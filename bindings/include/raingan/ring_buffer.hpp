@@ -96,6 +96,8 @@ private:
     // Each on its own cache line, so that producer and consumer do not false-share.
     alignas(64) std::atomic<std::size_t> write_index_{0};
     alignas(64) std::atomic<std::size_t> read_index_{0};
+    static_assert(std::atomic<std::size_t>::is_always_lock_free,
+                  "the audio thread must not take a lock, not even one hidden in std::atomic");
 };
 
 }  // namespace raingan
