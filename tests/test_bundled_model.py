@@ -80,7 +80,11 @@ def test_bundled_model_is_the_export_of_the_weights_kept_in_the_repository(tmp_p
     assert rebuilt.metadata.step == bundled.metadata.step == 2750
     assert bundled.metadata.training["quantization"].startswith("int8")
     latents = bundled.latents(np.random.default_rng(4), 2)
-    np.testing.assert_allclose(rebuilt.images(latents), bundled.images(latents), atol=1e-5)
+    difference = np.abs(rebuilt.images(latents) - bundled.images(latents))
+    # The int8 scales are measured on the float model at export: across TensorFlow and
+    # onnxruntime releases a value at a rounding boundary can land one step over (16 of
+    # 131,072 pixels by 1.3e-3 with TF 2.21 and onnxruntime 1.32); everything else is equal.
+    assert difference.max() <= 2e-3 and difference.mean() <= 1e-5
     np.testing.assert_allclose(rebuilt.intensity_axis.direction,
                                bundled.intensity_axis.direction, atol=1e-5)
     np.testing.assert_allclose(rebuilt.intensity_axis.projections,

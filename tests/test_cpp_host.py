@@ -1,4 +1,6 @@
-"""The C++ host example builds with CMake against raingan::host and writes rain."""
+"""The C++ host example against a module it does not match: one clear line, no crash.
+
+README's own build-and-run of the example is tests/test_readme.py's."""
 
 import re
 import shutil
@@ -6,9 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pybind11
-import soundfile as sf
 from conftest import REPO
 
 EXAMPLE = REPO / "examples" / "cpp_host"
@@ -27,27 +27,6 @@ def build_host(example: Path, build: Path) -> Path:
                            text=True)
     assert "warning:" not in built.stdout + built.stderr, built.stdout + built.stderr
     return build / "raingan_cpp_host"
-
-
-def test_cpp_host_builds_and_writes_ten_seconds_of_rain(tiny_model, tmp_path):
-    host = build_host(EXAMPLE, tmp_path / "build")
-
-    out = tmp_path / "rain.wav"
-    result = subprocess.run([str(host), str(out), "--model", str(tiny_model), "--speed", "4"],
-                            capture_output=True, text=True, timeout=120, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert "underruns" in result.stdout
-    audio, rate = sf.read(out, dtype="float32")
-    assert rate == 48_000 and audio.shape == (480_000, 2)
-    assert np.all(np.isfinite(audio)) and np.abs(audio).max() <= 1.0
-    assert np.abs(audio[-48_000:]).max() > 0  # rain to the end, not a silent tail
-
-    missing = subprocess.run([str(host), str(tmp_path / "x.wav"), "--model",
-                              str(tmp_path / "none.onnx")], capture_output=True, text=True,
-                             cwd=tmp_path)
-    assert missing.returncode == 2 and "no such model file" in missing.stderr
-    assert len(missing.stderr.strip().splitlines()) == 1
-    assert not (tmp_path / "x.wav").exists()
 
 
 def test_a_host_built_against_other_headers_refuses_the_module(tiny_model, tmp_path):

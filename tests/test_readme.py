@@ -79,6 +79,7 @@ def test_cpp_host_commands_run_as_printed_from_the_repository_root(clone):
     assert len(commands) == 1
     result = in_clone(clone, "bash", "-euo", "pipefail", "-c", commands[0], timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "warning:" not in result.stdout + result.stderr  # -Wall -Wextra, clean
     assert "underruns" in result.stdout
     audio, rate = sf.read(clone / "rain.wav", dtype="float32")
     assert rate == 48_000 and audio.shape == (480_000, 2)
