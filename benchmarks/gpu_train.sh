@@ -65,7 +65,7 @@ train() {
   if [[ ${GPU_TRAIN_INSTALLED:-0} != 1 ]]; then install; fi
   export KERAS_BACKEND=jax PYTHONUNBUFFERED=1
   echo "installed in $((SECONDS - started)) s"
-  "$PYTHON" -m raingan train data/rain --out "$run_dir" --preset full \
+  "$PYTHON" -m raingan train "$PWD/data/rain" --out "$run_dir" --preset full \
     --train-fraction 0.666 --max-minutes "$minutes" "$@" 2>&1 | tee "$out/train.log"
   local checkpoint
   checkpoint=$(ls -d "$run_dir"/checkpoints/step_* | sort | tail -1)

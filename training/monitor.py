@@ -173,7 +173,8 @@ class SampleScorer:
             write_audio(samples_dir / f"step_{step:08d}.wav", audio, self.spec.sample_rate_hz)
         rms_db = 20.0 * math.log10(float(np.sqrt(np.mean(audio ** 2))) + 1e-12)
         try:
-            score = evaluate_arrays(self.references, [audio], self.spec.sample_rate_hz).overall
+            score = evaluate_arrays(self.references, [audio], self.spec.sample_rate_hz,
+                                    classifier=False).overall
         except AudioInputError as exc:  # e.g. a generator that collapsed to silence
             log.warning("step %d: sample not scorable (%s)", step, exc)
             nan = float("nan")

@@ -12,6 +12,7 @@ from ..core.atomic import atomic_output
 from ..core.audio_io import resample
 from ..core.errors import OutputPathError, RainGANError
 from .texture import GROUPS
+from . import modulation
 from .evaluate import ANALYSIS_RATE_HZ, read_samples
 from .report import GROUP_HEADINGS, EvalReport, short_name
 
@@ -64,10 +65,34 @@ def _draw_distances(axis: Any, report: EvalReport) -> None:
     axis.legend(fontsize="small")
 
 
+def _draw_modulation(axis: Any, report: EvalReport, ref_audio: np.ndarray | Sequence[np.ndarray],
+                     cand_audio: np.ndarray | Sequence[np.ndarray], sr: int) -> None:
+    """Fine modulation spectra (band-averaged level) of both sides, the strongest line
+    marked."""
+    for audio, label in ((ref_audio, "reference"), (cand_audio, "candidate")):
+        arrays = [audio] if isinstance(audio, np.ndarray) else list(audio)
+        spectra = [modulation.modulation_spectrum(
+            np.asarray(a, dtype=np.float64).reshape(np.shape(a)[0], -1).mean(axis=1), sr)
+            for a in arrays]
+        power = modulation.pool(spectra).power
+        with np.errstate(all="ignore"):
+            level = 10.0 * np.log10(np.nanmean(power, axis=0))
+        axis.semilogx(modulation.FINE_CENTRES_HZ, level, label=label, linewidth=0.8)
+    line = report.overall.modulation
+    if np.isfinite(line.peak_db):
+        axis.axvline(line.peak_hz, color="red", linewidth=0.6, linestyle="--",
+                     label=f"line {line.peak_db:+.1f} dB @ {line.peak_hz:.1f} Hz")
+    axis.set_xlabel("modulation frequency (Hz)")
+    axis.set_ylabel("envelope power (dB re mean^2 / Hz)")
+    axis.set_title("fine modulation spectrum, mean of bands")
+    axis.legend(fontsize="small")
+
+
 def plot_report(report: EvalReport, ref_audio: np.ndarray | Sequence[np.ndarray],
                 cand_audio: np.ndarray | Sequence[np.ndarray], sr: int,
                 path: str | os.PathLike) -> Path:
-    """Draw reference and candidate log-spectrograms side by side and the group distances.
+    """Draw reference and candidate log-spectrograms side by side, the group distances and
+    both sides' fine modulation spectra.
 
     Parameters
     ----------
@@ -100,7 +125,8 @@ def plot_report(report: EvalReport, ref_audio: np.ndarray | Sequence[np.ndarray]
     image = draw_spectrogram(figure.add_subplot(grid[0, 0]), ref_spec, top_db, "reference")
     draw_spectrogram(figure.add_subplot(grid[0, 1]), cand_spec, top_db, "candidate")
     figure.colorbar(image, ax=figure.axes, label="dB", shrink=0.6, location="right")
-    _draw_distances(figure.add_subplot(grid[1, :]), report)
+    _draw_distances(figure.add_subplot(grid[1, 0]), report)
+    _draw_modulation(figure.add_subplot(grid[1, 1]), report, ref_audio, cand_audio, sr)
     try:
         with atomic_output(path, suffix=".png") as tmp:
             figure.savefig(tmp, format="png", dpi=100)

@@ -36,7 +36,9 @@ from .texture import TextureConfig, TextureStats
 from .distance import texture_distance
 from .noise_twin import coloured_noise_twin
 from .repetition import repetition_score
-from .report import TWIN_PREFIX, CandidateScore, EvalReport
+from . import classifier as classifier_test
+from . import modulation
+from .report import TWIN_PREFIX, CandidateScore, ClassifierSummary, EvalReport
 from .seam import SeamPeriodicity, seam_periodicity_db
 
 Progress = Callable[[int], None]
@@ -92,8 +94,11 @@ def _prepare(samples: np.ndarray, sample_rate_hz: int, name: str) -> _Prepared:
 
 def _score(name: str, prepared: Sequence[_Prepared], stats: Sequence[TextureStats],
            ref_stats: Sequence[TextureStats],
-           seams: Sequence[SeamPeriodicity], repetitions: Sequence[float]) -> CandidateScore:
-    """Scores of one candidate, or of several pooled (worst seam and repetition)."""
+           seams: Sequence[SeamPeriodicity], repetitions: Sequence[float],
+           ref_modulation: modulation.ModulationSpectrum,
+           modulations: Sequence[modulation.ModulationSpectrum]) -> CandidateScore:
+    """Scores of one candidate, or of several pooled (worst seam and repetition; modulation
+    of all their audio together)."""
     distance = texture_distance(ref_stats, stats)
     seam_dbs = np.array([s.peak_db for s in seams])
     if np.all(np.isnan(seam_dbs)):
@@ -110,23 +115,26 @@ def _score(name: str, prepared: Sequence[_Prepared], stats: Sequence[TextureStat
         seam_db=seam.peak_db, seam_hz=seam.peak_hz,
         repetition=math.nan if np.all(np.isnan(reps)) else float(np.nanmax(reps)),
         clipping_fraction=float(sum(p.clipping_fraction * p.n_samples_in for p in prepared) / n_in),
-        dc_offset=float(dcs[np.argmax(np.abs(dcs))]))
+        dc_offset=float(dcs[np.argmax(np.abs(dcs))]),
+        modulation=modulation.compare(ref_modulation, modulation.pool(modulations)))
 
 
 def _score_all(prefix: str, overall_name: str, cands: Sequence[_Prepared],
-               ref_stats: Sequence[TextureStats], shortest_window_s: float,
-               config: TextureConfig, progress: Progress | None
+               ref_stats: Sequence[TextureStats], ref_modulation: modulation.ModulationSpectrum,
+               shortest_window_s: float, config: TextureConfig, progress: Progress | None
                ) -> tuple[list[CandidateScore], CandidateScore]:
-    stats, seams, reps = [], [], []
+    stats, seams, reps, mods = [], [], [], []
     for c in cands:
         stats.append(texture.texture_statistics(c.mono, ANALYSIS_RATE_HZ, config,
                                                 shortest_window_s))
         seams.append(seam_periodicity_db(c.mono, ANALYSIS_RATE_HZ))
         reps.append(repetition_score(c.mono, ANALYSIS_RATE_HZ))
+        mods.append(modulation.modulation_spectrum(c.mono, ANALYSIS_RATE_HZ))
         _tick(progress)
-    each = [_score(prefix + c.name, [c], [s], ref_stats, [seam], [rep])
-            for c, s, seam, rep in zip(cands, stats, seams, reps)]
-    return each, _score(overall_name, cands, stats, ref_stats, seams, reps)
+    each = [_score(prefix + c.name, [c], [s], ref_stats, [seam], [rep], ref_modulation, [mod])
+            for c, s, seam, rep, mod in zip(cands, stats, seams, reps, mods)]
+    return each, _score(overall_name, cands, stats, ref_stats, seams, reps, ref_modulation,
+                        mods)
 
 
 def _twin(prepared: _Prepared, seed: int) -> _Prepared:
@@ -135,24 +143,41 @@ def _twin(prepared: _Prepared, seed: int) -> _Prepared:
                      float(noise.mean()), noise.shape[0])
 
 
+def _classify(refs: Sequence[_Prepared], cands: Sequence[_Prepared],
+              twins: Sequence[_Prepared] | None) -> ClassifierSummary:
+    """The classifier two-sample test with its real-against-real and noise yardsticks."""
+    def features(prepared: Sequence[_Prepared]) -> tuple[np.ndarray, np.ndarray]:
+        return classifier_test.signal_features([p.mono for p in prepared], ANALYSIS_RATE_HZ)
+
+    reference = features(refs)
+    return ClassifierSummary(
+        candidates=classifier_test.classifier_accuracy(reference, features(cands)),
+        real_vs_real=classifier_test.classifier_accuracy(*classifier_test.split_in_two(*reference)),
+        noise_twins=None if twins is None else classifier_test.classifier_accuracy(
+            reference, features(twins)),
+        window_s=classifier_test.WINDOW_S)
+
+
 def _evaluate_prepared(refs: Sequence[_Prepared], cands: Sequence[_Prepared],
                        noise_baseline: bool, config: TextureConfig,
-                       progress: Progress | None = None) -> EvalReport:
+                       progress: Progress | None = None, classifier: bool = True) -> EvalReport:
     if not refs or not cands:
         raise AudioInputError("need at least one reference and one candidate")
     everything = list(refs) + list(cands)
     shortest = min(texture.analysis_window_s(p.duration_s, config) for p in everything)
-    ref_stats = []
+    ref_stats, ref_mods = [], []
     for r in refs:
         ref_stats.append(texture.texture_statistics(r.mono, ANALYSIS_RATE_HZ, config, shortest))
+        ref_mods.append(modulation.modulation_spectrum(r.mono, ANALYSIS_RATE_HZ))
         _tick(progress)
-    candidates, overall = _score_all("", "overall", cands, ref_stats, shortest, config,
-                                     progress)
-    noise, noise_overall = [], None
+    ref_modulation = modulation.pool(ref_mods)
+    candidates, overall = _score_all("", "overall", cands, ref_stats, ref_modulation, shortest,
+                                     config, progress)
+    noise, noise_overall, twins = [], None, None
     if noise_baseline:
         twins = [_twin(c, seed) for seed, c in enumerate(cands)]
         noise, noise_overall = _score_all(TWIN_PREFIX, "noise twins overall", twins,
-                                          ref_stats, shortest, config, progress)
+                                          ref_stats, ref_modulation, shortest, config, progress)
     return EvalReport(
         references=[r.name for r in refs],
         reference_duration_s=float(sum(r.duration_s for r in refs)),
@@ -161,7 +186,8 @@ def _evaluate_prepared(refs: Sequence[_Prepared], cands: Sequence[_Prepared],
         modulation_centres_hz=[float(c) for c in ref_stats[0].modulation_centres_hz],
         analysis_rate_hz=ANALYSIS_RATE_HZ,
         candidates=candidates, overall=overall,
-        noise_baseline=noise, noise_overall=noise_overall)
+        noise_baseline=noise, noise_overall=noise_overall,
+        classifier=_classify(refs, cands, twins) if classifier else None)
 
 
 def _names(names: Sequence[str] | None, count: int, prefix: str) -> list[str]:
@@ -176,7 +202,8 @@ def evaluate_arrays(ref: Sequence[np.ndarray], cand: Sequence[np.ndarray], sampl
                     ref_names: Sequence[str] | None = None,
                     cand_names: Sequence[str] | None = None,
                     noise_baseline: bool = False,
-                    config: TextureConfig = TextureConfig()) -> EvalReport:
+                    config: TextureConfig = TextureConfig(),
+                    classifier: bool = True) -> EvalReport:
     """Score candidate audio against reference audio, all at one sample rate.
 
     Parameters
@@ -186,6 +213,7 @@ def evaluate_arrays(ref: Sequence[np.ndarray], cand: Sequence[np.ndarray], sampl
     sample_rate_hz : rate of every array, Hz; audio is resampled to :data:`ANALYSIS_RATE_HZ`
     ref_names, cand_names : labels for the report (default ``ref0``, ``cand0``, ...)
     noise_baseline : also score a coloured-noise twin of each candidate
+    classifier : also run the classifier two-sample test (:mod:`.classifier`)
 
     Raises
     ------
@@ -196,7 +224,7 @@ def evaluate_arrays(ref: Sequence[np.ndarray], cand: Sequence[np.ndarray], sampl
             for a, n in zip(ref, _names(ref_names, len(ref), "ref"))]
     cands = [_prepare(a, sample_rate_hz, n)
              for a, n in zip(cand, _names(cand_names, len(cand), "cand"))]
-    return _evaluate_prepared(refs, cands, noise_baseline, config)
+    return _evaluate_prepared(refs, cands, noise_baseline, config, classifier=classifier)
 
 
 def read_samples(path: str | os.PathLike) -> tuple[np.ndarray, int]:

@@ -8,9 +8,12 @@ from pathlib import Path
 from typing import Any
 
 
-from .texture import GROUPS
+from .classifier import ClassifierTest
+from .modulation import THIRD_OCTAVE_CENTRES_HZ, ModulationComparison
 from .repetition import REPETITION_MIN_LAG_S, REPETITION_PATCH_S
 from .seam import SEAM_MIN_DURATION_S
+from .texture import GROUPS
+
 
 @dataclass(frozen=True)
 class CandidateScore:
@@ -30,6 +33,8 @@ class CandidateScore:
         too short); pooled: the worst candidate
     clipping_fraction : fraction of samples (all channels) with ``|x| >= CLIP_LEVEL``
     dc_offset : mean of the channel whose mean is largest in magnitude; pooled: the largest
+    modulation : the fine modulation spectrum against the reference's (pooled: of all
+        candidates' audio together), :mod:`.modulation`
     """
 
     name: str
@@ -42,6 +47,7 @@ class CandidateScore:
     repetition: float
     clipping_fraction: float
     dc_offset: float
+    modulation: ModulationComparison
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -54,7 +60,43 @@ class CandidateScore:
             "repetition": _json_float(self.repetition),
             "clipping_fraction": _json_float(self.clipping_fraction),
             "dc_offset": _json_float(self.dc_offset),
+            "modulation_peak_db": _json_float(self.modulation.peak_db),
+            "modulation_peak_hz": _json_float(self.modulation.peak_hz),
+            "modulation_dip_db": _json_float(self.modulation.dip_db),
+            "modulation_dip_hz": _json_float(self.modulation.dip_hz),
+            "modulation_judged_from_hz": _json_float(self.modulation.judged_from_hz),
+            "modulation_band_peak_db": [_json_float(v) for v in self.modulation.band_peak_db],
+            "modulation_third_octave_db": [_json_float(v)
+                                           for v in self.modulation.third_octave_db],
         }
+
+
+@dataclass(frozen=True)
+class ClassifierSummary:
+    """The classifier two-sample test (:mod:`.classifier`) and its yardsticks.
+
+    Attributes
+    ----------
+    candidates : all candidates' windows against all references' windows
+    real_vs_real : the references split in two (by file), one half against the other
+    noise_twins : the candidates' coloured-noise twins against the references (None unless
+        asked for)
+    window_s : analysis window, seconds
+    """
+
+    candidates: ClassifierTest
+    real_vs_real: ClassifierTest
+    noise_twins: ClassifierTest | None
+    window_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        def one(test: ClassifierTest | None) -> dict[str, Any] | None:
+            return None if test is None else {
+                "accuracy": _json_float(test.accuracy), "n_windows": list(test.n_windows),
+                "n_folds": test.n_folds}
+
+        return {"candidates": one(self.candidates), "real_vs_real": one(self.real_vs_real),
+                "noise_twins": one(self.noise_twins), "window_s": self.window_s}
 
 
 @dataclass(frozen=True)
@@ -73,6 +115,7 @@ class EvalReport:
     overall : all candidates pooled
     noise_baseline : scores of a coloured-noise twin of each candidate (empty unless asked)
     noise_overall : the twins pooled, or None
+    classifier : the classifier two-sample test, or None when not run
     """
 
     references: list[str]
@@ -85,6 +128,7 @@ class EvalReport:
     overall: CandidateScore
     noise_baseline: list[CandidateScore] = field(default_factory=list)
     noise_overall: CandidateScore | None = None
+    classifier: ClassifierSummary | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict; NaN (not measurable) becomes null."""
@@ -100,6 +144,8 @@ class EvalReport:
             "overall": self.overall.to_dict(),
             "noise_baseline": [c.to_dict() for c in self.noise_baseline],
             "noise_overall": None if self.noise_overall is None else self.noise_overall.to_dict(),
+            "modulation_third_octave_hz": [float(c) for c in THIRD_OCTAVE_CENTRES_HZ],
+            "classifier": None if self.classifier is None else self.classifier.to_dict(),
         }
 
     def format_table(self) -> str:
@@ -133,10 +179,12 @@ def _format_row(score: CandidateScore, name_width: int) -> str:
 
     seam = (f"{score.seam_db:5.1f} dB @{score.seam_hz:5.1f} Hz"
             if math.isfinite(score.seam_db) else "n/a")
+    line = (f"{score.modulation.peak_db:+5.1f} dB @{score.modulation.peak_hz:5.1f} Hz"
+            if math.isfinite(score.modulation.peak_db) else "n/a")
     cells = [short_name(score.name, name_width).ljust(name_width),
              f"{score.duration_s:7.1f}", f"{num(score.mean_distance, '.2f'):>6}"]
     cells += [f"{num(score.distances[g], '.2f'):>6}" for g in GROUPS]
-    cells += [f"{seam:>19}", f"{num(score.repetition, '.2f'):>6}",
+    cells += [f"{seam:>19}", f"{line:>20}", f"{num(score.repetition, '.2f'):>6}",
               f"{100 * score.clipping_fraction:7.3f}", f"{score.dc_offset:+8.4f}"]
     return " ".join(cells)
 
@@ -149,7 +197,8 @@ def _format_table(report: EvalReport) -> str:
     name_width = max(name_width, len("candidate"))
     header = " ".join(["candidate".ljust(name_width), f"{'sec':>7}", f"{'MEAN':>6}"]
                       + [f"{GROUP_HEADINGS[g]:>6}" for g in GROUPS]
-                      + [f"{'seam periodicity':>19}", f"{'repeat':>6}", f"{'clip %':>7}",
+                      + [f"{'seam periodicity':>19}", f"{'modulation line':>20}",
+                         f"{'repeat':>6}", f"{'clip %':>7}",
                          f"{'DC':>8}"])
     rule = "-" * len(header)
     lines = [
@@ -175,6 +224,20 @@ def _format_table(report: EvalReport) -> str:
                      f"{SEAM_MIN_DURATION_S:g} s)")
     lines.append("seam periodicity: a few dB is normal; over ~10 dB means a periodic pulse "
                  "(chunk seams). repeat: ~1 means looped material.")
+    lines.append("modulation line: the modulation-spectrum line standing furthest above the "
+                 "reference's (0.5-200 Hz); a few dB is measurement noise on short references.")
+    if report.classifier is not None:
+        lines.append(_classifier_line(report.classifier))
     return "\n".join(lines)
+
+
+def _classifier_line(summary: ClassifierSummary) -> str:
+    def accuracy(test: ClassifierTest | None) -> str:
+        return "n/a" if test is None or not math.isfinite(test.accuracy) else f"{test.accuracy:.2f}"
+
+    noise = "" if summary.noise_twins is None else f", noise twins {accuracy(summary.noise_twins)}"
+    return (f"classifier test: candidates told from references with accuracy "
+            f"{accuracy(summary.candidates)} (0.5 = indistinguishable; real against real "
+            f"{accuracy(summary.real_vs_real)}{noise}; {summary.window_s:g} s windows)")
 
 
