@@ -74,9 +74,9 @@ def _draw_modulation(axis: Any, report: EvalReport, ref_audio: np.ndarray | Sequ
         spectra = [modulation.modulation_spectrum(
             np.asarray(a, dtype=np.float64).reshape(np.shape(a)[0], -1).mean(axis=1), sr)
             for a in arrays]
-        power = modulation.pool(spectra).power
+        power = modulation.band_mean(modulation.pool(spectra).power)
         with np.errstate(all="ignore"):
-            level = 10.0 * np.log10(np.nanmean(power, axis=0))
+            level = 10.0 * np.log10(power)
         axis.semilogx(modulation.FINE_CENTRES_HZ, level, label=label, linewidth=0.8)
     line = report.overall.modulation
     if np.isfinite(line.peak_db):

@@ -242,7 +242,7 @@ def third_octave_power(power: np.ndarray, centres_hz: np.ndarray) -> np.ndarray:
     return out
 
 
-def _band_mean(values: np.ndarray) -> np.ndarray:
+def band_mean(values: np.ndarray) -> np.ndarray:
     """Mean over bands (axis 0), ignoring NaN; NaN where every band is NaN."""
     finite = np.isfinite(values)
     count = finite.sum(axis=0)
@@ -258,7 +258,7 @@ def compare(reference: ModulationSpectrum, candidate: ModulationSpectrum
     centres = np.array([FINE_CENTRES_HZ[g].mean() for g in groups]) if groups else np.zeros(0)
     ref_power, cand_power = _grouped(reference, groups), _grouped(candidate, groups)
     excess = prominence_db(cand_power, centres) - prominence_db(ref_power, centres)
-    pooled = _band_mean(excess)
+    pooled = band_mean(excess)
     if not np.any(np.isfinite(excess)):
         nan = math.nan
         return ModulationComparison(nan, nan, nan, nan, [nan] * excess.shape[0],
@@ -272,5 +272,5 @@ def compare(reference: ModulationSpectrum, candidate: ModulationSpectrum
     return ModulationComparison(
         peak_db=float(pooled[peak]), peak_hz=float(centres[peak]),
         dip_db=float(-pooled[dip]), dip_hz=float(centres[dip]),
-        band_peak_db=band_peaks, third_octave_db=[float(v) for v in _band_mean(broad)],
+        band_peak_db=band_peaks, third_octave_db=[float(v) for v in band_mean(broad)],
         judged_from_hz=float(FINE_EDGES_HZ[groups[0][0]]))
