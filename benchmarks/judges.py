@@ -2,11 +2,13 @@
 two-sample test and the fine modulation spectrum, against held-out real rain.
 
 Renders SECONDS of every seed with `raingan render` defaults, then runs `raingan eval`'s
-engine with the corpus's held-out last thirds as the reference (what the model never trained
-on), the renders as candidates and their coloured-noise twins as the yardstick; and, as the
-real baseline, the training thirds judged against the held-out thirds.
+engine with held-out real rain as the reference (what the model never trained on): the
+corpus's last thirds, or with ``--holdout DIR`` the whole recordings in DIR. The renders are
+the candidates and their coloured-noise twins the yardstick; the real baseline is the
+corpus's training thirds judged against the same reference.
 
     python benchmarks/judges.py --seeds 0-19 [--seconds 60] [--model M.onnx] [--data DIR]
+                                [--holdout DIR]
 """
 
 from __future__ import annotations
@@ -34,19 +36,28 @@ def seed_range(text: str) -> range:
     return range(int(first), int(last or first) + 1)
 
 
+def recordings(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix in (".wav", ".ogg", ".flac"))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=seed_range, default=range(0, 20), metavar="A-B")
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--model", type=Path, help="exported model (default: the bundled one)")
     parser.add_argument("--data", type=Path, default=DATA, help="recordings (default data/rain)")
+    parser.add_argument("--holdout", type=Path,
+                        help="folder of whole held-out recordings to judge against (default: "
+                             "the last thirds of --data)")
     args = parser.parse_args()
     started = time.perf_counter()
     heads, tails = [], []
-    for path in sorted(p for p in args.data.iterdir() if p.suffix in (".wav", ".ogg", ".flac")):
+    for path in recordings(args.data):
         head, tail = split_thirds(read_audio(path, RATE_HZ).samples)
         heads.append(head)
         tails.append(tail)
+    if args.holdout is not None:
+        tails = [read_audio(path, RATE_HZ).samples for path in recordings(args.holdout)]
     generator = load_model(args.model)
     renders = [render(generator, RenderSettings(seconds=args.seconds, seed=seed)).samples
                for seed in args.seeds]
@@ -62,7 +73,8 @@ def main() -> int:
               f"@ {THIRD_OCTAVE_CENTRES_HZ[worst]:6.2f} Hz   judged from "
               f"{mod.judged_from_hz:.2f} Hz   distance {score.mean_distance:.3f}")
 
-    print(f"reference: held-out thirds of {len(tails)} recordings "
+    kind = "whole held-out" if args.holdout else "held-out thirds of"
+    print(f"reference: {kind} {len(tails)} recordings "
           f"({sum(t.shape[0] for t in tails) / RATE_HZ:.1f} s); model: {len(renders)} seeds x "
           f"{args.seconds:g} s")
     line("training thirds (real)", real.overall)
