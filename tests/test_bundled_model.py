@@ -18,7 +18,8 @@ def test_bundled_model_is_found_small_and_trained_on_the_corpus():
     assert generator.metadata.step > 0 and generator.metadata.drifting_dims is not None
     assert generator.metadata.training["g_coarse"] == "columns"
     # It carries its corpus's level ceiling (runtime/ceiling.py), and the corpus is what the
-    # data fingerprint says: the first two thirds of data/rain.
+    # data fingerprint says: the first two thirds of the six recordings data/rain held then
+    # (tests/test_bundled_quality.py names them).
     assert generator.ceiling_db is not None
     assert generator.metadata.data_fingerprint.startswith("ccb236530e59")
 
