@@ -31,7 +31,7 @@ from .generator import Generator
 from .render import RenderSettings, render
 from ..core.loudness import measure_lufs
 from .safety import soft_limit
-from .stream import StreamSettingsError
+from .stream import StreamSettingsError, checked
 
 MANIFEST = "manifest.json"
 #: BS.1770 gating needs at least one 400 ms block.
@@ -57,14 +57,14 @@ def gained(audio: np.ndarray, gain_db: float) -> np.ndarray:
 def check_stems_request(out_dir: Path, count: int, settings: RenderSettings,
                         target_lufs: float, layers: int) -> None:
     """Refuse a stems request before anything is rendered (see :func:`render_stems`)."""
-    limits.STEM_COUNT.check("count", count)
-    limits.LAYERS.check("intensity layers", layers)
+    checked(limits.STEM_COUNT, "count", count)
+    checked(limits.LAYERS, "intensity layers", layers)
     if layers == 1:
         raise StreamSettingsError("intensity layers must be 0 (none) or >= 2, got 1")
     if settings.seconds < MIN_STEM_S:
         raise StreamSettingsError(f"stems must be at least {MIN_STEM_S} s long to measure "
                                   f"their loudness, got {settings.seconds}")
-    limits.TARGET_LUFS.check("target loudness", target_lufs)
+    checked(limits.TARGET_LUFS, "target loudness", target_lufs)
     out_dir = Path(out_dir)
     check_output_path(out_dir, folder_ok=True)
     if out_dir.is_dir():
