@@ -26,7 +26,9 @@ from .safety import OutputSafety
 from ..core.stitch import equal_power_fades
 from ..core.synthesis import images_to_chunks
 from .intensity import apply_intensity
-from .stream import DEFAULT_DRIFT_S, apply_width, check_intensity, width_matrix
+from ..core import limits
+from .stream import (DEFAULT_DRIFT_S, apply_width, check_intensity, check_seed,
+                     check_stream_settings, checked, width_matrix)
 
 MIN_LOOP_CHUNKS = 4
 
@@ -94,7 +96,16 @@ def render_loop(generator: Generator, seconds: float, sample_rate_hz: int = 48_0
 
     The loop holds a whole number of chunks; FFT resampling to the exact length changes the
     tempo by less than half a chunk step over the loop (under 1 % for a 30 s loop).
+
+    Raises
+    ------
+    StreamSettingsError
+        ``seconds`` outside :data:`raingan.core.limits.LOOP_SECONDS`, or settings outside
+        :class:`~raingan.runtime.stream.RainStream`'s ranges.
     """
+    checked(limits.LOOP_SECONDS, "loop length", seconds)
+    check_stream_settings(sample_rate_hz, channels, gain_db, width, truncation, drift_s)
+    check_seed(seed)
     check_intensity(generator, intensity)
     seed = secrets.randbits(63) if seed is None else seed
     spec = generator.spec

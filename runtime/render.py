@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
 from .generator import Generator
-from .stream import DEFAULT_DRIFT_S, RainStream, StreamSettingsError, check_stream_settings
+from ..core import limits
+from .stream import (DEFAULT_DRIFT_S, RainStream, check_intensity_range, check_seed,
+                     check_stream_settings, checked)
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,8 @@ class RenderSettings:
 
     Attributes
     ----------
-    seconds : length of the output, > 0
+    seconds : length of the output, 0.01 s to an hour (:data:`raingan.core.limits.SECONDS`)
+    seed : 0 to 2**63 - 1, or None to draw one
     """
 
     seconds: float
@@ -33,8 +35,9 @@ class RenderSettings:
     intensity: float | None = None
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.seconds) and self.seconds > 0):
-            raise StreamSettingsError(f"seconds must be a positive number, got {self.seconds}")
+        checked(limits.SECONDS, "seconds", self.seconds)
+        check_seed(self.seed)
+        check_intensity_range(self.intensity)
         check_stream_settings(self.sample_rate_hz, self.channels, self.gain_db, self.width,
                               self.truncation, self.drift_s)
 

@@ -25,7 +25,7 @@ import numpy as np
 from .generator import Generator, default_model_path
 from .loop import render_loop
 from .stream import (DEFAULT_DRIFT_S, GAIN_SMOOTHING_S, RainStream, StreamSettingsError,
-                     check_stream_settings)
+                     check_intensity_range, check_seed, check_stream_settings)
 
 #: Audio the producer keeps buffered ahead of the host, by default. On two cores, one
 #: stereo 48 kHz block (a chunk step, 0.7 s of audio) takes about 70 ms to make.
@@ -130,7 +130,7 @@ class RainSource:
     channels : 1 or 2 (independent latent walks per channel)
     seed : None draws one (see :attr:`seed`); the same seed gives the same rain
     latency_ms : audio the producer keeps buffered ahead of the host
-    gain_db : output gain, dB (glides per sample)
+    gain_db : output gain, -120 to +24 dB (glides per sample)
     width : stereo width 0-1 (glides per sample)
     drift_s : how slowly the rain's character drifts, seconds (0: independent chunks)
     truncation : latent truncation; None for the model's
@@ -155,6 +155,8 @@ class RainSource:
         from .. import _native
 
         check_stream_settings(sample_rate, channels, gain_db, width, truncation, drift_s)
+        check_seed(seed)
+        check_intensity_range(intensity)
         if not 0 < latency_ms <= MAX_LATENCY_MS:
             raise StreamSettingsError(f"latency must be in (0, {MAX_LATENCY_MS:g}] ms, "
                                       f"got {latency_ms}")
@@ -256,6 +258,8 @@ class RainSource:
 
     @gain_db.setter
     def gain_db(self, gain_db: float) -> None:
+        """Raises :class:`~raingan.runtime.stream.StreamSettingsError` (a ValueError) outside
+        -120 to +24 dB, for NaN and for non-numbers."""
         check_stream_settings(self.sample_rate, self.channels, gain_db, 1.0, None, 0.0)
         self._gain_db = float(gain_db)
         self._core.set_gain_db(self._gain_db)

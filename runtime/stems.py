@@ -6,8 +6,9 @@ rendered at evenly spaced intensities from light to heavy with the same seed, so
 line up in time and can be crossfaded; one gain per variation brings its heaviest layer to
 the target and keeps the layers' natural differences in loudness. A JSON manifest records every stem's seed,
 loudness and gain, the model's file hash and the settings, so any stem can be made again.
-Stems are written into a hidden folder beside OUTDIR's files and moved in when all are
-done, so a failure leaves no partial set.
+Stems are written into a hidden folder beside OUTDIR, which replaces OUTDIR whole when all
+are done: a failure or Ctrl-C leaves the previous set intact (or no folder), and a new set
+never sits beside files of an older, larger one.
 """
 
 from __future__ import annotations
@@ -15,26 +16,29 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
+import re
 import secrets
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from ..core.audio_io import write_audio
+from ..core import limits
+from ..core.atomic import atomic_folder, check_output_path
+from ..core.audio_io import check_audio_format, write_audio
 from ..core.errors import OutputPathError
 from .generator import Generator
 from .render import RenderSettings, render
 from ..core.loudness import measure_lufs
 from .safety import soft_limit
-from .stream import StreamSettingsError
+from .stream import StreamSettingsError, checked
 
 MANIFEST = "manifest.json"
 #: BS.1770 gating needs at least one 400 ms block.
-MIN_STEM_S = 0.5
+MIN_STEM_S = limits.STEM_SECONDS.low
+#: What a folder of stems holds (and so what replacing it may delete): the manifest, stems,
+#: and hidden folders of earlier versions' staging.
+STEMS_FOLDER_ENTRY = re.compile(r"manifest\.json|stem_\d+.*\.(wav|flac|ogg)|\.stems-.*")
 
 
 def file_sha256(path: Path) -> str:
@@ -48,6 +52,28 @@ def file_sha256(path: Path) -> str:
 def gained(audio: np.ndarray, gain_db: float) -> np.ndarray:
     """``audio`` gained by ``gain_db``; the soft limiter catches overs."""
     return soft_limit(audio * np.float32(10.0 ** (gain_db / 20.0)))
+
+
+def check_stems_request(out_dir: Path, count: int, settings: RenderSettings,
+                        target_lufs: float, layers: int) -> None:
+    """Refuse a stems request before anything is rendered (see :func:`render_stems`)."""
+    checked(limits.STEM_COUNT, "count", count)
+    checked(limits.LAYERS, "intensity layers", layers)
+    if layers == 1:
+        raise StreamSettingsError("intensity layers must be 0 (none) or >= 2, got 1")
+    if settings.seconds < MIN_STEM_S:
+        raise StreamSettingsError(f"stems must be at least {MIN_STEM_S} s long to measure "
+                                  f"their loudness, got {settings.seconds}")
+    checked(limits.TARGET_LUFS, "target loudness", target_lufs)
+    out_dir = Path(out_dir)
+    check_output_path(out_dir, folder_ok=True)
+    if out_dir.is_dir():
+        foreign = sorted(p.name for p in out_dir.iterdir()
+                         if not STEMS_FOLDER_ENTRY.fullmatch(p.name))
+        if foreign:
+            raise OutputPathError(f"{out_dir}: holds files that are not stems ({', '.join(foreign[:3])}"
+                                  f"{', ...' if len(foreign) > 3 else ''}), which a new set would "
+                                  f"replace; choose a new or empty folder")
 
 
 def render_stems(generator: Generator, out_dir: Path, count: int, settings: RenderSettings,
@@ -68,25 +94,11 @@ def render_stems(generator: Generator, out_dir: Path, count: int, settings: Rend
     OutputPathError
         ``out_dir`` cannot be created or written.
     """
-    if count < 1:
-        raise StreamSettingsError(f"count must be >= 1, got {count}")
-    if layers == 1 or layers < 0:
-        raise StreamSettingsError(f"intensity layers must be 0 (none) or >= 2, got {layers}")
+    check_stems_request(out_dir, count, settings, target_lufs, layers)
+    check_audio_format(suffix, subtype)
     intensities = [None] if layers == 0 else [float(v) for v in np.linspace(0.0, 1.0, layers)]
-    if settings.seconds < MIN_STEM_S:
-        raise StreamSettingsError(f"stems must be at least {MIN_STEM_S} s long to measure "
-                                  f"their loudness, got {settings.seconds}")
-    if not -70.0 <= target_lufs <= 0.0:
-        raise StreamSettingsError(f"target loudness must be in [-70, 0] LUFS, got {target_lufs}")
     out_dir = Path(out_dir)
-    if not out_dir.parent.is_dir():
-        raise OutputPathError(f"{out_dir}: folder {out_dir.parent} does not exist")
-    try:
-        out_dir.mkdir(exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".stems-", dir=out_dir))
-    except OSError as exc:
-        raise OutputPathError(f"{out_dir}: cannot write ({exc.strerror})") from None
-    try:
+    with atomic_folder(out_dir) as staging:
         base_seed = secrets.randbits(62) if settings.seed is None else settings.seed
         stems = []
         for index in range(count):
@@ -119,8 +131,4 @@ def render_stems(generator: Generator, out_dir: Path, count: int, settings: Rend
             "stems": stems,
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
-        for path in staging.iterdir():
-            os.replace(path, out_dir / path.name)
-        return manifest
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    return manifest

@@ -17,7 +17,8 @@ import numpy as np
 import soxr
 from scipy.signal import lfilter
 
-from ..core.errors import RainGANError
+from ..core import limits
+from ..core.limits import SettingRangeError
 from .generator import BATCH_LATENTS, Generator
 from .intensity import apply_intensity
 from .latent import walk_correlation
@@ -95,6 +96,7 @@ class RainStream:
                  chunks_per_block: int = 4, intensity: float | None = None):
         check_stream_settings(sample_rate_hz, channels, gain_db, width, truncation, drift_s)
         check_intensity(generator, intensity)
+        check_seed(seed)
         if not 1 <= chunks_per_block <= BATCH_LATENTS:
             raise StreamSettingsError(f"chunks_per_block must be in 1..{BATCH_LATENTS}")
         self.generator, self.sample_rate_hz, self.channels = generator, sample_rate_hz, channels
@@ -187,7 +189,7 @@ class RainStream:
         return ramp.astype(np.float32)
 
 
-class StreamSettingsError(RainGANError, ValueError):
+class StreamSettingsError(SettingRangeError):
     """Stream or render settings outside what RainGAN can produce."""
 
 
@@ -196,26 +198,41 @@ def check_intensity(generator: Generator, intensity: float | None) -> None:
     intensity when the model has no intensity axis."""
     if intensity is None:
         return
-    if not 0.0 <= intensity <= 1.0:
-        raise StreamSettingsError(f"intensity must be in [0, 1], got {intensity}")
+    check_intensity_range(intensity)
     if generator.intensity_axis is None:
         raise StreamSettingsError(f"{generator.path}: this model has no intensity axis "
                                   f"(export it again with this version of raingan)")
 
 
+def check_intensity_range(intensity: float | None) -> None:
+    """Raise :class:`StreamSettingsError` for an intensity outside [0, 1] (None is fine)."""
+    if intensity is not None:
+        checked(limits.INTENSITY, "intensity", intensity)
+
+
+def check_seed(seed: int | None) -> None:
+    """Raise :class:`StreamSettingsError` for a seed that is not None or an integer in
+    0 .. 2**63 - 1."""
+    if seed is not None:
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise StreamSettingsError(f"seed must be an integer, got {seed!r}")
+        checked(limits.SEED, "seed", int(seed))
+
+
 def check_stream_settings(sample_rate_hz: int, channels: int, gain_db: float, width: float,
                           truncation: float | None, drift_s: float) -> None:
     """Raise :class:`StreamSettingsError` with one line naming the first bad setting."""
-    if not MIN_RATE_HZ <= sample_rate_hz <= MAX_RATE_HZ:
-        raise StreamSettingsError(f"sample rate {sample_rate_hz} Hz is not supported "
-                                  f"({MIN_RATE_HZ}-{MAX_RATE_HZ} Hz)")
+    checked(limits.SAMPLE_RATE_HZ, "sample rate", sample_rate_hz)
     if channels not in (1, 2):
         raise StreamSettingsError(f"{channels} channels is not supported (1 or 2)")
-    if not 0.0 <= width <= 1.0:
-        raise StreamSettingsError(f"width must be in [0, 1], got {width}")
-    if not math.isfinite(gain_db):
-        raise StreamSettingsError(f"gain must be finite, got {gain_db} dB")
-    if truncation is not None and not truncation > 0:
-        raise StreamSettingsError(f"truncation must be > 0, got {truncation}")
-    if not (math.isfinite(drift_s) and drift_s >= 0):
-        raise StreamSettingsError(f"drift must be >= 0 seconds, got {drift_s}")
+    checked(limits.WIDTH, "width", width)
+    checked(limits.GAIN_DB, "gain", gain_db)
+    if truncation is not None:
+        checked(limits.TRUNCATION, "truncation", truncation)
+    checked(limits.DRIFT_S, "drift", drift_s)
+
+
+def checked(limit: limits.Range, name: str, value: object) -> None:
+    """:meth:`Range.check <raingan.core.limits.Range.check>`, raising
+    :class:`StreamSettingsError` (which callers of the runtime catch)."""
+    limit.check(name, value, StreamSettingsError)

@@ -177,9 +177,9 @@ def test_render_cli_writes_24_bit_stereo(tiny_model, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--seconds", "0"], "seconds must be a positive"),
-    (["--seconds", "1", "--sr", "1000"], "not supported"),
-    (["--seconds", "1", "--channels", "6"], "6 channels"),
+    (["--seconds", "0"], "argument --seconds: must be 0.01 to 3600 s"),
+    (["--seconds", "1", "--sr", "1000"], "argument --sr: must be 8000 to 192000 Hz"),
+    (["--seconds", "1", "--channels", "6"], "argument --channels: invalid choice: 6"),
     (["--seconds", "1", "--format", "flac"], "needs a .flac"),
 ])
 def test_render_cli_refuses_bad_settings(tiny_model, tmp_path, args, message):

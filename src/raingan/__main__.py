@@ -1,3 +1,3 @@
-from raingan.cli import main
+from raingan.cli import entry
 
-raise SystemExit(main())
+entry()

@@ -23,7 +23,7 @@ namespace raingan {
 // Bump on every change to the members of RainCore, FrameRingBuffer, FallbackLoop or
 // RainCoreStats, or to the meaning of their inline code: sizes cannot see a reordering or a
 // changed protocol.
-inline constexpr std::uint64_t kRainCoreAbiVersion = 2;
+inline constexpr std::uint64_t kRainCoreAbiVersion = 3;
 
 struct RainCoreAbi {
     std::uint64_t version;

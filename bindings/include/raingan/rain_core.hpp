@@ -35,6 +35,10 @@ class RainCore {
 public:
     // Soft limiter: identity below the knee, a tanh bend to +-1 above (as runtime/safety.py).
     static constexpr float kLimiterKnee = 0.9f;
+    // Gain range (raingan.core.limits.GAIN_DB). Targets are clamped into it because the glide
+    // is a one-pole filter: a target that overflows float (+771 dB and up) made the gain inf,
+    // and gliding from inf back to any finite target gives inf - inf = NaN, for ever.
+    static constexpr float kMinGainDb = -120.0f, kMaxGainDb = 24.0f;
     // Frames processed per inner step; bounds the scratch buffer, not the host's buffer size.
     static constexpr std::size_t kBlockFrames = 256;
 
@@ -92,9 +96,11 @@ public:
     bool has_loop() const noexcept { return loop_.ready(); }
 
     // -- any thread --------------------------------------------------------------------------
+    // NaN leaves the target as it was; everything else is clamped to the gain range.
     void set_gain_db(float gain_db) noexcept {
-        gain_target_.store(std::isfinite(gain_db) ? std::pow(10.0f, gain_db / 20.0f) : 1.0f,
-                           std::memory_order_relaxed);
+        if (std::isnan(gain_db)) return;
+        const float db = std::clamp(gain_db, kMinGainDb, kMaxGainDb);
+        gain_target_.store(std::pow(10.0f, db / 20.0f), std::memory_order_relaxed);
     }
     // 1: the two streams as they are; 0: both channels the same equal-power mix of them.
     void set_width(float width) noexcept {
@@ -233,6 +239,9 @@ private:
     // Width, gain (both gliding one step per frame), then the limiter, for one frame.
     void shape(const float* in, float* out) noexcept {
         gain_ += glide_ * (gain_target_.load(std::memory_order_relaxed) - gain_);
+        // Targets are finite and bounded, so this never fires; if memory were ever scribbled
+        // on, the glide restarts at the target instead of staying NaN and silent.
+        if (!std::isfinite(gain_)) gain_ = gain_target_.load(std::memory_order_relaxed);
         if (channels_ == 2) {
             mix_direct_ += glide_ * (mix_direct_target_.load(std::memory_order_relaxed) - mix_direct_);
             mix_cross_ += glide_ * (mix_cross_target_.load(std::memory_order_relaxed) - mix_cross_);

@@ -28,9 +28,12 @@ def add_reconstruct(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_reconstruct(args: argparse.Namespace) -> int:
-    from raingan.core.audio_io import read_audio, write_audio
+    from raingan.core.atomic import check_output_path
+    from raingan.core.audio_io import check_audio_format, read_audio, write_audio
     from raingan.core.roundtrip import count_chunks, round_trip
 
+    check_output_path(args.output)
+    check_audio_format(args.output.suffix, args.subtype)
     spec = load_spec(args.spec)
     settings = phase_settings(args)
     recording = read_audio(args.input, max_channels=8)
@@ -67,7 +70,13 @@ def add_eval(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_eval(args: argparse.Namespace) -> int:
+    from raingan.core.atomic import check_output_path
     from raingan.eval import display, evaluate
+
+    # Before minutes of judging, not after.
+    for output in ([] if args.json_path in (None, "-") else [args.json_path]) + [args.plot]:
+        if output is not None:
+            check_output_path(output)
 
     steps = evaluate.evaluate_steps(len(args.ref), len(args.cand), args.noise_baseline)
     with Progress(steps, "step") as advance:

@@ -7,8 +7,15 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-#: Exit status for bad input: one line on stderr, nothing written.
-EXIT_BAD_INPUT = 2
+from . import EXIT_BAD_INPUT  # noqa: F401  (the subcommands import it from here)
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """argparse with a one-line error: the full usage of `render` is a screenful, and the
+    line that says what went wrong would scroll away above it."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 class Progress:
@@ -26,6 +33,23 @@ class Progress:
         self._bar.close()
 
 
+def ranged(kind: Callable[[str], float], limits) -> Callable[[str], float]:
+    """An argparse ``type`` that parses with ``kind`` and refuses values outside ``limits``
+    (a :class:`raingan.core.limits.Range`), while the arguments are read: before any model
+    loads or any output is touched."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid {kind.__name__} value: {text!r}") from None
+        if value not in limits:
+            raise argparse.ArgumentTypeError(f"must be {limits}, got {text}")
+        return value
+
+    return parse
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file renamed when complete."""
     from raingan.core.atomic import atomic_output
@@ -40,16 +64,20 @@ def add_spec_option(p: argparse.ArgumentParser) -> None:
 
 
 def add_phase_options(p: argparse.ArgumentParser) -> None:
+    from raingan.core import limits
     from raingan.core.phase import PhaseSettings
 
     defaults = PhaseSettings()
     p.add_argument("--phase-init", choices=("pghi", "random", "zero"), default=defaults.init,
                    help=f"initial phase (default {defaults.init})")
-    p.add_argument("--iterations", type=int, default=defaults.n_iter,
-                   help=f"Fast Griffin-Lim iterations (default {defaults.n_iter})")
+    p.add_argument("--iterations", type=ranged(int, limits.PHASE_ITERATIONS), default=defaults.n_iter,
+                   help=f"Fast Griffin-Lim iterations, {limits.PHASE_ITERATIONS} "
+                        f"(default {defaults.n_iter})")
     p.add_argument("--momentum", type=float, default=defaults.momentum,
-                   help=f"Fast Griffin-Lim momentum, 0 for plain Griffin-Lim (default {defaults.momentum})")
-    p.add_argument("--seed", type=int, default=defaults.seed, help="seed of random initial phase")
+                   help=f"Fast Griffin-Lim momentum, 0 to below 2; 0 for plain Griffin-Lim "
+                        f"(default {defaults.momentum})")
+    p.add_argument("--seed", type=ranged(int, limits.SEED), default=defaults.seed,
+                   help=f"seed of random initial phase, {limits.SEED}")
 
 
 def load_spec(value: str):

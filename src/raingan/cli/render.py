@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import Progress
+from raingan.core import limits
+
+from .common import Progress, ranged
 
 FORMATS = {"wav": ".wav", "flac": ".flac"}
 
@@ -17,27 +19,33 @@ def add_render(commands: argparse._SubParsersAction) -> None:
                     "phase reconstruction -> seamless stitching -> resampling, gain, DC "
                     "removal and a soft limiter.")
     p.add_argument("output", type=Path, metavar="OUT", help="output .wav or .flac")
-    p.add_argument("--seconds", type=float, required=True, help="length, seconds")
+    p.add_argument("--seconds", type=ranged(float, limits.SECONDS), required=True,
+                   help=f"length, {limits.SECONDS}")
     _add_common(p)
     p.set_defaults(run=_run_render)
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", type=Path, help="exported .onnx model (default: the bundled one)")
-    p.add_argument("--seed", type=int, help="seed; the same seed and settings give the same file")
-    p.add_argument("--sr", type=int, default=48_000, metavar="HZ",
-                   help="output sample rate, 8000-192000 Hz (default 48000)")
-    p.add_argument("--channels", type=int, default=2, help="1 or 2 (default 2)")
-    p.add_argument("--width", type=float, default=1.0, help="stereo width 0-1 (default 1)")
-    p.add_argument("--gain-db", type=float, default=0.0, help="output gain, dB (default 0)")
-    p.add_argument("--truncation", type=float,
-                   help="latent truncation in standard deviations (default: the model's)")
-    p.add_argument("--drift-s", type=float, metavar="S",
-                   help="time over which the rain's character drifts; 0 makes every chunk "
-                        "independent (default 10)")
-    p.add_argument("--intensity", type=float, metavar="I",
-                   help="0 light to 1 heavy rain, along the model's intensity axis "
-                        "(default: as the latent walk makes it)")
+    p.add_argument("--seed", type=ranged(int, limits.SEED),
+                   help=f"seed, {limits.SEED}; the same seed and settings give the same file "
+                        f"(default: drawn)")
+    p.add_argument("--sr", type=ranged(int, limits.SAMPLE_RATE_HZ), default=48_000, metavar="HZ",
+                   help=f"output sample rate, {limits.SAMPLE_RATE_HZ} (default 48000)")
+    p.add_argument("--channels", type=int, default=2, choices=(1, 2), help="1 or 2 (default 2)")
+    p.add_argument("--width", type=ranged(float, limits.WIDTH), default=1.0,
+                   help=f"stereo width, {limits.WIDTH} (default 1)")
+    p.add_argument("--gain-db", type=ranged(float, limits.GAIN_DB), default=0.0,
+                   help=f"output gain, {limits.GAIN_DB} (default 0)")
+    p.add_argument("--truncation", type=ranged(float, limits.TRUNCATION),
+                   help=f"latent truncation in standard deviations, {limits.TRUNCATION} "
+                        f"(default: the model's)")
+    p.add_argument("--drift-s", type=ranged(float, limits.DRIFT_S), metavar="S",
+                   help=f"time over which the rain's character drifts, {limits.DRIFT_S}; 0 makes "
+                        f"every chunk independent (default 10)")
+    p.add_argument("--intensity", type=ranged(float, limits.INTENSITY), metavar="I",
+                   help=f"{limits.INTENSITY}: light to heavy rain, along the model's intensity "
+                        f"axis (default: as the latent walk makes it)")
     p.add_argument("--format", choices=tuple(FORMATS), help="file format (default: from OUT)")
     p.add_argument("--subtype", default="PCM_24",
                    help="sample format, e.g. PCM_16, PCM_24, FLOAT (default PCM_24)")
@@ -47,6 +55,8 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 def _check_output_file(args: argparse.Namespace) -> None:
     """Refuse a bad output file name or folder before any model is loaded or audio made."""
+    from raingan.core.atomic import check_output_path
+    from raingan.core.audio_io import check_audio_format
     from raingan.core.errors import OutputPathError
 
     suffix = args.output.suffix.lower()
@@ -55,8 +65,8 @@ def _check_output_file(args: argparse.Namespace) -> None:
                               f"{FORMATS[args.format]} file name")
     if suffix not in FORMATS.values():
         raise OutputPathError(f"{args.output}: unknown audio format (use .wav or .flac)")
-    if not args.output.parent.is_dir():  # fail before minutes of rendering, not after
-        raise OutputPathError(f"{args.output}: folder {args.output.parent} does not exist")
+    check_output_path(args.output)  # fail before minutes of rendering, not after
+    check_audio_format(suffix, args.subtype)
 
 
 def _settings(args: argparse.Namespace):
@@ -102,7 +112,8 @@ def add_loop(commands: argparse._SubParsersAction) -> None:
                     "and no change of character at the wrap. Check it with raingan eval on the "
                     "loop played twice.")
     p.add_argument("output", type=Path, metavar="OUT", help="output .wav or .flac")
-    p.add_argument("--seconds", type=float, required=True, help="loop length, seconds")
+    p.add_argument("--seconds", type=ranged(float, limits.LOOP_SECONDS), required=True,
+                   help=f"loop length, {limits.LOOP_SECONDS}")
     _add_common(p)
     p.set_defaults(run=_run_loop)
 
@@ -131,12 +142,16 @@ def add_stems(commands: argparse._SubParsersAction) -> None:
                     "and the settings. --layers N also renders each variation at N intensities "
                     "from light to heavy, aligned in time for crossfading.")
     p.add_argument("output", type=Path, metavar="OUTDIR", help="folder for the stems")
-    p.add_argument("--count", type=int, required=True, help="number of variations")
-    p.add_argument("--seconds", type=float, required=True, help="length of each stem, seconds")
-    p.add_argument("--lufs", type=float, default=-23.0, help="target loudness (default -23)")
-    p.add_argument("--layers", type=int, default=0, metavar="N",
-                   help="intensity layers per variation, >= 2; the heaviest meets --lufs and "
-                        "the others keep their level below it (default: none)")
+    p.add_argument("--count", type=ranged(int, limits.STEM_COUNT), required=True,
+                   help=f"number of variations, {limits.STEM_COUNT}")
+    p.add_argument("--seconds", type=ranged(float, limits.STEM_SECONDS), required=True,
+                   help=f"length of each stem, {limits.STEM_SECONDS}")
+    p.add_argument("--lufs", type=ranged(float, limits.TARGET_LUFS), default=-23.0,
+                   help=f"target loudness, {limits.TARGET_LUFS} (default -23)")
+    p.add_argument("--layers", type=ranged(int, limits.LAYERS), default=0, metavar="N",
+                   help=f"intensity layers per variation, 0 (none) or 2 to {limits.LAYERS.high}; "
+                        f"the heaviest meets --lufs and the others keep their level below it "
+                        f"(default: none)")
     _add_common(p)
     p.set_defaults(run=_run_stems)
 
@@ -144,8 +159,13 @@ def add_stems(commands: argparse._SubParsersAction) -> None:
 def _run_stems(args: argparse.Namespace) -> int:
     from raingan.runtime.stems import render_stems
 
+    from raingan.core.audio_io import check_audio_format
+    from raingan.runtime.stems import check_stems_request
+
     suffix = FORMATS[args.format or "wav"]
+    check_audio_format(suffix, args.subtype)
     settings = _settings(args)
+    check_stems_request(args.output, args.count, settings, args.lufs, args.layers)
     generator = _generator(args)
     with Progress(args.count * max(args.layers, 1), "stems") as advance:
         manifest = render_stems(generator, args.output, args.count, settings, args.lufs,

@@ -89,6 +89,28 @@ def resample(samples: np.ndarray, from_hz: int, to_hz: int) -> np.ndarray:
     return soxr.resample(samples, from_hz, to_hz, quality="HQ").astype(np.float32, copy=False)
 
 
+#: libsndfile's container for each output suffix.
+AUDIO_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}
+
+
+def check_audio_format(suffix: str, subtype: str | None) -> str:
+    """The libsndfile format for ``suffix``; refuses a suffix or subtype it cannot write
+    (FLAC holds no float samples), before any audio is made. Returns the format.
+
+    Raises
+    ------
+    OutputPathError
+        An unknown suffix, or a subtype the format cannot hold.
+    """
+    fmt = AUDIO_FORMATS.get(suffix.lower())
+    if fmt is None:
+        raise OutputPathError(f"{suffix}: unknown audio format (use .wav, .flac or .ogg)")
+    if subtype is not None and not sf.check_format(fmt, subtype):
+        known = ", ".join(sorted(sf.available_subtypes(fmt)))
+        raise OutputPathError(f"{fmt} cannot hold subtype {subtype!r} (it takes {known})")
+    return fmt
+
+
 def write_audio(path: str | os.PathLike, samples: np.ndarray, sample_rate_hz: int,
                 subtype: str | None = None) -> Path:
     """Write audio atomically: to a temporary file beside ``path``, then rename.
@@ -105,9 +127,10 @@ def write_audio(path: str | os.PathLike, samples: np.ndarray, sample_rate_hz: in
         If the folder does not exist, is not writable, or the format is unknown.
     """
     path = Path(path)
-    fmt = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}.get(path.suffix.lower())
-    if fmt is None:
-        raise OutputPathError(f"{path}: unknown audio format (use .wav, .flac or .ogg)")
+    try:
+        fmt = check_audio_format(path.suffix, subtype)
+    except OutputPathError as exc:
+        raise OutputPathError(f"{path}: {exc}") from None
     try:
         with atomic_output(path, suffix=path.suffix) as tmp:
             sf.write(tmp, np.asarray(samples, dtype=np.float32), sample_rate_hz, format=fmt,

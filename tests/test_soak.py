@@ -1,0 +1,18 @@
+"""The soak benchmark, shortened: a simulated minute of knobs moving every 50 ms."""
+
+import importlib.util
+from pathlib import Path
+
+BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "soak.py"
+
+
+def test_a_minute_of_moving_knobs_stays_finite_and_within_one():
+    spec = importlib.util.spec_from_file_location("soak", BENCHMARK)
+    soak = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(soak)
+    result = soak.soak(minutes=1.0, speed=10.0)
+    assert result["buffers"] == int(60 * 48_000 / 512)
+    assert result["non_finite_samples"] == 0
+    assert 0 < result["max_abs"] <= 1.0
+    assert result["producer_error"] is None
+    assert result["rss_mb"]["1 min"] > 0
