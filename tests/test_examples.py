@@ -39,7 +39,7 @@ def test_live_playback_fills_the_sound_cards_buffers(tiny_model, tmp_path):
                             capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "fake sound card peak" in result.stdout and "peak 0.0000" not in result.stdout
-    assert "width must be in [0, 1]" in result.stdout
+    assert "width must be 0 to 1" in result.stdout
     assert result.stdout.count("SourceStats(") == 3
 
 

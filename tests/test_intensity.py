@@ -140,7 +140,7 @@ def test_intensity_reaches_streams_loops_sources_and_the_cli(tiny_model, tmp_pat
     stream.next_block()
     stream.set_intensity(0.9)
     assert stream.intensity == 0.9
-    with pytest.raises(StreamSettingsError, match="intensity must be in"):
+    with pytest.raises(StreamSettingsError, match="intensity must be 0 to 1"):
         stream.set_intensity(-0.1)
     from raingan import RainSource
 
@@ -155,4 +155,4 @@ def test_intensity_reaches_streams_loops_sources_and_the_cli(tiny_model, tmp_pat
     result = subprocess.run([sys.executable, "-m", "raingan", "render", str(out), "--seconds",
                              "1", "--model", str(tiny_model), "--intensity", "2"],
                             capture_output=True, text=True, cwd=tmp_path)
-    assert result.returncode == 2 and "intensity must be in [0, 1]" in result.stderr
+    assert result.returncode == 2 and "--intensity: must be 0 to 1" in result.stderr
