@@ -27,9 +27,9 @@ from ..core import limits
 from ..core.atomic import atomic_folder, check_output_path
 from ..core.audio_io import check_audio_format, write_audio
 from ..core.errors import OutputPathError
+from ..core.loudness import measure_lufs
 from .generator import Generator
 from .render import RenderSettings, render
-from ..core.loudness import measure_lufs
 from .safety import soft_limit
 from .stream import StreamSettingsError, checked
 

@@ -27,7 +27,6 @@ from .safety import OutputSafety
 from ..core.stitch import Stitcher
 from ..core.synthesis import images_to_chunks
 
-MIN_RATE_HZ, MAX_RATE_HZ = 8_000, 192_000
 #: Default time constant of the rain's drift, seconds (see :class:`RainStream`). With the
 #: bundled model 5 s and 10 s score alike over 20 seeds (texture distance 0.247 and 0.252;
 #: 5 s looked 8 % better on seeds 0-9 and was 4 % worse on 10-19), 20 s is worse (mean
