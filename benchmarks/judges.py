@@ -83,6 +83,11 @@ def main() -> int:
     per_seed = [c.modulation.peak_db for c in model.candidates]
     print(f"model, per seed: line {np.nanmean(per_seed):+.2f} dB mean, "
           f"{np.nanmax(per_seed):+.2f} dB worst")
+    real_distance = real.overall.mean_distance
+    ratios = [c.mean_distance / real_distance for c in model.candidates]
+    print(f"texture distance / the training thirds': model {model.overall.mean_distance / real_distance:.2f}x "
+          f"(seeds' mean {np.mean(ratios):.2f}x, worst {np.max(ratios):.2f}x), noise twins "
+          f"{model.noise_overall.mean_distance / real_distance:.2f}x")
     c = model.classifier
 
     def acc(test) -> str:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from raingan.cli import load_spec
+from raingan.cli.common import load_spec
 from raingan.eval import evaluate, seam
 from raingan.eval.bars import split_thirds
 from raingan.core.audio_io import read_audio, resample

@@ -21,7 +21,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from roundtrip_quality import recordings, score_recording  # noqa: E402
 
-from raingan.eval.evaluate import GROUPS  # noqa: E402
+from raingan.eval.texture import GROUPS  # noqa: E402
 from raingan.core.phase import PhaseSettings  # noqa: E402
 from raingan.core.roundtrip import round_trip  # noqa: E402
 from raingan.core.spec import SpectralSpec  # noqa: E402

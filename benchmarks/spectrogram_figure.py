@@ -24,12 +24,12 @@ from roundtrip_quality import DATA  # noqa: E402
 
 from raingan.core.atomic import atomic_output  # noqa: E402
 from raingan.core.audio_io import read_audio  # noqa: E402
-from raingan.eval.evaluate import draw_spectrogram, log_spectrogram_db  # noqa: E402
+from raingan.eval.display import draw_spectrogram, log_spectrogram_db  # noqa: E402
 from raingan.runtime.generator import Generator, default_model_path  # noqa: E402
 from raingan.runtime.render import RenderSettings, render  # noqa: E402
 
 RATE_HZ = 48_000
-RECORDINGS = ("megaglest_birch_forest.ogg", "flightgear_rain.wav", "megaglest_desert.wav")
+RECORDINGS = ("megaglest_autumn.ogg", "flightgear_rain.wav", "megaglest_desert.wav")
 TOP_DB = -30.0
 
 

@@ -39,6 +39,7 @@ from .folded_graph import build_folded_generator  # noqa: E402
 from .folding import (fold_batch_norm, subpixel_bias, subpixel_frame_noise_kernel,  # noqa: E402
                       subpixel_kernel, subpixel_noise_kernel)
 from .quantize import quantize_convolutions  # noqa: E402
+from .stream_export import stream_graph, stream_intensity_axis, stream_metadata  # noqa: E402
 
 #: Largest allowed |TensorFlow - onnxruntime| over the parity latents.
 PARITY_ATOL = 1e-4
@@ -213,9 +214,6 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | Sequence[Path] | N
         Conversion failed, or onnxruntime disagrees with TensorFlow beyond ``PARITY_ATOL``.
     """
     import onnx
-    import onnxruntime
-    import tensorflow as tf
-    import tf2onnx
 
     if keras.backend.backend() != "tensorflow":
         raise ExportError(f"export needs the TensorFlow Keras backend, not "
@@ -230,8 +228,53 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | Sequence[Path] | N
     else:
         checkpoints = [Path(c) for c in checkpoint]
     trained, state, weights, steps = _trained_generator(checkpoints, raw_weights)
-    plain = inference_generator(trained, state.spec, state.config)
 
+    if state.config.architecture == "stream":
+        if int8:
+            raise ExportError("--int8 quantizes chunk generators only; export this streaming "
+                              "generator without it; nothing was written")
+        try:
+            model_proto, session, difference = stream_graph(trained, state, opset,
+                                                            PARITY_BATCH)
+        except Exception as exc:  # tf2onnx raises many untyped errors
+            raise ExportError(f"tf2onnx could not convert the generator ({exc})") from None
+        _check_parity(difference)
+        metadata = stream_metadata(state, weights, steps, stream_intensity_axis(session, state))
+        int8_difference = None
+        onnx.helper.set_model_props(model_proto, metadata.to_props())
+        serialized = model_proto.SerializeToString()
+    else:
+        model_proto, serialized, metadata, difference, int8_difference = _chunk_graph(
+            trained, state, weights, steps, opset, int8)
+    calibrate = colour_seconds > 0 and state.spec.normalization == "fixed"
+    reference = colour_reference(run_dir, state, data_dir) if calibrate else None
+    if reference is not None:
+        metadata = dataclasses.replace(metadata, colour_db=calibrated_colour(
+            serialized, reference, state.config.gain_db, colour_seconds, progress))
+        onnx.helper.set_model_props(model_proto, metadata.to_props())
+        serialized = model_proto.SerializeToString()
+    with atomic_output(out, suffix=".onnx") as temp:
+        Path(temp).write_bytes(serialized)
+    return ExportResult(Path(out), state.step, difference, len(model_proto.graph.node), weights,
+                        metadata.colour_db is not None, int8_difference)
+
+
+def _check_parity(difference: float) -> None:
+    if not difference <= PARITY_ATOL:
+        raise ExportError(f"onnxruntime output differs from TensorFlow by {difference:.3g} "
+                          f"(limit {PARITY_ATOL:g}); nothing was written")
+
+
+def _chunk_graph(trained, state: CheckpointState, weights: str, steps: list[int], opset: int,
+                 int8: bool):
+    """(ONNX model, its bytes, metadata, parity difference, int8 mean difference or None)
+    of a trained chunk generator."""
+    import onnx
+    import onnxruntime
+    import tensorflow as tf
+    import tf2onnx
+
+    plain = inference_generator(trained, state.spec, state.config)
     input_dim = generator_input_dim(state.spec, state.config)
     signature = [tf.TensorSpec([None, input_dim], tf.float32, name=INPUT_NAME)]
 
@@ -254,9 +297,7 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | Sequence[Path] | N
     latents = latents[:, folded_input_order(state.spec, state.config)]  # the same images
     got = session.run([OUTPUT_NAME], {INPUT_NAME: latents})[0]
     difference = float(np.max(np.abs(got - expected))) if got.shape == expected.shape else np.inf
-    if not difference <= PARITY_ATOL:
-        raise ExportError(f"onnxruntime output differs from TensorFlow by {difference:.3g} "
-                          f"(limit {PARITY_ATOL:g}); nothing was written")
+    _check_parity(difference)
 
     def images_of(z: np.ndarray) -> np.ndarray:
         return np.concatenate([session.run([OUTPUT_NAME], {INPUT_NAME: z[i:i + 64]})[0]
@@ -299,14 +340,4 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | Sequence[Path] | N
             raise ExportError(f"the int8 model differs from TensorFlow by {int8_difference:.3g} "
                               f"on average (limit {INT8_MEAN_ATOL:g}); export it without "
                               f"--int8; nothing was written")
-    calibrate = colour_seconds > 0 and state.spec.normalization == "fixed"
-    reference = colour_reference(run_dir, state, data_dir) if calibrate else None
-    if reference is not None:
-        metadata = dataclasses.replace(metadata, colour_db=calibrated_colour(
-            serialized, reference, state.config.gain_db, colour_seconds, progress))
-        onnx.helper.set_model_props(model_proto, metadata.to_props())
-        serialized = model_proto.SerializeToString()
-    with atomic_output(out, suffix=".onnx") as temp:
-        Path(temp).write_bytes(serialized)
-    return ExportResult(Path(out), state.step, difference, len(model_proto.graph.node), weights,
-                        metadata.colour_db is not None, int8_difference)
+    return model_proto, serialized, metadata, difference, int8_difference

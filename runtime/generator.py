@@ -1,7 +1,9 @@
 """Load an exported RainGAN model and turn latents into chunks of audio.
 
 The model's own metadata gives its spectral spec, latent size and default truncation, so a
-model file is all the runtime needs.
+model file is all the runtime needs. A chunk model turns one latent into one image
+(:meth:`Generator.images`); a streaming model turns a latent field into frames of any
+length (:meth:`Generator.field_images`, driven by :class:`.field.FieldStream`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import numpy as np
 
 from .intensity import IntensityAxis
 from .latent import LatentWalk, truncated_normal
-from ..core.model_meta import INPUT_NAME, OUTPUT_NAME, ModelFormatError, ModelMetadata
+from ..core.model_meta import (FIELD_INPUT_NAME, INPUT_NAME, OUTPUT_NAME, FieldLayout,
+                               ModelFormatError, ModelMetadata)
 from ..core.phase import STREAM_PHASE, PhaseSettings
 from ..core.synthesis import images_to_chunks
 
@@ -85,8 +88,7 @@ class Generator:
                               else BATCH_LATENTS)
         inputs = {i.name: i.shape for i in self.session.get_inputs()}
         outputs = {o.name: o.shape for o in self.session.get_outputs()}
-        if (inputs.get(INPUT_NAME, [None, None])[1:] != [self.latent_dim]
-                or outputs.get(OUTPUT_NAME, [None])[1:] != list(self.spec.image_shape)):
+        if not _graph_matches(self.metadata, inputs, outputs):
             raise ModelFormatError(f"{path}: its graph does not match its metadata "
                                    f"(inputs {inputs}, outputs {outputs})")
         self._intensity_axis = None
@@ -100,6 +102,11 @@ class Generator:
     @property
     def spec(self):
         return self.metadata.spec
+
+    @property
+    def field(self) -> FieldLayout | None:
+        """A streaming model's latent-field layout; None for a chunk model."""
+        return self.metadata.field
 
     @property
     def latent_dim(self) -> int:
@@ -147,7 +154,10 @@ class Generator:
                           self.metadata.drifting_dims)
 
     def images(self, latents: np.ndarray) -> np.ndarray:
-        """Model images, shape (batch, height, width), values in [-1, 1]."""
+        """A chunk model's images, shape (batch, height, width), values in [-1, 1]."""
+        if self.field is not None:
+            raise ModelFormatError(f"{self.path}: a streaming model makes frames from a latent "
+                                   f"field (field_images), not images from latents")
         latents = np.ascontiguousarray(latents, dtype=np.float32)
         if latents.ndim != 2 or latents.shape[1] != self.latent_dim:
             raise ValueError(f"expected latents of shape (batch, {self.latent_dim}), "
@@ -161,6 +171,30 @@ class Generator:
             return images
         return np.nan_to_num(images, nan=-1.0, posinf=1.0, neginf=-1.0)
 
+    def field_images(self, field: np.ndarray) -> np.ndarray:
+        """A streaming model's mean images of a latent field, without speckle.
+
+        Parameters
+        ----------
+        field : shape (batch, frames, field.channels), frames > 2 * field.context_frames
+
+        Returns
+        -------
+        np.ndarray, shape (batch, height, frames - 2 * field.context_frames), in [-1, 1]
+        """
+        field = np.ascontiguousarray(field, dtype=np.float32)
+        if self.field is None:
+            raise ModelFormatError(f"{self.path}: a chunk model has no latent field")
+        if (field.ndim != 3 or field.shape[2] != self.field.channels
+                or field.shape[1] <= 2 * self.field.context_frames):
+            raise ValueError(f"expected a field of shape (batch, > "
+                             f"{2 * self.field.context_frames}, {self.field.channels}), "
+                             f"got {field.shape}")
+        images = self.session.run([OUTPUT_NAME], {FIELD_INPUT_NAME: field})[0]
+        if np.isfinite(images).all():
+            return images
+        return np.nan_to_num(images, nan=-1.0, posinf=1.0, neginf=-1.0)
+
     def chunks(self, latents: np.ndarray) -> np.ndarray:
         """Audio owned by each latent's chunk, shape (batch, spec.chunk_samples), float32."""
         return images_to_chunks(self.images(latents), self.spec, self.phase)
@@ -170,6 +204,18 @@ class Generator:
         samples = float(seconds) * self.spec.sample_rate_hz
         extra = max(samples - self.spec.chunk_samples, 0.0)
         return 1 + int(np.ceil(extra / self.spec.chunk_step_samples))
+
+
+def _graph_matches(metadata: ModelMetadata, inputs: dict, outputs: dict) -> bool:
+    """Whether an ONNX graph's input and output shapes are those its metadata promise."""
+    height, width = metadata.spec.image_shape
+    if metadata.field is None:
+        return (inputs.get(INPUT_NAME, [None, None])[1:] == [metadata.latent_dim]
+                and outputs.get(OUTPUT_NAME, [None])[1:] == [height, width])
+    field, image = inputs.get(FIELD_INPUT_NAME), outputs.get(OUTPUT_NAME)
+    return (field is not None and len(field) == 3 and field[2] == metadata.latent_dim
+            and image is not None and len(image) == 3 and image[1] == height
+            and not isinstance(field[1], int) and not isinstance(image[2], int))
 
 
 def default_model_path() -> Path:

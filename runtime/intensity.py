@@ -98,6 +98,17 @@ def apply_intensity(latents: np.ndarray, axis: IntensityAxis, intensity: float,
     return set_projection(latents, axis.direction, axis.projection_at(intensity), threshold)
 
 
+def knot_on_axis(knots: np.ndarray, generator, intensity: float,
+                 threshold: float) -> np.ndarray:
+    """A streaming model's global-code knots, shape (n, global_dim), set for ``intensity``:
+    the axis lies in the global code's components (the drifting ones)."""
+    field = generator.field
+    latents = np.concatenate([knots, np.zeros((knots.shape[0], field.local_dim), knots.dtype)],
+                             axis=1)
+    return apply_intensity(latents, generator.intensity_axis, intensity,
+                           threshold)[:, :field.global_dim]
+
+
 def set_projection(latents: np.ndarray, direction: np.ndarray, projection: float,
                    threshold: float) -> np.ndarray:
     """Latents moved along the unit ``direction`` until their projection on it is

@@ -81,11 +81,14 @@ class ChunkLeveller:
         :attr:`~raingan.runtime.generator.Generator.ceiling_db`); None: only the image range
     colour_db : shape (height,), a gain added to each row, dB (the model's
         :attr:`~raingan.runtime.generator.Generator.colour_db`); None: none
+    track_levels : False applies only the colour gains and the ceiling: a streaming model's
+        chunks continue each other, so there are no steps to level, and levelling would
+        make them
     """
 
     def __init__(self, spec: SpectralSpec, channels: int, ceiling_db: np.ndarray | None = None,
-                 colour_db: np.ndarray | None = None):
-        self.spec, self.channels = spec, channels
+                 colour_db: np.ndarray | None = None, track_levels: bool = True):
+        self.spec, self.channels, self.track_levels = spec, channels, track_levels
         self._upper = (np.float32(1.0) if ceiling_db is None else
                        spec.db_to_images(ceiling_db).astype(np.float32)[:, None])
         self._colour = (np.zeros(spec.image_shape[0], np.float32) if colour_db is None else
@@ -100,6 +103,8 @@ class ChunkLeveller:
         by chunk with the channels interleaved (as streams generate them), add the colour
         gains, and clip to [-1, 1] and the ceiling. Image values are dB on a linear scale,
         so a gain is an offset."""
+        if not self.track_levels:
+            return np.clip(images + self._colour[:, None], -1.0, self._upper)
         levels = band_levels_db(images, self.spec)
         gains = np.empty_like(levels)
         for i, level in enumerate(levels):
@@ -113,14 +118,14 @@ class ChunkLeveller:
 
 
 def level_cyclic(images: np.ndarray, spec: SpectralSpec, channels: int,
-                 ceiling_db: np.ndarray | None = None,
-                 colour_db: np.ndarray | None = None) -> np.ndarray:
+                 ceiling_db: np.ndarray | None = None, colour_db: np.ndarray | None = None,
+                 track_levels: bool = True) -> np.ndarray:
     """:meth:`ChunkLeveller.process` for a loop: the last chunk is followed by the first.
 
     The track runs around the loop twice and the second lap's gains are used; its state
     after a lap differs from the first lap's start by ``pole ** n_chunks`` of the start, so
     the second lap is (to that precision) periodic.
     """
-    leveller = ChunkLeveller(spec, channels, ceiling_db, colour_db)
+    leveller = ChunkLeveller(spec, channels, ceiling_db, colour_db, track_levels)
     leveller.process(images)  # first lap: settles the track
     return leveller.process(images)

@@ -1,6 +1,7 @@
 """Seamless loops: rain whose end flows into its start.
 
-Two things could betray the wrap: a click or level change where the last sample meets the
+A streaming model's loop is periodic already in its latent field (:mod:`.field`), so its
+frames are. Two things could betray the wrap: a click or level change where the last sample meets the
 first, and a change of character (the latents at the end unlike those at the start). Loop
 latents therefore lie on a closed random curve (:func:`closed_walk_latents`): every latent
 is standard normal, neighbours are as alike as in a stream, and the last chunk is the first
@@ -19,13 +20,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import resample
 
+from .field import closed_field_images
 from .generator import Generator
 from .latent import truncated_normal, walk_correlation
 from .leveling import level_cyclic
 from .safety import OutputSafety
 from ..core.stitch import equal_power_fades
 from ..core.synthesis import images_to_chunks
-from .intensity import apply_intensity
+from .intensity import apply_intensity, knot_on_axis
 from ..core import limits
 from .stream import (DEFAULT_DRIFT_S, apply_width, check_intensity, check_seed,
                      check_stream_settings, checked, width_matrix)
@@ -65,6 +67,17 @@ def closed_walk_latents(rng: np.random.Generator, count: int, latent_dim: int,
     if drifting_dims is not None:
         z[:, drifting_dims:] = truncated_normal(rng, (count, latent_dim - drifting_dims), threshold)
     return z
+
+
+def _closed_field(generator: Generator, rng: np.random.Generator, n_chunks: int,
+                  threshold: float, correlation: float, intensity: float | None) -> np.ndarray:
+    """One channel's loop images from a streaming model (:func:`.field.closed_field_images`)."""
+    knot_rng, field_rng = rng.spawn(2)
+    knots = closed_walk_latents(knot_rng, n_chunks, generator.field.global_dim, threshold,
+                                correlation)
+    if intensity is not None:
+        knots = knot_on_axis(knots, generator, intensity, threshold)
+    return closed_field_images(generator, field_rng, knots, threshold)
 
 
 def cyclic_stitch(chunks: np.ndarray, crossfade: int) -> np.ndarray:
@@ -114,15 +127,22 @@ def render_loop(generator: Generator, seconds: float, sample_rate_hz: int = 48_0
     threshold = generator.metadata.truncation if truncation is None else truncation
     correlation = walk_correlation(step_s, drift_s)
     streams = np.random.SeedSequence(seed).spawn(channels)
-    latents = np.stack([closed_walk_latents(np.random.default_rng(s), n_chunks,
-                                            generator.latent_dim, threshold, correlation,
-                                            generator.metadata.drifting_dims)
-                        for s in streams], axis=1)
-    latents = latents.reshape(n_chunks * channels, -1)
-    if intensity is not None:
-        latents = apply_intensity(latents, generator.intensity_axis, intensity, threshold)
-    images = level_cyclic(generator.images(latents), spec, channels, generator.ceiling_db,
-                          generator.colour_db)
+    if generator.field is None:
+        latents = np.stack([closed_walk_latents(np.random.default_rng(s), n_chunks,
+                                                generator.latent_dim, threshold, correlation,
+                                                generator.metadata.drifting_dims)
+                            for s in streams], axis=1)
+        latents = latents.reshape(n_chunks * channels, -1)
+        if intensity is not None:
+            latents = apply_intensity(latents, generator.intensity_axis, intensity, threshold)
+        images = generator.images(latents)
+    else:
+        images = np.stack([_closed_field(generator, np.random.default_rng(s), n_chunks,
+                                         threshold, correlation, intensity)
+                           for s in streams], axis=1)
+        images = images.reshape(n_chunks * channels, *images.shape[2:])
+    images = level_cyclic(images, spec, channels, generator.ceiling_db, generator.colour_db,
+                          track_levels=generator.field is None)
     chunks = images_to_chunks(images, spec, generator.phase)
     chunks = chunks.reshape(n_chunks, channels, -1).transpose(0, 2, 1)
     audio = cyclic_stitch(chunks, spec.crossfade_samples)

@@ -19,8 +19,9 @@ from scipy.signal import lfilter
 
 from ..core import limits
 from ..core.limits import SettingRangeError
+from .field import FieldStream
 from .generator import BATCH_LATENTS, Generator
-from .intensity import apply_intensity
+from .intensity import apply_intensity, knot_on_axis
 from .latent import walk_correlation
 from .leveling import ChunkLeveller
 from .safety import OutputSafety
@@ -104,12 +105,21 @@ class RainStream:
         spec = generator.spec
         correlation = walk_correlation(spec.chunk_step_samples / spec.sample_rate_hz, drift_s)
         # One random stream per channel, so the audio does not depend on the block size.
-        self._walks = [generator.latent_walk(np.random.default_rng(child), correlation,
-                                             truncation)
-                       for child in np.random.SeedSequence(self.seed).spawn(channels)]
+        self._intensity = self._intensity_target = intensity
+        self._knot_intensity: list[float | None] = [intensity] * channels
+        children = np.random.SeedSequence(self.seed).spawn(channels)
+        self._threshold = generator.metadata.truncation if truncation is None else truncation
+        if generator.field is None:
+            self._walks = [generator.latent_walk(np.random.default_rng(child), correlation,
+                                                 truncation) for child in children]
+        else:
+            self._fields = [FieldStream(generator, np.random.default_rng(child), correlation,
+                                        self._threshold, self._knot_hook(channel))
+                            for channel, child in enumerate(children)]
         self._stitcher = Stitcher(spec)
         self._leveller = ChunkLeveller(spec, channels, generator.ceiling_db,
-                                       generator.colour_db)
+                                       generator.colour_db,
+                                       track_levels=generator.field is None)
         self._resampler = (None if sample_rate_hz == spec.sample_rate_hz else
                            soxr.ResampleStream(spec.sample_rate_hz, sample_rate_hz, channels,
                                                dtype="float32", quality="HQ"))
@@ -118,8 +128,6 @@ class RainStream:
         self._gain_target = self._gain
         self._gain_pole = math.exp(-1.0 / (GAIN_SMOOTHING_S * sample_rate_hz))
         self._safety = OutputSafety(sample_rate_hz, channels)
-        self._threshold = generator.metadata.truncation if truncation is None else truncation
-        self._intensity = self._intensity_target = intensity
         self._intensity_pole = math.exp(-spec.chunk_step_samples / spec.sample_rate_hz
                                         / INTENSITY_SMOOTHING_S)
 
@@ -134,6 +142,7 @@ class RainStream:
         self._intensity_target = intensity
         if intensity is None or self._intensity is None:
             self._intensity = intensity
+            self._knot_intensity = [intensity] * self.channels
 
     def set_gain_db(self, gain_db: float) -> None:
         """Glide to a new gain over about :data:`GAIN_SMOOTHING_S`."""
@@ -152,11 +161,7 @@ class RainStream:
         the first block is shorter by the resampler's delay.
         """
         count = self.chunks_per_block
-        latents = np.stack([walk.take(count) for walk in self._walks], axis=1)
-        if self._intensity_target is not None:
-            latents = self._with_intensity(latents)
-        images = self._leveller.process(
-            self.generator.images(latents.reshape(count * self.channels, -1)))
+        images = self._leveller.process(self._images(count))
         chunks = images_to_chunks(images, self.generator.spec, self.generator.phase)
         chunks = chunks.reshape(count, self.channels, -1)
         audio = np.concatenate([self._stitcher.push(chunk.T) for chunk in chunks], axis=0)
@@ -166,6 +171,17 @@ class RainStream:
             audio = self._resampler.resample_chunk(np.ascontiguousarray(audio))
         return self._safety.process(audio * self._gain_ramp(audio.shape[0])[:, None])
 
+    def _images(self, count: int) -> np.ndarray:
+        """The next ``count`` chunks' images, shape (count * channels, height, width), the
+        channels interleaved chunk by chunk."""
+        if self.generator.field is not None:
+            images = np.stack([field.next_images(count) for field in self._fields], axis=1)
+            return images.reshape(count * self.channels, *images.shape[2:])
+        latents = np.stack([walk.take(count) for walk in self._walks], axis=1)
+        if self._intensity_target is not None:
+            latents = self._with_intensity(latents)
+        return self.generator.images(latents.reshape(count * self.channels, -1))
+
     def _with_intensity(self, latents: np.ndarray) -> np.ndarray:
         """Set each chunk's latents on the intensity axis, gliding chunk by chunk."""
         axis, out = self.generator.intensity_axis, np.empty_like(latents)
@@ -174,6 +190,20 @@ class RainStream:
             self._intensity = pole * self._intensity + (1.0 - pole) * self._intensity_target
             out[k] = apply_intensity(latents[k], axis, self._intensity, self._threshold)
         return out
+
+    def _knot_hook(self, channel: int):
+        """A streaming model's knot hook for ``channel``: sets each new knot of the global
+        code on the intensity axis, gliding knot by knot (one per chunk step)."""
+        def hook(knot: np.ndarray) -> np.ndarray:
+            target = self._intensity_target
+            if target is None:
+                return knot
+            current = self._knot_intensity[channel]
+            current = target if current is None else (
+                self._intensity_pole * current + (1.0 - self._intensity_pole) * target)
+            self._knot_intensity[channel] = current
+            return knot_on_axis(knot, self.generator, current, self._threshold)
+        return hook
 
     def _gain_ramp(self, frames: int) -> np.ndarray:
         """Per-sample gain, a one-pole glide from the current gain to the target."""

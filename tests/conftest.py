@@ -36,3 +36,20 @@ def tiny_model(tmp_path_factory) -> Path:
     train(TrainRequest(root / "data", root / "run", preset="tiny", steps=2,
                        overrides={"eval_every": 0}, progress=False))
     return export_model(root / "run", root / "tiny.onnx", colour_seconds=0).path
+
+
+@pytest.fixture(scope="session")
+def tiny_stream_model(tmp_path_factory) -> Path:
+    """An .onnx streaming generator (``stream-tiny``, two steps on synthetic noise)."""
+    import soundfile as sf
+
+    from raingan.export.onnx_export import export_model
+    from raingan.training.train import TrainRequest, train
+
+    root = tmp_path_factory.mktemp("tiny_stream_model")
+    (root / "data").mkdir()
+    noise = 0.1 * np.random.default_rng(4).standard_normal((60_000, 1))
+    sf.write(root / "data" / "noise.wav", noise, 44_100)
+    train(TrainRequest(root / "data", root / "run", preset="stream-tiny", steps=2,
+                       overrides={"eval_every": 0}, progress=False))
+    return export_model(root / "run", root / "stream.onnx", colour_seconds=0).path

@@ -11,6 +11,9 @@ from ..core.fields import from_known_fields
 from ..runtime.latent import DEFAULT_TRUNCATION
 
 LOSSES = ("hinge", "nonsaturating", "wgan-gp")
+#: "stream": fully convolutional along time (:mod:`.streaming`); "chunk": one image per
+#: 0.74 s chunk, stitched (:mod:`.models`, the article's design).
+ARCHITECTURES = ("stream", "chunk")
 G_COARSE = ("columns", "dense")
 #: How the generator's convolutions pad the time axis (see :class:`.layers.SNConv2D`).
 TIME_PADDINGS = ("circular", "zero")
@@ -45,7 +48,16 @@ class TrainConfig:
 
     Attributes
     ----------
-    latent_dim : size of the generator's latent vector
+    architecture : "stream" (:mod:`.streaming`: a latent field, dilated convolutions over
+        time, any length) or "chunk" (:mod:`.models`: one image per chunk, as the article)
+    field_global_dim, field_local_dim : "stream" only: channels of a latent-field column that
+        hold the global code (the rain's character) and the column's own noise
+    field_bands : "stream" only: the generator writes each frame's mean on this many mel
+        bands, interpolated to the image rows (0: on every row itself, which on the
+        stream-cpu preset learned a fixed level per bin, heard as tonal lines)
+    stream_dilations : "stream" only: dilations of the generator's 3-tap convolutions over
+        time, one residual block each; their sum is the context each side of a frame
+    latent_dim : size of the generator's latent vector ("chunk")
     g_channels : generator feature maps per resolution, coarsest first; each step after the
         first doubles both image dimensions, so the coarsest resolution is the image size
         divided by ``2 ** (len(g_channels) - 1)``
@@ -111,6 +123,11 @@ class TrainConfig:
     seed : seeds crops, latents and initial weights
     """
 
+    architecture: str = "chunk"
+    field_global_dim: int = 32
+    field_local_dim: int = 16
+    field_bands: int = 128
+    stream_dilations: tuple[int, ...] = (1, 2, 4, 8, 1, 2, 4, 8)
     latent_dim: int = 256
     g_channels: tuple[int, ...] = (256, 128, 64, 32, 16, 8)
     d_channels: tuple[int, ...] = (8, 16, 32, 64, 128, 256)
@@ -145,7 +162,7 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("g_channels", "d_channels"):
+        for name in ("g_channels", "d_channels", "stream_dilations"):
             object.__setattr__(self, name, tuple(int(c) for c in getattr(self, name)))
         self.validate()
 
@@ -156,6 +173,19 @@ class TrainConfig:
         return self.g_texture_heard and self.g_texture_weight > 0
 
     def validate(self) -> None:
+        if self.architecture not in ARCHITECTURES:
+            raise ConfigError(f"architecture must be one of {', '.join(ARCHITECTURES)}, "
+                              f"got {self.architecture!r}")
+        if self.architecture == "stream":
+            if min(self.field_global_dim, self.field_local_dim) < 1:
+                raise ConfigError("field_global_dim and field_local_dim must be >= 1")
+            if self.field_bands < 0:
+                raise ConfigError(f"field_bands must be >= 0, got {self.field_bands}")
+            if not self.stream_dilations or min(self.stream_dilations) < 1:
+                raise ConfigError("stream_dilations must be positive integers")
+            if self.g_texture_weight > 0:
+                raise ConfigError("the stream architecture trains adversarially only "
+                                  "(g_texture_weight 0)")
         if self.g_coarse not in G_COARSE:
             raise ConfigError(f"g_coarse must be one of {', '.join(G_COARSE)}, got {self.g_coarse!r}")
         if self.g_time_padding not in TIME_PADDINGS:
@@ -209,13 +239,14 @@ class TrainConfig:
         data = dataclasses.asdict(self)
         data["g_channels"] = list(self.g_channels)
         data["d_channels"] = list(self.d_channels)
+        data["stream_dilations"] = list(self.stream_dilations)
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
         # Runs saved before these fields existed used the dense mapping, zero padding, no
         # noise and no weight average.
-        older = {"g_coarse": "dense", "g_time_padding": "zero", "g_upsample": "nearest",
+        older = {"architecture": "chunk", "g_coarse": "dense", "g_time_padding": "zero", "g_upsample": "nearest",
                  "g_noise_levels": 0, "g_frame_noise": False, "g_average_decay": 0.0}
         return from_known_fields(cls, {**older, **data}, "config", ConfigError)
 
@@ -232,6 +263,24 @@ PRESETS: dict[str, TrainConfig] = {
     "cpu": TrainConfig(latent_dim=128, g_channels=(128, 64, 32, 16, 8, 4),
                        d_channels=(16, 16, 16, 32, 64, 128), batch_size=16, steps=6000,
                        checkpoint_every=500, eval_every=500),
+    # The streaming architecture (.streaming): seconds, about an hour on two cores, a GPU.
+    "stream-tiny": TrainConfig(architecture="stream", field_global_dim=4, field_local_dim=4,
+                               stream_dilations=(1, 2), field_bands=16, g_channels=(8, 8),
+                               d_channels=(8, 8),
+                               g_noise_levels=0, g_attention_level=None,
+                               d_attention_level=None,
+                               batch_size=4, steps=4, checkpoint_every=2, eval_every=4,
+                               eval_seconds=2.0, log_every=1),
+    "stream-cpu": TrainConfig(architecture="stream", g_channels=(128, 128), g_noise_levels=0,
+                              d_channels=(128, 128, 256, 256), g_attention_level=None,
+                              d_attention_level=None, batch_size=16, steps=6000,
+                              checkpoint_every=500, eval_every=500),
+    "stream-full": TrainConfig(architecture="stream", g_channels=(512, 512), g_noise_levels=0,
+                               stream_dilations=(1, 2, 4, 8, 16, 1, 2, 4, 8, 16),
+                               d_channels=(512, 512, 512, 512), g_attention_level=None,
+                               d_attention_level=None, g_average_decay=0.999, batch_size=64,
+                               steps=30000, checkpoint_every=1000, eval_every=1000,
+                               eval_seconds=10.0),
     # The article's scale, for a GPU.
     "full": TrainConfig(g_channels=(512, 256, 128, 64, 32, 16), g_average_decay=0.999,
                         d_channels=(16, 32, 64, 128, 256, 512), batch_size=64, steps=30000,

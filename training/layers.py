@@ -116,6 +116,34 @@ class SNConv2D(_SpectralNormalized):
                 "strides": self.strides, "time_padding": self.time_padding}
 
 
+class SNConv1D(_SpectralNormalized):
+    """1-D convolution over time, 'same' output length, channels last, optionally
+    spectrally normalised: the streaming architecture's discriminator, which reads each frame's
+    spectrum as channels."""
+
+    def __init__(self, filters: int, kernel_size: int = 3, strides: int = 1,
+                 spectral_norm: bool = True, **kwargs):
+        super().__init__(filters, spectral_norm, **kwargs)
+        self.kernel_size, self.strides = kernel_size, strides
+
+    def _kernel_shape(self, input_shape):
+        return (self.kernel_size, input_shape[-1], self.units)
+
+    def call(self, x, training: bool = False):
+        y = ops.conv(x, self._kernel(training), strides=self.strides, padding="same")
+        return y + self.bias
+
+    def compute_output_shape(self, input_shape):
+        batch, frames, _ = input_shape
+        return (batch, None if frames is None else -(-frames // self.strides), self.units)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.pop("units")
+        return {**config, "filters": self.units, "kernel_size": self.kernel_size,
+                "strides": self.strides}
+
+
 class SNDense(_SpectralNormalized):
     """Dense layer, optionally spectrally normalised."""
 

@@ -16,6 +16,7 @@ import numpy as np
 from ..core.model_meta import INPUT_NAME, OUTPUT_NAME
 from ..core.spec import SpectralSpec
 from .config import ConfigError, TrainConfig, column_latent_split
+from . import streaming
 from .layers import (ColumnLatents, NoiseInjection, SelfAttention, SmoothUpsample2D, SNConv2D,
                      SNDense)
 
@@ -53,7 +54,10 @@ def _noise_values(height: int, width: int, config: TrainConfig) -> int:
 def generator_input_dim(spec: SpectralSpec, config: TrainConfig) -> int:
     """Length of the generator's input vector: ``config.latent_dim`` latent components, then
     the noise of every noisy resolution (:func:`noise_shapes`), coarsest first: one value
-    per pixel, then, with ``g_frame_noise``, one per time frame."""
+    per pixel, then, with ``g_frame_noise``, one per time frame. The stream architecture's
+    layout is :func:`.streaming.stream_input_dim`'s."""
+    if config.architecture == "stream":
+        return streaming.stream_input_dim(spec, config)
     return config.latent_dim + sum(_noise_values(h, w, config)
                                    for h, w in noise_shapes(spec, config))
 
@@ -61,6 +65,8 @@ def generator_input_dim(spec: SpectralSpec, config: TrainConfig) -> int:
 def drifting_latent_dims(spec: SpectralSpec, config: TrainConfig) -> int | None:
     """Leading latent components that describe a whole chunk (see
     :attr:`.model_meta.ModelMetadata.drifting_dims`); None when all do ("dense")."""
+    if config.architecture == "stream":
+        return config.field_global_dim
     if config.g_coarse != "columns":
         return None
     return column_latent_split(config.latent_dim, coarse_shape(spec, config)[1])[0]
@@ -107,7 +113,7 @@ def coarse_map(z, spec: SpectralSpec, config: TrainConfig, spectral_norm: bool):
 
 def folds(config: TrainConfig) -> bool:
     """Whether a generator of this architecture has a folded form."""
-    return config.g_upsample == "nearest" and len(config.g_channels) > 1
+    return config.architecture == "chunk" and config.g_upsample == "nearest" and len(config.g_channels) > 1
 
 
 def folded_input_order(spec: SpectralSpec, config: TrainConfig) -> np.ndarray:
@@ -136,8 +142,11 @@ def build_generator(spec: SpectralSpec, config: TrainConfig,
 
     ``spectral_norm=False`` builds the same graph with plain kernels: the exporter loads the
     normalised kernels into it, so the exported graph has no power iteration. (Its faster
-    inference form is :func:`raingan.export.folded_graph.build_folded_generator`.)
+    inference form is :func:`raingan.export.folded_graph.build_folded_generator`.) The
+    stream architecture's is :func:`.streaming.build_stream_generator`.
     """
+    if config.architecture == "stream":
+        return streaming.build_stream_generator(spec, config)
     inputs = keras.Input((generator_input_dim(spec, config),), name=INPUT_NAME)
     noise = {level: [keras.layers.Reshape((part.height, part.width, 1))(part.pixels)]
              + ([] if part.frames is None else
@@ -171,6 +180,8 @@ def generator_model(inputs, x, spec: SpectralSpec) -> keras.Model:
 
 def build_discriminator(spec: SpectralSpec, config: TrainConfig) -> keras.Model:
     """Images (batch, height, width, 1) -> one realness logit per image, shape (batch, 1)."""
+    if config.architecture == "stream":
+        return streaming.build_stream_discriminator(spec, config)
     image = keras.Input((*spec.image_shape, 1), name="image")
     x = image
     for level, channels in enumerate(config.d_channels):

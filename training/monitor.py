@@ -29,6 +29,7 @@ from ..runtime.stream import RainStream
 from .config import TrainConfig
 from .corpus import Corpus
 from .models import drifting_latent_dims, folded_input_order, generator_input_dim
+from .streaming import field_generator_of, field_layout
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,13 @@ class TrainingGenerator:
         # Latents are drawn for the exported graph, which may read the noise in another
         # order; this puts each value where the Keras generator reads it.
         self._keras_order = np.argsort(folded_input_order(spec, config))
+        self.field = field_layout(config) if config.architecture == "stream" else None
+
+    def field_images(self, field: np.ndarray) -> np.ndarray:
+        """A streaming generator's mean images of a latent field (see
+        :meth:`raingan.runtime.generator.Generator.field_images`)."""
+        images = field_generator_of(self.model)(field, training=False)
+        return np.asarray(keras.ops.convert_to_numpy(images), dtype=np.float32)
 
     def latent_walk(self, rng: np.random.Generator, correlation: float,
                     truncation: float | None = None) -> LatentWalk:

@@ -14,6 +14,7 @@ import signal
 import sys
 from pathlib import Path
 
+from ..training.config import PRESETS
 from .common import EXIT_BAD_INPUT, load_spec
 from .quiet import native_log_filter
 
@@ -74,10 +75,12 @@ def add_train(commands: argparse._SubParsersAction) -> None:
                     "JAX where TensorFlow is missing.")
     p.add_argument("data_dir", type=Path, metavar="DATA_DIR", help="folder of recordings")
     p.add_argument("--out", type=Path, required=True, metavar="RUN_DIR", help="run folder")
-    p.add_argument("--preset", choices=("tiny", "cpu", "full"),
-                   help="model size and schedule: tiny (seconds, for tests), cpu (about an hour "
-                        "on two cores), full (the article's scale, for a GPU); default cpu, or "
-                        "the run's own when resuming")
+    p.add_argument("--preset", choices=tuple(PRESETS),
+                   help="architecture, model size and schedule: stream-* (the streaming "
+                        "generator) or the chunk generator's tiny, cpu and full; *tiny "
+                        "(seconds, for tests), *cpu (about an hour on two cores), *full (for a "
+                        "GPU; full is the article's scale); default cpu, or the run's own when "
+                        "resuming")
     p.add_argument("--steps", type=int, help="train until this step (default: the preset's)")
     p.add_argument("--max-minutes", type=float, metavar="M",
                    help="stop after the first step past M minutes of wall-clock time (set-up "

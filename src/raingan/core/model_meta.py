@@ -6,6 +6,7 @@ cannot trust. Values are JSON strings so that any ONNX tool can show them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -24,10 +25,42 @@ _PREFIX = "raingan."
 #: (images, shape (batch, height, width)) in the ONNX graph.
 INPUT_NAME = "latent"
 OUTPUT_NAME = "image"
+#: A streaming generator's input instead: its latent field, shape (batch, frames, channels),
+#: both time and batch dynamic; its output is then (batch, height, frames - 2 * context).
+FIELD_INPUT_NAME = "field"
 
 
 class ModelFormatError(RainGANError, ValueError):
     """An .onnx file that is not a RainGAN model this version can use."""
+
+
+@dataclass(frozen=True)
+class FieldLayout:
+    """How a streaming generator's latent field is made (see
+    :mod:`raingan.runtime.field`).
+
+    Attributes
+    ----------
+    global_dim : leading channels of every column: the global code, drifting slowly
+    local_dim : the other channels: each column's own noise, drawn afresh
+    context_frames : field columns the graph consumes on each side of the frames it writes
+    """
+
+    global_dim: int
+    local_dim: int
+    context_frames: int
+
+    def __post_init__(self) -> None:
+        for name in ("global_dim", "local_dim", "context_frames"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"field {name} must be an integer >= 0, got {value!r}")
+        if self.global_dim + self.local_dim < 1:
+            raise ValueError("a field needs at least one channel")
+
+    @property
+    def channels(self) -> int:
+        return self.global_dim + self.local_dim
 
 
 @dataclass(frozen=True)
@@ -55,6 +88,10 @@ class ModelMetadata:
     colour_db : per image row, the gain that brings the model's rendered rain to its
         training audio's band levels, dB (see :mod:`.colour`); the runtime adds it to every
         image. None for models exported without one.
+    field : for a streaming generator, its latent-field layout
+        (:class:`FieldLayout`): the graph reads a field of columns, one per frame, of
+        ``latent_dim`` channels, and writes mean images of any width. None for a chunk
+        generator, whose graph reads one latent vector per image.
     """
 
     spec: SpectralSpec
@@ -68,6 +105,7 @@ class ModelMetadata:
     intensity: Mapping[str, Any] | None = None
     ceiling_db: tuple[float, ...] | None = None
     colour_db: tuple[float, ...] | None = None
+    field: "FieldLayout | None" = None
 
     def __post_init__(self) -> None:
         for name in ("ceiling_db", "colour_db"):
@@ -77,6 +115,9 @@ class ModelMetadata:
                                        f"{self.spec.image_shape[0]}")
             if rows is not None and not np.isfinite(rows).all():
                 raise ModelFormatError(f"{name} holds values that are not finite numbers")
+        if self.field is not None and self.field.channels != self.latent_dim:
+            raise ModelFormatError(f"field has {self.field.channels} channels, the latent "
+                                   f"{self.latent_dim}")
         if self.drifting_dims is not None and not 0 <= self.drifting_dims <= self.latent_dim:
             raise ModelFormatError(f"drifting_dims {self.drifting_dims} is outside "
                                    f"0..{self.latent_dim}")
@@ -99,6 +140,8 @@ class ModelMetadata:
             if getattr(self, name) is not None:
                 props[_PREFIX + name] = json.dumps([round(float(v), 2)
                                                     for v in getattr(self, name)])
+        if self.field is not None:
+            props[_PREFIX + "field"] = json.dumps(dataclasses.asdict(self.field), sort_keys=True)
         if self.training is not None:
             props[_PREFIX + "training"] = json.dumps(dict(self.training), sort_keys=True)
         return props
@@ -118,6 +161,7 @@ class ModelMetadata:
             intensity = props.get(_PREFIX + "intensity")
             ceiling = props.get(_PREFIX + "ceiling_db")
             colour = props.get(_PREFIX + "colour_db")
+            field = props.get(_PREFIX + "field")
             return cls(spec=SpectralSpec.from_json(props[SPEC_KEY]),
                        latent_dim=int(json.loads(props[_PREFIX + "latent_dim"])),
                        truncation=float(json.loads(props[_PREFIX + "truncation"])),
@@ -130,7 +174,8 @@ class ModelMetadata:
                        ceiling_db=None if ceiling is None else tuple(
                            float(v) for v in json.loads(ceiling)),
                        colour_db=None if colour is None else tuple(
-                           float(v) for v in json.loads(colour)))
+                           float(v) for v in json.loads(colour)),
+                       field=None if field is None else FieldLayout(**json.loads(field)))
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, ModelFormatError):
                 raise

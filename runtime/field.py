@@ -1,0 +1,150 @@
+"""Frames from a streaming generator: one endless latent field, no chunks.
+
+A streaming model's graph maps a latent field, one column per STFT frame, to the mean log
+power of every frame (``raingan.training.streaming``). :class:`FieldStream` keeps one field
+per channel and runs the graph over consecutive windows of it, each with the graph's
+context on both sides, so consecutive windows' frames continue each other exactly. It then
+adds a noisy spectrum's speckle (:func:`speckle_db`) and hands the frames on as chunk images
+that overlap by the spec's crossfade, the shape the rest of the runtime (phase
+reconstruction, stitching, loops, stems) takes.
+
+A column holds the global code, which drifts: a :class:`~.latent.LatentWalk` draws a knot
+per chunk step and every column between two knots takes their linear interpolation, so the
+code has no step anywhere; and the column's own noise, drawn afresh.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Protocol
+
+import numpy as np
+
+from ..core.model_meta import FieldLayout
+from ..core.spec import SpectralSpec
+from .latent import LatentWalk, truncated_normal
+
+
+class FieldModel(Protocol):
+    """What a :class:`FieldStream` needs of a model (a Generator, or a training monitor's)."""
+
+    spec: SpectralSpec
+
+    @property
+    def field(self) -> FieldLayout: ...
+
+    def field_images(self, field: np.ndarray) -> np.ndarray: ...
+
+
+def speckle_db(rng: np.random.Generator, frames: int, height: int) -> np.ndarray:
+    """The speckle of a noisy spectrum, ``10 log10 E`` with ``E`` standard exponential, dB,
+    shape (height, frames), float32; drawn frame by frame, so that the values do not depend
+    on how a stream splits its frames into calls."""
+    draws = np.maximum(rng.standard_exponential((frames, height), dtype=np.float32), 1e-12)
+    return (np.float32(10.0) * np.log10(draws)).T
+
+
+class FieldStream:
+    """Chunk images of one channel of a streaming model, continuing each other.
+
+    Parameters
+    ----------
+    model : a streaming model (:attr:`~raingan.runtime.generator.Generator.field` set)
+    rng : this channel's randomness
+    correlation : correlation of consecutive knots of the global code (one per chunk step)
+    truncation : truncation of every latent value, standard deviations
+    knot_hook : called with every new knot of the global code, shape (1, global_dim), as it
+        is drawn; returns the knot to use (the stream's intensity setting, for one)
+    """
+
+    def __init__(self, model: FieldModel, rng: np.random.Generator, correlation: float,
+                 truncation: float,
+                 knot_hook: Callable[[np.ndarray], np.ndarray] | None = None):
+        self.model, self.spec, self.layout = model, model.spec, model.field
+        self.truncation = truncation
+        knots, local, speckle = rng.spawn(3)
+        self._walk = LatentWalk(knots, self.layout.global_dim, truncation, correlation)
+        self._local_rng, self._speckle_rng = local, speckle
+        self._step = self.spec.n_frames - self.spec.crossfade_frames
+        self._knot_hook = knot_hook
+        self._knots = np.zeros((0, self.layout.global_dim), np.float32)  # from _first_knot on
+        self._first_knot = 0
+        self._next_column = -self.layout.context_frames  # frame index of the next column
+        self._columns = np.zeros((0, self.layout.channels), np.float32)
+        self._tail: np.ndarray | None = None  # last crossfade frames of the last image
+
+    def next_images(self, count: int) -> np.ndarray:
+        """The next ``count`` chunk images, shape (count, height, n_frames), in [-1, 1];
+        each begins with the previous one's last ``crossfade_frames`` frames."""
+        fresh = count * self._step + (self.spec.crossfade_frames if self._tail is None else 0)
+        frames = self._frames(fresh)
+        if self._tail is not None:
+            frames = np.concatenate([self._tail, frames], axis=1)
+        self._tail = frames[:, frames.shape[1] - self.spec.crossfade_frames:]
+        starts = np.arange(count) * self._step
+        return np.stack([frames[:, s:s + self.spec.n_frames] for s in starts])
+
+    def _frames(self, count: int) -> np.ndarray:
+        """The next ``count`` frames with speckle, shape (height, count), image units."""
+        context = self.layout.context_frames
+        self._extend(count + 2 * context - self._columns.shape[0])
+        means = self.model.field_images(self._columns[None, :count + 2 * context])[0]
+        self._columns = self._columns[count:]
+        noise = speckle_db(self._speckle_rng, count, self.spec.image_shape[0])
+        noisy = means + noise * np.float32(1.0 / self.spec.db_per_image_unit)
+        return np.clip(noisy, -1.0, 1.0, out=noisy)
+
+    def _extend(self, count: int) -> None:
+        """Append at least ``count`` new field columns, in whole chunk steps, so that the
+        random draws do not depend on how the stream is called."""
+        while count > 0:
+            t = self._next_column + np.arange(self._step)
+            knot = np.maximum(t, 0) // self._step - self._first_knot
+            while knot[-1] + 1 >= self._knots.shape[0]:
+                new = self._walk.take(1)
+                new = new if self._knot_hook is None else self._knot_hook(new)
+                self._knots = np.concatenate([self._knots, new])
+            phase = (np.maximum(t, 0) % self._step / self._step).astype(np.float32)[:, None]
+            codes = (1.0 - phase) * self._knots[knot] + phase * self._knots[knot + 1]
+            local = truncated_normal(self._local_rng, (self._step, self.layout.local_dim),
+                                     self.truncation)
+            columns = np.concatenate([codes, local], axis=1)
+            self._columns = np.concatenate([self._columns, columns])
+            self._next_column += self._step
+            drop = int(knot[-1])
+            self._knots, self._first_knot = self._knots[drop:], self._first_knot + drop
+            count -= self._step
+
+
+def closed_field_images(model: FieldModel, rng: np.random.Generator, knots: np.ndarray,
+                        truncation: float) -> np.ndarray:
+    """Chunk images of a loop: the field, and so the frames, are periodic.
+
+    Parameters
+    ----------
+    knots : the global code's knots on a closed curve, shape (n_chunks, global_dim), one per
+        chunk step (:func:`raingan.runtime.loop.closed_walk_latents`)
+
+    Returns
+    -------
+    np.ndarray, shape (n_chunks, height, n_frames): image ``k`` starts at chunk step ``k``
+    of the period, the last one wrapping around into the first frames, as a stream's
+    consecutive images overlap.
+    """
+    spec, layout = model.spec, model.field
+    step = spec.n_frames - spec.crossfade_frames
+    n_chunks = knots.shape[0]
+    period = n_chunks * step
+    t = np.arange(period)
+    phase = (t % step / step).astype(np.float32)[:, None]
+    knot = t // step
+    codes = (1.0 - phase) * knots[knot] + phase * knots[(knot + 1) % n_chunks]
+    local_rng, speckle_rng = rng.spawn(2)
+    local = truncated_normal(local_rng, (period, layout.local_dim), truncation)
+    columns = np.concatenate([codes, local], axis=1)
+    wrapped = np.arange(-layout.context_frames, period + layout.context_frames) % period
+    means = model.field_images(columns[None, wrapped])[0]
+    frames = means + speckle_db(speckle_rng, period, spec.image_shape[0]) * np.float32(
+        1.0 / spec.db_per_image_unit)
+    np.clip(frames, -1.0, 1.0, out=frames)
+    starts = np.arange(n_chunks) * step
+    return np.stack([frames[:, (s + np.arange(spec.n_frames)) % period] for s in starts])

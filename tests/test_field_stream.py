@@ -1,0 +1,133 @@
+"""The streaming architecture: a latent field in, frames of any length out, no seams."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from raingan.core.model_meta import ModelFormatError
+from raingan.runtime.field import FieldStream, closed_field_images, speckle_db
+from raingan.runtime.generator import load_model
+
+
+class RecordingModel:
+    """A streaming Generator that keeps every field it is given."""
+
+    def __init__(self, generator):
+        self.generator, self.spec, self.field = generator, generator.spec, generator.field
+        self.fields: list[np.ndarray] = []
+
+    def field_images(self, field):
+        self.fields.append(field.copy())
+        return self.generator.field_images(field)
+
+
+def test_an_exported_streaming_model_takes_fields_of_any_length(tiny_stream_model):
+    generator = load_model(tiny_stream_model)
+    layout = generator.field
+    assert layout is not None and layout.channels == generator.latent_dim
+    rng = np.random.default_rng(0)
+    for frames in (2 * layout.context_frames + 1, 300, 1000):
+        field = rng.standard_normal((2, frames, layout.channels)).astype(np.float32)
+        images = generator.field_images(field)
+        assert images.shape == (2, generator.spec.image_shape[0],
+                                frames - 2 * layout.context_frames)
+        assert np.all(np.abs(images) <= 1.0)
+    with pytest.raises(ModelFormatError, match="streaming model"):
+        generator.images(np.zeros((1, generator.latent_dim), np.float32))
+    with pytest.raises(ValueError, match="field of shape"):
+        generator.field_images(np.zeros((1, 2 * layout.context_frames, layout.channels)))
+
+
+def test_windows_of_one_field_continue_each_other_exactly(tiny_stream_model):
+    model = RecordingModel(load_model(tiny_stream_model))
+    stream = FieldStream(model, np.random.default_rng(5), correlation=0.9, truncation=3.0)
+    images = np.concatenate([stream.next_images(1), stream.next_images(3),
+                             stream.next_images(2)])
+    context, fade = model.field.context_frames, model.spec.crossfade_frames
+    # Consecutive windows share exactly the 2 * context columns of the field between them.
+    for before, after in zip(model.fields, model.fields[1:]):
+        np.testing.assert_array_equal(before[0, -2 * context:], after[0, :2 * context])
+    # So the frames are those of one pass over the whole field: there is no seam.
+    whole = np.concatenate([model.fields[0][0]] + [f[0, 2 * context:] for f in model.fields[1:]])
+    means = model.generator.field_images(whole[None])[0]
+    step = model.spec.n_frames - fade
+    frames = np.concatenate([images[0]] + [image[:, fade:] for image in images[1:]], axis=1)
+    noise = frames - means[:, :frames.shape[1]]
+    assert frames.shape[1] == 6 * step + fade
+    # What differs from the means is the speckle (and clipping), frame by frame independent.
+    inside = np.abs(frames) < 1.0
+    assert abs(float(np.mean(noise[inside])) * model.spec.db_per_image_unit + 2.51) < 0.3
+    # Consecutive images overlap by the crossfade, frame for frame.
+    for before, after in zip(images, images[1:]):
+        np.testing.assert_array_equal(before[:, -fade:], after[:, :fade])
+
+
+def test_a_stream_does_not_depend_on_how_it_is_called(tiny_stream_model):
+    generator = load_model(tiny_stream_model)
+    one = FieldStream(generator, np.random.default_rng(9), 0.9, 3.0)
+    other = FieldStream(generator, np.random.default_rng(9), 0.9, 3.0)
+    a = np.concatenate([one.next_images(1) for _ in range(5)])
+    b = np.concatenate([other.next_images(2), other.next_images(3)])
+    np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_speckle_is_that_of_a_noisy_spectrum():
+    speckle = speckle_db(np.random.default_rng(0), 4000, 64)
+    assert speckle.shape == (64, 4000) and speckle.dtype == np.float32
+    # 10 log10 E, E ~ Exp(1): mean -2.51 dB, standard deviation 5.57 dB.
+    assert abs(float(speckle.mean()) + 2.507) < 0.05
+    assert abs(float(speckle.std()) - 5.57) < 0.05
+
+
+def test_loop_frames_are_periodic(tiny_stream_model):
+    generator = load_model(tiny_stream_model)
+    knots = np.random.default_rng(1).standard_normal((5, generator.field.global_dim))
+    images = closed_field_images(generator, np.random.default_rng(2), knots.astype(np.float32),
+                                 3.0)
+    fade = generator.spec.crossfade_frames
+    assert images.shape == (5, *generator.spec.image_shape)
+    for k in range(5):  # the last image overlaps the first, as any two neighbours do
+        np.testing.assert_array_equal(images[k][:, -fade:], images[(k + 1) % 5][:, :fade])
+
+
+def test_render_loop_and_stems_of_a_streaming_model(tiny_stream_model, tmp_path):
+    model = str(tiny_stream_model)
+    for command in (["render", str(tmp_path / "r.wav"), "--seconds", "3", "--seed", "2"],
+                    ["loop", str(tmp_path / "l.wav"), "--seconds", "3", "--seed", "2"],
+                    ["stems", str(tmp_path / "stems"), "--seconds", "2", "--count", "2"]):
+        done = subprocess.run([sys.executable, "-m", "raingan", *command, "--model", model],
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+    audio, rate = sf.read(tmp_path / "r.wav", dtype="float32")
+    assert audio.shape == (3 * rate, 2) and np.isfinite(audio).all()
+    assert 0 < np.abs(audio).max() <= 1.0
+    assert len(list((tmp_path / "stems").glob("*.wav"))) == 2
+
+
+def test_streaming_generators_refuse_int8(tiny_stream_model, tmp_path):
+    run = tiny_stream_model.parent / "run"
+    done = subprocess.run([sys.executable, "-m", "raingan", "export", str(run), "--out",
+                           str(tmp_path / "q.onnx"), "--int8", "--colour-seconds", "0"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    assert "--int8 quantizes chunk generators only" in done.stderr
+    assert not (tmp_path / "q.onnx").exists()
+
+
+def test_intensity_moves_a_streaming_model_along_its_axis(tiny_stream_model, tmp_path):
+    levels = []
+    for intensity in ("0", "1"):
+        out = tmp_path / f"i{intensity}.wav"
+        done = subprocess.run([sys.executable, "-m", "raingan", "render", str(out), "--model",
+                               str(tiny_stream_model), "--seconds", "4", "--seed", "3",
+                               "--intensity", intensity], capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == 0, done.stderr
+        audio, _ = sf.read(out, dtype="float64")
+        levels.append(10 * np.log10(np.mean(audio ** 2)))
+    assert levels[1] > levels[0] + 1.0

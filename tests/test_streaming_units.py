@@ -1,0 +1,88 @@
+"""Unit tests of the streaming architecture's training side, in process, on small shapes."""
+
+import json
+
+import numpy as np
+import pytest
+
+import keras  # noqa: F401  (the train extra is part of the test extra)
+
+from raingan.core.model_meta import FieldLayout, ModelFormatError, ModelMetadata
+from raingan.core.spec import SpectralSpec
+from raingan.training.config import PRESETS, ConfigError, TrainConfig
+from raingan.training.models import build_discriminator, build_generator, generator_input_dim
+from raingan.training.streaming import (Speckle, band_interpolation, context_frames,
+                                        field_channels, field_generator_of, field_layout)
+
+TINY = PRESETS["stream-tiny"]
+
+
+def test_stream_config_validates_and_round_trips():
+    assert TrainConfig.from_dict(json.loads(json.dumps(TINY.to_dict()))) == TINY
+    assert TrainConfig.from_dict({k: v for k, v in PRESETS["cpu"].to_dict().items()
+                                  if k != "architecture"}).architecture == "chunk"
+    with pytest.raises(ConfigError, match="architecture"):
+        TINY.replace(architecture="wavenet")
+    with pytest.raises(ConfigError, match="stream_dilations"):
+        TINY.replace(stream_dilations=(1, 0))
+    with pytest.raises(ConfigError, match="field_bands"):
+        TINY.replace(field_bands=-1)
+    with pytest.raises(ConfigError, match="adversarially only"):
+        TINY.replace(g_texture_weight=1.0)
+
+
+def test_the_generator_reads_a_field_and_needs_context_on_both_sides():
+    spec = SpectralSpec()
+    generator = build_generator(spec, TINY)
+    z = np.random.default_rng(0).standard_normal((2, generator_input_dim(spec, TINY)))
+    images = np.asarray(generator(z.astype(np.float32), training=False))
+    assert images.shape == (2, *spec.image_shape) and np.all(np.abs(images) <= 1)
+    assert np.asarray(build_discriminator(spec, TINY)(images[..., None])).shape == (2, 1)
+    field_model, context = field_generator_of(generator), context_frames(TINY)
+    assert context == sum(TINY.stream_dilations)
+    field = np.random.default_rng(1).standard_normal((1, 200, field_channels(TINY)))
+    whole = np.asarray(field_model(field.astype(np.float32)))
+    assert whole.shape == (1, spec.image_shape[0], 200 - 2 * context)
+    # A frame depends on the field within its context and on nothing further away.
+    changed = field.copy()
+    changed[0, 100] += 5.0
+    moved = np.abs(np.asarray(field_model(changed.astype(np.float32))) - whole).max(axis=1)[0]
+    touched = np.flatnonzero(moved > 1e-6) + context
+    assert touched.min() >= 100 - context and touched.max() <= 100 + context
+    assert touched.size > 0
+
+
+def test_band_interpolation_is_smooth_and_convex():
+    spec = SpectralSpec()
+    rows = band_interpolation(spec, 64)
+    assert rows.shape == (64, spec.image_shape[0])
+    np.testing.assert_allclose(rows.sum(axis=0), 1.0, atol=1e-5)
+    assert rows.min() >= 0.0
+    # Above 2 kHz a band spans several rows: neighbouring rows take nearly the same mix, so
+    # no row can stand out from its neighbours (a tonal line).
+    high = rows[:, spec.image_row_hz() > 2000.0]
+    assert np.abs(np.diff(high, axis=1)).max() < 0.5
+    assert ((high > 0).sum(axis=0) <= 2).all()
+
+
+def test_speckle_is_added_in_training_only():
+    layer = Speckle(1.0 / 60.0)
+    means = np.zeros((2, 64, 500), np.float32)
+    assert np.array_equal(np.asarray(layer(means, training=False)), means)
+    noisy = np.asarray(layer(means, training=True)) * 60.0
+    assert abs(float(noisy.mean()) + 2.507) < 0.1 and abs(float(noisy.std()) - 5.57) < 0.1
+
+
+def test_field_layout_travels_in_the_metadata():
+    layout = field_layout(TINY)
+    meta = ModelMetadata(spec=SpectralSpec(), latent_dim=layout.channels, truncation=3.0,
+                         data_fingerprint="ab" * 32, step=10, field=layout,
+                         drifting_dims=layout.global_dim)
+    assert ModelMetadata.from_props(meta.to_props()) == meta
+    with pytest.raises(ModelFormatError, match="field has"):
+        ModelMetadata(spec=SpectralSpec(), latent_dim=layout.channels + 1, truncation=3.0,
+                      data_fingerprint="ab" * 32, step=10, field=layout)
+    with pytest.raises(ModelFormatError, match="damaged"):
+        ModelMetadata.from_props({**meta.to_props(), "raingan.field": '{"global_dim": 2}'})
+    with pytest.raises(ValueError, match="context_frames"):
+        FieldLayout(2, 2, -1)

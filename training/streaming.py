@@ -1,0 +1,173 @@
+"""The streaming architecture: a generator that is fully convolutional along time.
+
+A spatial GAN (Jetchev et al. 2016) with PSGAN's global code (Bergmann et al. 2017), for
+spectrogram frames rather than image tiles. The generator reads a *latent field*, one
+column per STFT frame: a global code (the rain's character, shared by every column of a
+training crop, drifting slowly at run time) and local noise of its own. Dilated 1-D
+convolutions over time map the field to the log-power *mean* of every frame, on mel bands
+interpolated to the image rows (smooth across frequency, as a noisy spectrum's envelope is); the speckle of a noisy spectrum (``10 log10 E``, ``E`` exponential)
+is added on top, by the :class:`Speckle` layer in training and by the runtime at render.
+
+The convolutions are unpadded ("valid"), so the frames at any time depend only on the field
+around them: the runtime generates any length by running the same network over overlapping
+windows of one endless field, and the frames agree exactly where the windows meet. Nothing
+is upsampled along time, so there is no frame-rate checkerboard, no latent grid and no
+chunk: the three periodic artifacts of the chunk architecture (:mod:`.models`).
+
+Layout of the flat generator input that training draws (:func:`stream_input_dim`): the
+global code, then the crop's local noise, frame-major (``field_frames x field_local_dim``).
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import ops
+
+from ..core.model_meta import FIELD_INPUT_NAME, INPUT_NAME, OUTPUT_NAME, FieldLayout
+from ..core.mel import mel_interpolation
+from ..core.spec import SpectralSpec
+from .config import TrainConfig
+from .layers import SNConv1D, SNDense
+
+LEAKY_SLOPE = 0.2
+BN_MOMENTUM = 0.9
+
+
+def context_frames(config: TrainConfig) -> int:
+    """Field columns the generator consumes on each side: frame ``t`` depends on field
+    columns ``t - context .. t + context``."""
+    return int(sum(config.stream_dilations))
+
+
+def field_layout(config: TrainConfig) -> FieldLayout:
+    """The latent-field layout an exported generator of ``config`` carries."""
+    return FieldLayout(config.field_global_dim, config.field_local_dim, context_frames(config))
+
+
+def field_channels(config: TrainConfig) -> int:
+    """Channels of one latent-field column: the global code, then the local noise."""
+    return config.field_global_dim + config.field_local_dim
+
+
+def field_frames(spec: SpectralSpec, config: TrainConfig) -> int:
+    """Field columns that one training crop of ``spec.n_frames`` frames reads."""
+    return spec.n_frames + 2 * context_frames(config)
+
+
+def stream_input_dim(spec: SpectralSpec, config: TrainConfig) -> int:
+    """Length of the flat training input (see the module docstring for its layout)."""
+    return config.field_global_dim + field_frames(spec, config) * config.field_local_dim
+
+
+def build_field_generator(spec: SpectralSpec, config: TrainConfig) -> keras.Model:
+    """Latent field (batch, frames, :func:`field_channels`) -> mean images
+    (batch, height, frames - 2 * :func:`context_frames`) in [-1, 1], for any frame count.
+
+    This is the graph the exporter writes, with a dynamic time axis.
+    """
+    height = spec.image_shape[0]
+    width = config.g_channels[0]
+    field = keras.Input((None, field_channels(config)), name=FIELD_INPUT_NAME)
+    x = keras.layers.Conv1D(width, 1)(field)
+    for dilation in config.stream_dilations:
+        h = keras.layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
+        h = keras.layers.LeakyReLU(LEAKY_SLOPE)(h)
+        h = keras.layers.Conv1D(width, 3, dilation_rate=dilation, padding="valid")(h)
+        # The residual path loses as many frames as the convolution consumes.
+        x = keras.layers.Cropping1D(dilation)(x) + h
+    x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
+    x = keras.layers.LeakyReLU(LEAKY_SLOPE)(x)
+    if config.field_bands:
+        x = keras.layers.Conv1D(config.field_bands, 1, activation="tanh")(x)
+        bands_to_rows = band_interpolation(spec, config.field_bands)
+        x = keras.layers.Dense(height, use_bias=False, trainable=False, name="bands_to_rows",
+                               kernel_initializer=keras.initializers.Constant(bands_to_rows))(x)
+    else:
+        x = keras.layers.Conv1D(height, 1, activation="tanh")(x)  # (batch, frames, height)
+    return keras.Model(field, keras.layers.Permute((2, 1), name=OUTPUT_NAME)(x),
+                       name="field_generator")
+
+
+def band_interpolation(spec: SpectralSpec, bands: int) -> np.ndarray:
+    """Mel bands -> image rows, shape (bands, height): each row a convex combination of the
+    bands around it (:func:`raingan.core.mel.mel_interpolation`), so the mean spectrum is
+    smooth across frequency, as a noisy spectrum's envelope is, and its values stay in
+    [-1, 1]. The fine structure across bins is the speckle's."""
+    rows = mel_interpolation(spec.sample_rate_hz, spec.n_fft, bands, 0.0, spec.nyquist_hz)
+    return rows[:spec.image_shape[0]].T.astype(np.float32)
+
+
+class FieldFromFlat(keras.layers.Layer):
+    """Flat training input (batch, :func:`stream_input_dim`) -> latent field (batch,
+    :func:`field_frames`, :func:`field_channels`), the global code repeated in every column."""
+
+    def __init__(self, global_dim: int, local_dim: int, frames: int, **kwargs):
+        super().__init__(**kwargs)
+        self.global_dim, self.local_dim, self.frames = global_dim, local_dim, frames
+
+    def call(self, z):
+        code = ops.repeat(z[:, None, :self.global_dim], self.frames, axis=1)
+        local = ops.reshape(z[:, self.global_dim:], (-1, self.frames, self.local_dim))
+        return ops.concatenate([code, local], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.frames, self.global_dim + self.local_dim)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "global_dim": self.global_dim,
+                "local_dim": self.local_dim, "frames": self.frames}
+
+
+class Speckle(keras.layers.Layer):
+    """Adds the speckle of a noisy spectrum to mean images in training; passes them through
+    at inference, where the runtime adds it (:func:`raingan.runtime.field.speckle`).
+
+    A bin of a noise-like spectrum has power ``P E`` with ``E`` standard exponential, so its
+    image value is the mean's plus ``10 log10 E`` dB, clipped like a real image.
+    """
+
+    def __init__(self, units_per_db: float, **kwargs):
+        super().__init__(**kwargs)
+        self.units_per_db = units_per_db
+        self.seed = keras.random.SeedGenerator(1)
+
+    def call(self, images, training: bool = False):
+        if not training:
+            return images
+        uniform = keras.random.uniform(ops.shape(images), minval=1e-7, maxval=1.0,
+                                       seed=self.seed)
+        speckle_db = 10.0 * ops.log(-ops.log(uniform)) / np.log(10.0)
+        return ops.clip(images + self.units_per_db * speckle_db, -1.0, 1.0)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "units_per_db": self.units_per_db}
+
+
+def build_stream_generator(spec: SpectralSpec, config: TrainConfig) -> keras.Model:
+    """The generator that trains: flat input (batch, :func:`stream_input_dim`) -> images
+    (batch, height, width) with speckle in training, the field generator inside."""
+    inputs = keras.Input((stream_input_dim(spec, config),), name=INPUT_NAME)
+    field = FieldFromFlat(config.field_global_dim, config.field_local_dim,
+                          field_frames(spec, config))(inputs)
+    means = build_field_generator(spec, config)(field)
+    images = Speckle(1.0 / spec.db_per_image_unit)(means)
+    return keras.Model(inputs, keras.layers.Identity(name=OUTPUT_NAME)(images),
+                       name="generator")
+
+
+def field_generator_of(generator: keras.Model) -> keras.Model:
+    """The field generator inside a :func:`build_stream_generator` model."""
+    return generator.get_layer("field_generator")
+
+
+def build_stream_discriminator(spec: SpectralSpec, config: TrainConfig) -> keras.Model:
+    """Images (batch, height, width, 1) -> one realness logit per image: strided 1-D
+    convolutions over time, each frame's spectrum as channels, summed over time."""
+    image = keras.Input((*spec.image_shape, 1), name="image")
+    x = keras.layers.Permute((2, 1))(keras.layers.Reshape(spec.image_shape)(image))
+    for level, channels in enumerate(config.d_channels):
+        x = SNConv1D(channels, 3 if level == 0 else 4, strides=1 if level == 0 else 2)(x)
+        x = keras.layers.LeakyReLU(LEAKY_SLOPE)(x)
+    x = keras.layers.Lambda(lambda t: ops.sum(t, axis=1))(x)
+    return keras.Model(image, SNDense(1)(x), name="discriminator")
