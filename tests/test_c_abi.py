@@ -47,6 +47,7 @@ def run_case(program: Path, case: str, timeout: float) -> str:
     assert result.returncode == 0, output
     assert "all checks passed" in output
     assert rings() - before == set(), "a ring was left behind"
+    print(output)  # its figures, with -s (BENCHMARKS.md, "The C ABI")
     return output
 
 
