@@ -126,7 +126,7 @@ def serve(ring, settings: ServeSettings, stop: threading.Event) -> str:
     intensity = ring.intensity  # set by the consumer before this producer started, or None
     if intensity is not None:
         follow_intensity(stream, intensity)
-    producer = RingProducer(ring, stream, ring.target_frames)
+    producer = RingProducer(ring, stream, ring.target_frames, on_block=ring.beat)
     if not ring.has_loop:
         # Before the first audio, unlike RainSource (which renders it beside the stream): the
         # consumer's host plays silence until the ring fills either way, and with the loop

@@ -92,11 +92,16 @@ class RingProducer:
     reference to a RainSource, so that a source that goes out of scope is collected (and its
     thread stopped).
 
-    ``core`` needs ``readable_frames``, ``write(frames)`` and ``set_loop(frames)``.
+    ``core`` needs ``readable_frames``, ``write(frames)`` and ``set_loop(frames)``;
+    ``on_block``, if given, is called after each block the stream makes (a heartbeat: a host
+    that drains the ring faster than real time keeps :meth:`fill` making blocks for as long
+    as it does).
     """
 
-    def __init__(self, core, stream: RainStream, latency_frames: int):
+    def __init__(self, core, stream: RainStream, latency_frames: int,
+                 on_block: Callable[[], object] | None = None):
         self.core, self.stream, self.latency_frames = core, stream, latency_frames
+        self.on_block = on_block
         self.stop = threading.Event()
         self.load = 0.0
         self.error: str | None = None
@@ -116,6 +121,8 @@ class RingProducer:
                     self.load = load if self.load == 0 else (
                         (1 - LOAD_SMOOTHING) * self.load + LOAD_SMOOTHING * load)
                 self._pending = block
+                if self.on_block is not None:
+                    self.on_block()
             written = self.core.write(self._pending)
             self._pending = self._pending[written:] if written < self._pending.shape[0] else None
             if self._pending is not None:

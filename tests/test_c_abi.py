@@ -65,6 +65,11 @@ def test_a_killed_producer_is_back_within_2_s_and_the_loop_covers_the_gap(progra
     assert "killed: producer back (attached) after" in output
 
 
+def test_a_hung_producer_is_replaced_after_5_s_without_a_heartbeat(program):
+    output = run_case(program, "hung", timeout=240)
+    assert "hung: producer replaced" in output
+
+
 def test_two_instances_make_two_streams(program):
     run_case(program, "instances", timeout=240)
 

@@ -169,3 +169,33 @@ def test_the_ring_refuses_bad_shapes_names_and_second_loops(ring):
         ring.intensity = float("nan")
     assert ring.write(np.ones((9000, 2), np.float32)) == ring.capacity_frames  # full, no more
     assert ring.read(10).shape == (10, 2)
+
+
+class CountingRing:
+    """A ring that takes every frame and holds them: readable_frames grows with writes."""
+
+    def __init__(self):
+        self.readable_frames = 0
+
+    def write(self, frames):
+        self.readable_frames += frames.shape[0]
+        return frames.shape[0]
+
+
+class Blocks:
+    sample_rate_hz = RATE
+
+    def next_block(self):
+        return np.zeros((1000, 2), np.float32)
+
+
+def test_the_producer_beats_once_per_block_while_it_fills():
+    # A host that drains the ring faster than real time keeps fill() making blocks; the
+    # heartbeat goes on meanwhile, so the consumer's watchdog does not take it for hung.
+    from raingan.runtime.source import RingProducer
+
+    beats = []
+    producer = RingProducer(CountingRing(), Blocks(), latency_frames=3500,
+                            on_block=lambda: beats.append(1))
+    assert producer.fill()
+    assert len(beats) == 4 and producer.core.readable_frames == 4000

@@ -1,7 +1,7 @@
 /* The C ABI (raingan.h) from plain C, as a game engine calls it; built against the installed
  * libraingan and run by tests/test_c_abi.py, one case per run:
  *
- *     test_c_abi CASE PYTHON      CASE: arguments | audio | killed | instances
+ *     test_c_abi CASE PYTHON      CASE: arguments | audio | killed | hung | instances
  *
  * PYTHON is the interpreter that runs the producer (`python -m raingan serve`). Exits 0 when
  * every check passes; prints each failed check and exits 1 otherwise. Audio is rendered in
@@ -288,6 +288,34 @@ static void test_killed(void) {
     CHECK_STATUS(raingan_destroy(rain), RAINGAN_OK);
 }
 
+/* A producer that stops beating (SIGSTOP: alive, but no progress) is killed and replaced. */
+static void test_hung(void) {
+    raingan_t* rain = start(13, 1);
+    float frames[kBlock];
+    const raingan_stats_t before = stats_of(rain);
+    CHECK(kill(before.producer_pid, SIGSTOP) == 0);
+    const double stopped_at = now_s();
+    double replaced_s = -1.0, next = stopped_at;
+    size_t silent_buffers = 0;
+    while (now_s() - stopped_at < 30.0 && replaced_s < 0) {
+        CHECK_STATUS(raingan_render_interleaved(rain, frames, kBlock), RAINGAN_OK);
+        silent_buffers += checked_rms(frames, kBlock) == 0.0;
+        const raingan_stats_t s = stats_of(rain);
+        if (s.producer_pid != 0 && s.producer_pid != before.producer_pid) replaced_s = now_s() - stopped_at;
+        next += (double)kBlock / kRate;
+        sleep_until(next);
+    }
+    printf("hung: producer replaced %.3f s after it stopped\n", replaced_s);
+    CHECK(replaced_s >= 4.9 && replaced_s < 7.0);  /* 5 s without a heartbeat, then at once */
+    CHECK(silent_buffers == 0);
+    CHECK(stats_of(rain).producer_restarts == 1);
+    char message[256];
+    CHECK_STATUS(raingan_producer_message(rain, message, sizeof message), RAINGAN_OK);
+    CHECK(strstr(message, "heartbeat stopped") != NULL);
+    CHECK(kill(before.producer_pid, 0) == -1 && errno == ESRCH);  /* killed and reaped */
+    CHECK_STATUS(raingan_destroy(rain), RAINGAN_OK);
+}
+
 static void test_instances(void) {
     raingan_t* a = start(1, 2);
     raingan_t* b = start(2, 2);
@@ -317,13 +345,14 @@ static void test_instances(void) {
 
 int main(int argc, char** argv) {
     if (argc != 3) {
-        fprintf(stderr, "usage: test_c_abi arguments|audio|killed|instances PYTHON\n");
+        fprintf(stderr, "usage: test_c_abi arguments|audio|killed|hung|instances PYTHON\n");
         return 2;
     }
     python = argv[2];
     if (strcmp(argv[1], "arguments") == 0) test_arguments();
     else if (strcmp(argv[1], "audio") == 0) test_audio();
     else if (strcmp(argv[1], "killed") == 0) test_killed();
+    else if (strcmp(argv[1], "hung") == 0) test_hung();
     else if (strcmp(argv[1], "instances") == 0) test_instances();
     else {
         fprintf(stderr, "test_c_abi: unknown case %s\n", argv[1]);

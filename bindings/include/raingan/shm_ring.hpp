@@ -40,6 +40,10 @@
 
 #include "raingan/ring_buffer.hpp"
 
+#ifndef MAP_POPULATE  // Linux's; elsewhere the pages fault in on first touch
+#define MAP_POPULATE 0
+#endif
+
 namespace raingan {
 
 // "RAINRING" in memory order on a little-endian machine.
