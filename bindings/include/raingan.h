@@ -21,7 +21,7 @@
  * Every function but raingan_abi_version and raingan_status_text returns a raingan_status
  * and checks its arguments first: a NULL pointer, a frame count of 0 or above
  * RAINGAN_MAX_FRAMES, or a NaN or out-of-range parameter gets an error code and changes
- * nothing. Threads: render from one thread at a time (a second concurrent call gets
+ * nothing (but raingan_create's *out, which any failure sets to NULL). Threads: render from one thread at a time (a second concurrent call gets
  * RAINGAN_ERROR_BUSY); the setters and raingan_stats from any thread; create, wait_ready,
  * producer_message and destroy from threads that may block, and destroy only once nothing
  * else uses the handle.
