@@ -19,6 +19,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -74,12 +75,33 @@ class SourceStats:
         return self.loop_heard_frames
 
 
-class _Producer:
-    """The producer thread's state; holds no reference to the RainSource, so that a source
-    that goes out of scope is collected (and its thread stopped)."""
+def fallback_loop_renderer(generator: Generator, sample_rate: int, channels: int, seed: int,
+                           truncation: float | None, drift_s: float,
+                           intensity: float | None) -> Callable[[], np.ndarray]:
+    """A function that renders the seamless fallback loop heard during underruns:
+    :data:`FALLBACK_LOOP_S` of rain from a seed of its own, shape (frames, channels)."""
+    return lambda: render_loop(generator, FALLBACK_LOOP_S, sample_rate, channels,
+                               seed=seed ^ 0x5A5A5A5A, truncation=truncation, drift_s=drift_s,
+                               intensity=intensity).samples
 
-    def __init__(self, core, stream: RainStream, latency_frames: int):
+
+class RingProducer:
+    """Keeps a ring filled from a :class:`RainStream`: the producer thread of a
+    :class:`RainSource` (ring: its :class:`raingan._native.RainCore`), and the producer
+    process of ``raingan serve`` (ring: a :class:`raingan._native.ShmRing`). Holds no
+    reference to a RainSource, so that a source that goes out of scope is collected (and its
+    thread stopped).
+
+    ``core`` needs ``readable_frames``, ``write(frames)`` and ``set_loop(frames)``;
+    ``on_block``, if given, is called after each block the stream makes (a heartbeat: a host
+    that drains the ring faster than real time keeps :meth:`fill` making blocks for as long
+    as it does).
+    """
+
+    def __init__(self, core, stream: RainStream, latency_frames: int,
+                 on_block: Callable[[], object] | None = None):
         self.core, self.stream, self.latency_frames = core, stream, latency_frames
+        self.on_block = on_block
         self.stop = threading.Event()
         self.load = 0.0
         self.error: str | None = None
@@ -99,6 +121,8 @@ class _Producer:
                     self.load = load if self.load == 0 else (
                         (1 - LOAD_SMOOTHING) * self.load + LOAD_SMOOTHING * load)
                 self._pending = block
+                if self.on_block is not None:
+                    self.on_block()
             written = self.core.write(self._pending)
             self._pending = self._pending[written:] if written < self._pending.shape[0] else None
             if self._pending is not None:
@@ -167,10 +191,8 @@ class RainSource:
                                   intensity=intensity)
         self.seed, self.sample_rate, self.channels = self._stream.seed, sample_rate, channels
         self.latency_ms = float(latency_ms)
-        loop_seed = self.seed ^ 0x5A5A5A5A
-        self._render_loop = lambda: render_loop(
-            generator, FALLBACK_LOOP_S, sample_rate, channels, seed=loop_seed,
-            truncation=truncation, drift_s=drift_s, intensity=intensity).samples
+        self._render_loop = fallback_loop_renderer(generator, sample_rate, channels,
+                                                   self.seed, truncation, drift_s, intensity)
         spec = generator.spec
         block_frames = math.ceil(spec.chunk_step_samples * sample_rate / spec.sample_rate_hz)
         latency_frames = max(1, round(latency_ms * sample_rate / 1000.0))
@@ -181,7 +203,7 @@ class RainSource:
             loop_capacity_frames=round(FALLBACK_LOOP_S * sample_rate),
             fade_frames=fade_frames, resume_frames=max(1, latency_frames // 2),
             smoothing_s=GAIN_SMOOTHING_S)
-        self._producer = _Producer(self._core, self._stream, latency_frames)
+        self._producer = RingProducer(self._core, self._stream, latency_frames)
         self._thread: threading.Thread | None = None
         self._loop_thread: threading.Thread | None = None
         self._gain_db = self._width = 0.0

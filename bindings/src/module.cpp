@@ -2,7 +2,8 @@
 //
 // This module is shared: each native component adds its bindings here, as a thin layer over a
 // plain C++ function or class of raingan_core that knows nothing of Python. Today it holds
-// PGHI phase reconstruction, the Fast Griffin-Lim kernels and the real-time RainCore.
+// PGHI phase reconstruction, the Fast Griffin-Lim kernels, the real-time RainCore and the
+// shared-memory ring that `raingan serve` writes (ShmRing, module_shm.cpp).
 // Conventions for every binding:
 //   - take numpy arrays as py::array_t<..., py::array::c_style> without implicit conversion,
 //     so that a wrong dtype or layout is an error rather than a silent copy;
@@ -29,6 +30,8 @@
 #include "raingan/rain_core.hpp"
 
 namespace py = pybind11;
+
+void bind_shm_ring(py::module_& m);  // module_shm.cpp
 
 namespace {
 
@@ -254,8 +257,8 @@ py::dict rain_core_abi() {
 }  // namespace
 
 PYBIND11_MODULE(_native, m) {
-    m.doc() = "RainGAN native core: PGHI phase reconstruction, Fast Griffin-Lim kernels and "
-              "the real-time RainCore.";
+    m.doc() = "RainGAN native core: PGHI phase reconstruction, Fast Griffin-Lim kernels, "
+              "the real-time RainCore and the shared-memory ShmRing.";
 
     py::class_<PyRainCore>(m, "RainCore", R"doc(The real-time half of raingan.RainSource.
 
@@ -311,6 +314,8 @@ smoothing_s : time constant of gain and width glides, seconds)doc")
                     "dict: version, core_size_bytes, core_align_bytes, layout_tag of the "
                     "raingan::RainCore behind address(), which a C++ host must match "
                     "(raingan/core_abi.hpp).");
+
+    bind_shm_ring(m);
 
     m.def("overlap_add_reframe", &overlap_add_reframe, py::arg("frames_in").noconvert(),
           py::arg("win_length"), py::arg("hop_length"), py::arg("window").noconvert(),

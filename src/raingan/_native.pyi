@@ -1,11 +1,11 @@
 """
-RainGAN native core: PGHI phase reconstruction, Fast Griffin-Lim kernels and the real-time RainCore.
+RainGAN native core: PGHI phase reconstruction, Fast Griffin-Lim kernels, the real-time RainCore and the shared-memory ShmRing.
 """
 from __future__ import annotations
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['RainCore', 'overlap_add_reframe', 'pghi', 'project_with_momentum']
+__all__: list[str] = ['RainCore', 'ShmRing', 'overlap_add_reframe', 'pghi', 'project_with_momentum']
 class RainCore:
     """
     The real-time half of raingan.RainSource.
@@ -76,6 +76,111 @@ class RainCore:
         ...
     @property
     def running(self) -> bool:
+        ...
+    @property
+    def writable_frames(self) -> int:
+        ...
+class ShmRing:
+    """
+    A shared-memory ring of interleaved float32 frames.
+    
+    The consumer (the C ABI, raingan.h) creates it; `raingan serve` attaches to it by name and
+    writes. Layout and protocol: raingan/shm_ring.hpp. Use create() or attach(), not the
+    constructor; close() unmaps it (and unlinks the name, for its creator).
+    """
+    @staticmethod
+    def attach(name: str) -> ShmRing:
+        """
+        Map an existing ring and check that it is one of this version; ValueError names what is wrong.
+        """
+    @staticmethod
+    def create(name: str, channels: typing.SupportsInt | typing.SupportsIndex, sample_rate_hz: typing.SupportsInt | typing.SupportsIndex, capacity_frames: typing.SupportsInt | typing.SupportsIndex, target_frames: typing.SupportsInt | typing.SupportsIndex, loop_capacity_frames: typing.SupportsInt | typing.SupportsIndex) -> ShmRing:
+        """
+        Consumer: create the segment `name` exclusively (this process is its consumer, and unlinks it on close()).
+        """
+    def beat(self) -> None:
+        """
+        Producer: one heartbeat (the consumer's watchdog restarts a producer whose heartbeat stops).
+        """
+    def claim(self) -> None:
+        """
+        Producer: mark this process as the ring's producer (loading), and beat once.
+        """
+    def close(self) -> None:
+        ...
+    def fail(self, reason: str) -> None:
+        """
+        Producer: give up, with one line of reason, before exiting.
+        """
+    def read(self, max_frames: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
+        """
+        Consumer: take up to max_frames frames out, as a (frames, channels) array.
+        """
+    def request_stop(self) -> None:
+        """
+        Consumer: ask the producer to exit.
+        """
+    def set_loop(self, frames: numpy.typing.NDArray[numpy.float32]) -> None:
+        """
+        Producer: write the fallback loop, (frames, channels) float32, once.
+        """
+    def set_streaming(self, has_intensity_axis: bool) -> None:
+        """
+        Producer: the model is loaded and audio flows.
+        """
+    def write(self, frames: numpy.typing.NDArray[numpy.float32]) -> int:
+        """
+        Producer: copy (n, channels) float32 frames in; returns how many fitted.
+        """
+    @property
+    def capacity_frames(self) -> int:
+        ...
+    @property
+    def channels(self) -> int:
+        ...
+    @property
+    def consumer_pid(self) -> int:
+        ...
+    @property
+    def has_loop(self) -> bool:
+        ...
+    @property
+    def heartbeat(self) -> int:
+        ...
+    @property
+    def intensity(self) -> float | None:
+        """
+        The consumer's intensity target, 0-1, or None (released).
+        """
+    @intensity.setter
+    def intensity(self, arg1: float | None) -> None:
+        ...
+    @property
+    def loop_capacity_frames(self) -> int:
+        ...
+    @property
+    def message(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def producer_pid(self) -> int:
+        ...
+    @property
+    def producer_state(self) -> str:
+        ...
+    @property
+    def readable_frames(self) -> int:
+        ...
+    @property
+    def sample_rate_hz(self) -> int:
+        ...
+    @property
+    def stop_requested(self) -> bool:
+        ...
+    @property
+    def target_frames(self) -> int:
         ...
     @property
     def writable_frames(self) -> int:

@@ -20,10 +20,10 @@
 
 namespace raingan {
 
-// Bump on every change to the members of RainCore, FrameRingBuffer, FallbackLoop or
+// Bump on every change to the members of RainCore, FrameRing(Buffer), FallbackLoop or
 // RainCoreStats, or to the meaning of their inline code: sizes cannot see a reordering or a
 // changed protocol.
-inline constexpr std::uint64_t kRainCoreAbiVersion = 3;
+inline constexpr std::uint64_t kRainCoreAbiVersion = 4;
 
 struct RainCoreAbi {
     std::uint64_t version;
@@ -66,8 +66,8 @@ inline std::string describe(const RainCoreAbi& abi) {
 // What this translation unit's headers and compiler make of RainCore.
 constexpr RainCoreAbi this_build_rain_core_abi() noexcept {
     return {kRainCoreAbiVersion, sizeof(RainCore), alignof(RainCore),
-            abi_detail::fnv1a({sizeof(RainCore), alignof(RainCore), sizeof(FrameRingBuffer),
-                               alignof(FrameRingBuffer), sizeof(FallbackLoop),
+            abi_detail::fnv1a({sizeof(RainCore), alignof(RainCore), sizeof(FrameRing),
+                               alignof(RingIndices), sizeof(FallbackLoop),
                                sizeof(RainCoreStats), sizeof(std::vector<float>),
                                sizeof(std::atomic<float>), sizeof(std::atomic<std::size_t>),
                                sizeof(std::size_t), sizeof(void*)})};

@@ -1,7 +1,8 @@
 // The real-time half of a RainSource: what a host's audio thread calls.
 //
-// A producer thread (RainGAN's streaming engine) writes rain into a FrameRingBuffer; render()
-// copies it out to the host, applying gain and stereo width that glide per sample. When the
+// A producer (RainGAN's streaming engine) writes rain into a ring: a FrameRingBuffer that the
+// core owns, written by a thread of this process, or a FrameRing over a shared-memory segment
+// that a producer process writes (raingan/shm_ring.hpp). render() copies it out to the host, applying gain and stereo width that glide per sample. When the
 // ring runs short, render crossfades into a pre-rendered seamless loop instead of outputting
 // silence or a click, and crossfades back once the producer has caught up.
 //
@@ -16,6 +17,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -50,12 +52,34 @@ public:
     RainCore(std::size_t capacity_frames, std::size_t channels, double sample_rate_hz,
              std::size_t loop_capacity_frames, std::size_t fade_frames,
              std::size_t resume_frames, double smoothing_s)
-        : channels_(channels), ring_(capacity_frames, channels),
-          loop_(loop_capacity_frames, channels),
+        : RainCore(std::make_unique<FrameRingBuffer>(capacity_frames, channels), nullptr,
+                   sample_rate_hz, loop_capacity_frames, fade_frames, resume_frames,
+                   smoothing_s) {}
+
+    // A core that renders from a ring whose storage lives elsewhere (a shared-memory segment)
+    // and outlives the core; its producer is another process. Same parameters otherwise.
+    RainCore(const FrameRing& ring, double sample_rate_hz, std::size_t loop_capacity_frames,
+             std::size_t fade_frames, std::size_t resume_frames, double smoothing_s)
+        : RainCore(nullptr, &ring, sample_rate_hz, loop_capacity_frames, fade_frames,
+                   resume_frames, smoothing_s) {}
+
+    RainCore(const RainCore&) = delete;
+    RainCore& operator=(const RainCore&) = delete;
+
+    std::size_t channels() const noexcept { return channels_; }
+    std::size_t capacity_frames() const noexcept { return ring_.capacity_frames(); }
+
+private:
+    RainCore(std::unique_ptr<FrameRingBuffer> owned_ring, const FrameRing* external_ring,
+             double sample_rate_hz, std::size_t loop_capacity_frames, std::size_t fade_frames,
+             std::size_t resume_frames, double smoothing_s)
+        : owned_ring_(std::move(owned_ring)),
+          ring_(owned_ring_ ? owned_ring_->ring() : *external_ring), channels_(ring_.channels()),
+          loop_(loop_capacity_frames, channels_),
           fade_frames_(std::max<std::size_t>(fade_frames, 1)), resume_frames_(resume_frames),
-          fade_in_(fade_frames_), fade_out_(fade_frames_), scratch_(kBlockFrames * channels),
-          mixed_(kBlockFrames * channels) {
-        if (channels != 1 && channels != 2) throw std::invalid_argument("channels must be 1 or 2");
+          fade_in_(fade_frames_), fade_out_(fade_frames_), scratch_(kBlockFrames * channels_),
+          mixed_(kBlockFrames * channels_) {
+        if (channels_ != 1 && channels_ != 2) throw std::invalid_argument("channels must be 1 or 2");
         if (!(sample_rate_hz > 0) || !(smoothing_s > 0))
             throw std::invalid_argument("sample rate and smoothing time must be positive");
         if (fade_frames_ + resume_frames_ > ring_.capacity_frames())
@@ -74,12 +98,7 @@ public:
         mix_cross_ = mix_cross_target_.load();
     }
 
-    RainCore(const RainCore&) = delete;
-    RainCore& operator=(const RainCore&) = delete;
-
-    std::size_t channels() const noexcept { return channels_; }
-    std::size_t capacity_frames() const noexcept { return ring_.capacity_frames(); }
-
+public:
     // -- producer thread ---------------------------------------------------------------------
     std::size_t write(const float* frames, std::size_t n_frames) noexcept {
         return ring_.write(frames, n_frames);
@@ -127,17 +146,17 @@ public:
     // c * channel_stride]. Interleaved: (channels, 1); planar (channels, n_frames): (1, n_frames).
     void render(float* out, std::size_t n_frames, std::size_t frame_stride,
                 std::size_t channel_stride) noexcept {
-        std::size_t done = 0;
-        while (done < n_frames) {
-            const std::size_t block = std::min(kBlockFrames, n_frames - done);
-            const std::size_t count = render_block(block);
-            for (std::size_t f = 0; f < count; ++f)
-                for (std::size_t c = 0; c < channels_; ++c)
-                    out[(done + f) * frame_stride + c * channel_stride] = mixed_[f * channels_ + c];
-            done += count;
-        }
-        frames_rendered_.store(frames_rendered_.load(std::memory_order_relaxed) + n_frames,
-                               std::memory_order_relaxed);
+        render_frames(n_frames, [&](std::size_t f, const float* frame) {
+            for (std::size_t c = 0; c < channels_; ++c)
+                out[f * frame_stride + c * channel_stride] = frame[c];
+        });
+    }
+
+    // One buffer per channel, each of n_frames samples (LV2 ports, JUCE's AudioBuffer).
+    void render_channels(float* const* channel_buffers, std::size_t n_frames) noexcept {
+        render_frames(n_frames, [&](std::size_t f, const float* frame) {
+            for (std::size_t c = 0; c < channels_; ++c) channel_buffers[c][f] = frame[c];
+        });
     }
 
     void render_interleaved(float* out, std::size_t n_frames) noexcept {
@@ -150,6 +169,20 @@ public:
     }
 
 private:
+    // Mix n_frames frames and hand each to sink(frame index, pointer to its channels).
+    template <class Sink>
+    void render_frames(std::size_t n_frames, Sink&& sink) noexcept {
+        std::size_t done = 0;
+        while (done < n_frames) {
+            const std::size_t block = std::min(kBlockFrames, n_frames - done);
+            const std::size_t count = render_block(block);
+            for (std::size_t f = 0; f < count; ++f) sink(done + f, mixed_.data() + f * channels_);
+            done += count;
+        }
+        frames_rendered_.store(frames_rendered_.load(std::memory_order_relaxed) + n_frames,
+                               std::memory_order_relaxed);
+    }
+
     enum class Source : std::uint8_t { Silence, Loop, Stream };
 
     // Where the next frames should come from. Staying on the stream keeps a whole fade in
@@ -264,8 +297,9 @@ private:
     // Read in place of the loop's samples while the loop is not heard.
     static constexpr float kSilentFrame[2] = {0.0f, 0.0f};
 
+    std::unique_ptr<FrameRingBuffer> owned_ring_;  // null when the ring lives elsewhere
+    FrameRing ring_;
     const std::size_t channels_;
-    FrameRingBuffer ring_;
     FallbackLoop loop_;
     const std::size_t fade_frames_;
     const std::size_t resume_frames_;

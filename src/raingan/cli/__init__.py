@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import argparse
     from typing import Sequence
 
-__all__ = ["main", "build_parser", "entry"]
+__all__ = ["main", "build_parser", "entry", "COMMANDS"]
 
 #: Exit status for bad input: one line on stderr, nothing written.
 EXIT_BAD_INPUT = 2
@@ -69,7 +69,10 @@ def _set_sigint(handler):
 def _main(argv: Sequence[str] | None, prog: list[str]) -> int:
     from raingan.core.errors import RainGANError
 
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # The one subcommand named, alone: the others' options import numpy and scipy for their
+    # defaults, which `raingan serve`, restarted by a watchdog, must not wait for.
+    parser = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version and usage errors; main returns, never exits
@@ -127,20 +130,29 @@ def _exit_interrupted(signum, frame) -> None:
     os._exit(EXIT_INTERRUPTED)
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: Each subcommand: the module of this package that defines it, and its adding function.
+COMMANDS = {"reconstruct": ("analysis", "add_reconstruct"), "eval": ("analysis", "add_eval"),
+            "info": ("analysis", "add_info"), "train": ("training", "add_train"),
+            "export": ("training", "add_export"), "render": ("render", "add_render"),
+            "loop": ("render", "add_loop"), "stems": ("render", "add_stems"),
+            "serve": ("serve", "add_serve")}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every subcommand, or of ``command`` (a key of :data:`COMMANDS`) alone."""
+    import importlib
+
     from raingan import __version__
 
-    from . import analysis, render, training
     from .common import OneLineErrorParser
 
     parser = OneLineErrorParser(
-        prog="raingan", description="Endless generated rain: train, export, render, reconstruct, evaluate, inspect.")
+        prog="raingan", description="Endless generated rain: train, export, render, reconstruct, evaluate, inspect, serve.")
     parser.add_argument("--version", action="version", version=f"raingan {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for add in (analysis.add_reconstruct, analysis.add_eval, analysis.add_info,
-                training.add_train, training.add_export,
-                render.add_render, render.add_loop, render.add_stems):
-        add(commands)
+    for name, (module, add) in COMMANDS.items():
+        if command is None or name == command:
+            getattr(importlib.import_module(f"{__name__}.{module}"), add)(commands)
     return parser
 
 

@@ -195,7 +195,7 @@ def _train(args: argparse.Namespace) -> int:
 # -- export ----------------------------------------------------------------------------------
 
 def add_export(commands: argparse._SubParsersAction) -> None:
-    from raingan.export.colour_fit import CALIBRATION_SECONDS
+    from raingan.export import CALIBRATION_SECONDS
 
     p = commands.add_parser(
         "export", help="write a run's generator as an .onnx model with its spec inside",
