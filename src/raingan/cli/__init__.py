@@ -135,7 +135,7 @@ COMMANDS = {"reconstruct": ("analysis", "add_reconstruct"), "eval": ("analysis",
             "info": ("analysis", "add_info"), "train": ("training", "add_train"),
             "export": ("training", "add_export"), "render": ("render", "add_render"),
             "loop": ("render", "add_loop"), "stems": ("render", "add_stems"),
-            "serve": ("serve", "add_serve")}
+            "serve": ("serve", "add_serve"), "plugin": ("plugin", "add_plugin")}
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -147,7 +147,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     from .common import OneLineErrorParser
 
     parser = OneLineErrorParser(
-        prog="raingan", description="Endless generated rain: train, export, render, reconstruct, evaluate, inspect, serve.")
+        prog="raingan", description="Endless generated rain: train, export, render, reconstruct, evaluate, inspect, serve, install the plugin.")
     parser.add_argument("--version", action="version", version=f"raingan {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, add) in COMMANDS.items():
