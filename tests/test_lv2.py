@@ -196,6 +196,15 @@ def test_seed_and_model_changes_state_and_a_killed_producer(lv2_env, lv2_host, t
         assert f"<urn:raingan:rain#model> <file://{model}>" in state
 
 
+def children(pid: int) -> list[list[str]]:
+    """The command lines of a process's children."""
+    found = []
+    for listing in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in listing.read_text().split():
+            found.append((Path("/proc") / child / "cmdline").read_text().split("\0")[:-1])
+    return found
+
+
 class JackSession:
     """jackd with the dummy driver at 48 kHz, 512 frames, on a server name of its own."""
 
@@ -250,6 +259,8 @@ def test_jalv_plays_it_in_a_jack_session_and_eval_scores_it_as_rain(lv2_env, tmp
         jalv.stdin.flush()
         assert recorder.wait(timeout=lead + seconds + 60) == 0, recorder.stderr.read()
         assert jalv.poll() is None, "jalv exited while playing"
+        # jalv's worker replaced the seed-5 producer with a seed-9 one.
+        assert [c[c.index("--seed") + 1] for c in children(jalv.pid)] == ["9"]
     finally:
         if jalv is not None:
             jalv.stdin.close()
