@@ -108,9 +108,11 @@ void activate(LV2_Handle instance) {
     }
     raingan_status status = RAINGAN_OK;
     raingan_t* fresh = start_stream(*p, seed, model, port_settings(*p), false, &status);
-    if (!fresh) return;  // start_stream logged why; run() plays silence
+    if (!fresh) return;  // start_stream logged why; the old stream (or silence) plays on
     count_underruns(*p, p->rain);
     destroy_stream(p->rain);
+    destroy_stream(p->incoming);  // a crossfade the deactivation cut short
+    p->incoming = nullptr;
     p->rain = fresh;
     p->seed = seed;
     p->applied = port_settings(*p);

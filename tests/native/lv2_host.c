@@ -56,6 +56,7 @@ typedef struct {
 typedef struct {
     LilvInstance* instance;
     const LV2_Worker_Interface* worker;
+    LV2_Worker_Schedule scheduler;  /* the work:schedule feature given to this instance */
     Message jobs[kMaxJobs], replies[kMaxJobs];
     int n_jobs, n_replies;
     float out[2][8192];
@@ -65,20 +66,22 @@ typedef struct {
     FILE* file;
 } Slot;
 
+/* Appends a message to a queue of kMaxJobs (the worker's jobs, or its replies). */
+static LV2_Worker_Status push(Message* queue, int* n, uint32_t size, const void* data) {
+    if (*n == kMaxJobs || size > sizeof queue[0].data) return LV2_WORKER_ERR_NO_SPACE;
+    queue[*n].size = size;
+    memcpy(queue[(*n)++].data, data, size);
+    return LV2_WORKER_SUCCESS;
+}
+
 static LV2_Worker_Status schedule(LV2_Worker_Schedule_Handle handle, uint32_t size, const void* data) {
     Slot* s = handle;
-    if (s->n_jobs == kMaxJobs || size > sizeof s->jobs[0].data) return LV2_WORKER_ERR_NO_SPACE;
-    s->jobs[s->n_jobs].size = size;
-    memcpy(s->jobs[s->n_jobs++].data, data, size);
-    return LV2_WORKER_SUCCESS;
+    return push(s->jobs, &s->n_jobs, size, data);
 }
 
 static LV2_Worker_Status respond(LV2_Worker_Respond_Handle handle, uint32_t size, const void* data) {
     Slot* s = handle;
-    if (s->n_replies == kMaxJobs || size > sizeof s->replies[0].data) return LV2_WORKER_ERR_NO_SPACE;
-    s->replies[s->n_replies].size = size;
-    memcpy(s->replies[s->n_replies++].data, data, size);
-    return LV2_WORKER_SUCCESS;
+    return push(s->replies, &s->n_replies, size, data);
 }
 
 static LV2_URID_Map map = {NULL, map_uri};
@@ -105,12 +108,9 @@ static void reset_atoms(Slot* s) {
 
 static Slot* start(float seed) {
     Slot* s = calloc(1, sizeof(Slot));
-    LV2_Worker_Schedule sched = {s, schedule};
-    static LV2_Worker_Schedule scheds[kMaxInstances * 2];
-    static int n_scheds = 0;
-    scheds[n_scheds] = sched;
+    s->scheduler = (LV2_Worker_Schedule){s, schedule};
     LV2_Feature map_f = {LV2_URID__map, &map}, unmap_f = {LV2_URID__unmap, &unmap};
-    LV2_Feature sched_f = {LV2_WORKER__schedule, &scheds[n_scheds++]};
+    LV2_Feature sched_f = {LV2_WORKER__schedule, &s->scheduler};
     const LV2_Feature* features[] = {&map_f, &unmap_f, &sched_f, NULL};
     s->instance = lilv_plugin_instantiate(plugin, kRate, features);
     if (!s->instance) { fprintf(stderr, "lv2_host: instantiate failed\n"); exit(1); }
