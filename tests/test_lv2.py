@@ -115,6 +115,24 @@ def test_install_refuses_a_file_as_prefix_in_one_line(tmp_path):
     assert missing_action.returncode == 2 and len(missing_action.stderr.splitlines()) == 1
 
 
+def test_a_build_without_the_plugin_says_so_in_one_line(tmp_path, monkeypatch, capsys):
+    from raingan.cli import main
+    from raingan.runtime import plugin
+
+    monkeypatch.setattr(plugin, "_PACKAGE", tmp_path)  # a package folder with no bundle
+    assert main(["plugin", "install", "--prefix", str(tmp_path / "lv2")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("raingan plugin: error: this RainGAN was built without the LV2 "
+                            "plugin (lv2-dev's headers were missing)") and error.count("\n") == 1
+    assert not (tmp_path / "lv2").exists()
+
+
+def test_plugin_install_has_help():
+    result = subprocess.run([str(BIN / "raingan"), "plugin", "install", "--help"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "--prefix DIR" in result.stdout
+
+
 def test_lv2info_shows_the_generator_and_its_ports(lv2_env):
     info = subprocess.run([tool("lv2info"), URI], capture_output=True, text=True, env=lv2_env,
                           timeout=60)
