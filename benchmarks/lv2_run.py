@@ -8,10 +8,11 @@ audio in BLOCK-frame blocks, one per period, SPEED times faster than real time. 
 p99, p99.9 and the maximum of the per-call durations of run() (the plugin's whole run: its
 control ports, the C ABI's render and stats, the notify port) and the underruns after the
 ring was primed. --realtime gives the calling thread SCHED_FIFO priority once the producers
-run, as audio APIs give their callback threads.
+run, as audio APIs give their callback threads; --off switches the plugin off (its enabled
+port) for the timed part, which leaves run() without the render.
 
     python benchmarks/lv2_run.py [--seconds 60] [--speed 1] [--block 512] [--instances 1]
-        [--realtime]
+        [--realtime] [--off]
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def main() -> None:
     parser.add_argument("--block", type=int, default=512)
     parser.add_argument("--instances", type=int, default=1, choices=range(1, 9))
     parser.add_argument("--realtime", action="store_true")
+    parser.add_argument("--off", action="store_true")
     args = parser.parse_args()
     compiler = shutil.which("gcc") or shutil.which("cc")
     if compiler is None or not Path("/usr/include/lilv-0/lilv/lilv.h").is_file():
@@ -50,7 +52,8 @@ def main() -> None:
         seeds = [str(1 + k) for k in range(args.instances)]
         output = subprocess.run([str(host), URI, str(args.seconds), *seeds, "--speed",
                                  str(args.speed), "--block", str(args.block),
-                                 *(["--realtime"] if args.realtime else [])],
+                                 *(["--realtime"] if args.realtime else []),
+                                 *(["--off"] if args.off else [])],
                                 env={**os.environ, "LV2_PATH": str(prefix)}, check=True,
                                 capture_output=True, text=True).stdout
     timing = dict(item.split("=") for item in re.search(r"run_us (.*)", output).group(1).split())

@@ -4,6 +4,7 @@
  *
  *     lv2_host URI SECONDS SEED [SEED...] [--out PREFIX] [--speed X] [--block N]
  *              [--seed-at T:SEED] [--kill-at T] [--model-at T:PATH] [--state] [--realtime]
+ *              [--off]
  *
  * Each instance gets the seed given; the host waits (at real time) until every producer
  * streams and then 1 s more, then runs SECONDS of audio at X times real time and writes
@@ -13,8 +14,10 @@
  * --state saves instance 0's state at the end, restores it into a new instance and prints
  * both. --realtime gives the host's thread SCHED_FIFO priority 50 once every producer is
  * running, as audio APIs give their callback threads (the producers keep normal priority).
- * The worker runs each job right after the run() that scheduled it, as offline hosts
- * do (the host's clock starts again after a job). Prints run() durations (p50, p99, p99.9, max) and each instance's underruns. */
+ * --off switches every instance off (the enabled port) for the timed part. The worker runs
+ * each job right after the run() that scheduled it, as offline hosts do (the host's clock
+ * starts again after a job). Prints run() durations (p50, p99, p99.9, max) and each
+ * instance's underruns. */
 #define _GNU_SOURCE
 #include <lilv/lilv.h>
 #include <lv2/atom/atom.h>
@@ -233,7 +236,7 @@ int main(int argc, char** argv) {
     const char *prefix = NULL, *model = NULL;
     double speed = 1, seed_at = -1, kill_at = -1, model_at = -1;
     float new_seed = 0;
-    int state = 0, realtime = 0;
+    int state = 0, realtime = 0, off = 0;
     for (; i < argc; ++i) {
         if (!strcmp(argv[i], "--out") && i + 1 < argc) prefix = argv[++i];
         else if (!strcmp(argv[i], "--speed") && i + 1 < argc) speed = atof(argv[++i]);
@@ -243,6 +246,7 @@ int main(int argc, char** argv) {
         else if (!strcmp(argv[i], "--model-at") && i + 1 < argc) { model_at = atof(argv[++i]); model = strchr(argv[i], ':') + 1; }
         else if (!strcmp(argv[i], "--state")) state = 1;
         else if (!strcmp(argv[i], "--realtime")) realtime = 1;
+        else if (!strcmp(argv[i], "--off")) off = 1;
         else { fprintf(stderr, "lv2_host: unknown option %s\n", argv[i]); return 2; }
     }
     if (block == 0 || block > 8192) { fprintf(stderr, "lv2_host: --block is 1 to 8192\n"); return 2; }
@@ -267,6 +271,7 @@ int main(int argc, char** argv) {
         sleep_until(t += period);
     }
     printf("ready after %.2f s (underruns %.0f)\n", ready_s + 1.0, slots[0]->underruns);
+    for (int k = 0; off && k < n; ++k) slots[k]->controls[port("enabled")] = 0.0f;
     const struct sched_param fifo = {.sched_priority = 50};
     if (realtime && sched_setscheduler(0, SCHED_FIFO, &fifo) != 0) {
         perror("lv2_host: SCHED_FIFO");
