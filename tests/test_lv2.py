@@ -212,6 +212,7 @@ def test_seed_and_model_changes_state_and_a_killed_producer(lv2_env, lv2_host, t
     restored = output.split("state restored:")[1]
     for state in (saved, restored):
         assert f"<urn:raingan:rain#model> <file://{model}>" in state
+    assert "restored instance: producer=2" in output
 
 
 def children(pid: int) -> list[list[str]]:

@@ -96,11 +96,12 @@ void connect_port(LV2_Handle instance, uint32_t port, void* data) {
 }
 
 // Not the audio thread: makes the stream on the first activation, and again when the seed
-// changed while the host gave no worker to change it.
+// changed while the host gave no worker to change it, or a restored state changed the model.
 void activate(LV2_Handle instance) {
     Plugin* p = static_cast<Plugin*>(instance);
+    p->active = true;
     const std::uint64_t seed = port_seed(*p);
-    if (p->rain && seed == p->seed) return;
+    if (p->rain && seed == p->seed && !p->restart_due) return;
     std::string model;
     {
         std::lock_guard<std::mutex> lock(p->model_mutex);
@@ -115,6 +116,7 @@ void activate(LV2_Handle instance) {
     p->incoming = nullptr;
     p->rain = fresh;
     p->seed = seed;
+    p->restart_due = false;
     p->applied = port_settings(*p);
 }
 
@@ -259,7 +261,8 @@ void run(LV2_Handle instance, uint32_t n) {
     }
 }
 
-void deactivate(LV2_Handle) {}  // the stream stays, so that the next activation is instant
+// The stream stays, so that the next activation is instant.
+void deactivate(LV2_Handle instance) { static_cast<Plugin*>(instance)->active = false; }
 
 void cleanup(LV2_Handle instance) {
     Plugin* p = static_cast<Plugin*>(instance);

@@ -99,6 +99,10 @@ struct Plugin {
     std::mutex model_mutex;
     std::string model;
 
+    // Instantiation class only.
+    bool active = false;
+    bool restart_due = false;  // a restored model waits for the next activation
+
     // Audio thread (and the instantiation class, which never runs beside it).
     raingan_t* rain = nullptr;       // the stream playing
     raingan_t* incoming = nullptr;   // the stream fading in

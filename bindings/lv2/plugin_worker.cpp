@@ -144,7 +144,8 @@ LV2_State_Status save(LV2_Handle instance, LV2_State_Store_Function store, LV2_S
     return status;
 }
 
-// Not beside run() (no state:threadSafeRestore): a changed model replaces the stream at once.
+// Not beside run() (no state:threadSafeRestore). A changed model is the next activation's to
+// start, or, while active, the worker's (without a worker, it replaces the stream now).
 LV2_State_Status restore(LV2_Handle instance, LV2_State_Retrieve_Function retrieve,
                          LV2_State_Handle handle, uint32_t, const LV2_Feature* const* features) {
     Plugin& p = *static_cast<Plugin*>(instance);
@@ -170,7 +171,16 @@ LV2_State_Status restore(LV2_Handle instance, LV2_State_Retrieve_Function retrie
         }
     }
     if (model == current_model(p)) return LV2_STATE_SUCCESS;
-    if (p.rain) {
+    if (p.rain && p.active && p.schedule) {
+        // Playing, with a worker: the next run() hands the model to the worker, which keeps
+        // the old stream unless the new one loads (as for a patch:Set).
+        std::memcpy(p.pending_model, model.c_str(), model.size() + 1);
+        p.pending_model_bytes = static_cast<std::uint32_t>(model.size() + 1);
+        return LV2_STATE_SUCCESS;
+    }
+    if (p.rain && !p.active) {
+        p.restart_due = true;  // the next activation starts the new model's stream
+    } else if (p.rain) {  // no worker: the new stream replaces the old one now
         raingan_status status = RAINGAN_OK;
         raingan_t* fresh = start_stream(p, p.seed, model, port_settings(p), false, &status);
         if (!fresh) return LV2_STATE_ERR_UNKNOWN;

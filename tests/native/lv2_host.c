@@ -11,8 +11,8 @@
  * instance i's output to PREFIX.i.f32 (interleaved stereo float32). --seed-at changes
  * instance 0's seed at T s, --kill-at sends SIGKILL to instance 0's producer (the host's only
  * child: use it with one instance), --model-at sends instance 0 a patch:Set of its model.
- * --state saves instance 0's state at the end, restores it into a new instance and prints
- * both. --realtime gives the host's thread SCHED_FIFO priority 50 once every producer is
+ * --state saves instance 0's state at the end, restores it into a new, deactivated instance,
+ * prints both states, and activates the new instance until its producer streams. --realtime gives the host's thread SCHED_FIFO priority 50 once every producer is
  * running, as audio APIs give their callback threads (the producers keep normal priority).
  * --off switches every instance off (the enabled port) for the timed part. The worker runs
  * each job right after the run() that scheduled it, as offline hosts do (the host's clock
@@ -342,6 +342,13 @@ int main(int argc, char** argv) {
         lilv_instance_deactivate(copy->instance);
         lilv_state_restore(saved, copy->instance, NULL, NULL, 0, none);
         print_state("restored", copy);
+        lilv_instance_activate(copy->instance);  /* starts the restored model's stream */
+        for (double waited = 0; copy->producer != 2.0f && waited < 120; waited += period) {
+            step(copy);
+            sleep_until(now_s() + period);
+        }
+        printf("restored instance: producer=%.0f\n", copy->producer);
+        lilv_instance_deactivate(copy->instance);
         lilv_state_free(saved);
         lilv_instance_free(copy->instance);
     }
