@@ -4,7 +4,9 @@ A streaming model's graph maps a latent field, one column per STFT frame, to the
 power of every frame (``raingan.training.streaming``). :class:`FieldStream` keeps one field
 per channel and runs the graph over consecutive windows of it, each with the graph's
 context on both sides, so consecutive windows' frames continue each other exactly. It then
-adds a noisy spectrum's speckle (:func:`speckle_db`) and hands the frames on as chunk images
+adds a noisy spectrum's speckle (:func:`raingan.core.speckle.speckle_db`, the STFT of one
+endless white noise, so that it is correlated across frames and bins as a real spectrum's
+is) and hands the frames on as chunk images
 that overlap by the spec's crossfade, the shape the rest of the runtime (phase
 reconstruction, stitching, loops, stems) takes.
 
@@ -20,6 +22,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from ..core.model_meta import FieldLayout
+from ..core.speckle import speckle_db
 from ..core.spec import SpectralSpec
 from .latent import LatentWalk, truncated_normal
 
@@ -33,14 +36,6 @@ class FieldModel(Protocol):
     def field(self) -> FieldLayout: ...
 
     def field_images(self, field: np.ndarray) -> np.ndarray: ...
-
-
-def speckle_db(rng: np.random.Generator, frames: int, height: int) -> np.ndarray:
-    """The speckle of a noisy spectrum, ``10 log10 E`` with ``E`` standard exponential, dB,
-    shape (height, frames), float32; drawn frame by frame, so that the values do not depend
-    on how a stream splits its frames into calls."""
-    draws = np.maximum(rng.standard_exponential((frames, height), dtype=np.float32), 1e-12)
-    return (np.float32(10.0) * np.log10(draws)).T
 
 
 class FieldStream:
@@ -71,6 +66,10 @@ class FieldStream:
         self._next_column = -self.layout.context_frames  # frame index of the next column
         self._columns = np.zeros((0, self.layout.channels), np.float32)
         self._tail: np.ndarray | None = None  # last crossfade frames of the last image
+        # The white noise the speckle is the STFT of: its last win - hop samples, which the
+        # next frame shares with the last one.
+        overlap = self.spec.win_length - self.spec.hop_length
+        self._noise = self._speckle_rng.standard_normal(overlap, dtype=np.float32)
 
     def next_images(self, count: int) -> np.ndarray:
         """The next ``count`` chunk images, shape (count, height, n_frames), in [-1, 1];
@@ -89,8 +88,10 @@ class FieldStream:
         self._extend(count + 2 * context - self._columns.shape[0])
         means = self.model.field_images(self._columns[None, :count + 2 * context])[0]
         self._columns = self._columns[count:]
-        noise = speckle_db(self._speckle_rng, count, self.spec.image_shape[0])
-        noisy = means + noise * np.float32(1.0 / self.spec.db_per_image_unit)
+        fresh = self._speckle_rng.standard_normal(count * self.spec.hop_length, dtype=np.float32)
+        noise = np.concatenate([self._noise, fresh])
+        self._noise = noise[noise.shape[0] - self._noise.shape[0]:]
+        noisy = means + speckle_db(noise, self.spec) * np.float32(1.0 / self.spec.db_per_image_unit)
         return np.clip(noisy, -1.0, 1.0, out=noisy)
 
     def _extend(self, count: int) -> None:
@@ -143,8 +144,9 @@ def closed_field_images(model: FieldModel, rng: np.random.Generator, knots: np.n
     columns = np.concatenate([codes, local], axis=1)
     wrapped = np.arange(-layout.context_frames, period + layout.context_frames) % period
     means = model.field_images(columns[None, wrapped])[0]
-    frames = means + speckle_db(speckle_rng, period, spec.image_shape[0]) * np.float32(
-        1.0 / spec.db_per_image_unit)
+    noise = speckle_rng.standard_normal(period * spec.hop_length, dtype=np.float32)
+    noise = np.concatenate([noise, noise[:spec.win_length - spec.hop_length]])  # periodic
+    frames = means + speckle_db(noise, spec) * np.float32(1.0 / spec.db_per_image_unit)
     np.clip(frames, -1.0, 1.0, out=frames)
     starts = np.arange(n_chunks) * step
     return np.stack([frames[:, (s + np.arange(spec.n_frames)) % period] for s in starts])

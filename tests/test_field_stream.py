@@ -10,7 +10,9 @@ import pytest
 import soundfile as sf
 
 from raingan.core.model_meta import ModelFormatError
-from raingan.runtime.field import FieldStream, closed_field_images, speckle_db
+from raingan.core.speckle import speckle_db
+from raingan.core.spec import SpectralSpec
+from raingan.runtime.field import FieldStream, closed_field_images
 from raingan.runtime.generator import load_model
 
 
@@ -77,11 +79,21 @@ def test_a_stream_does_not_depend_on_how_it_is_called(tiny_stream_model):
 
 
 def test_speckle_is_that_of_a_noisy_spectrum():
-    speckle = speckle_db(np.random.default_rng(0), 4000, 64)
-    assert speckle.shape == (64, 4000) and speckle.dtype == np.float32
+    spec = SpectralSpec()
+    frames = 800
+    noise = np.random.default_rng(0).standard_normal((frames - 1) * spec.hop_length
+                                                      + spec.win_length).astype(np.float32)
+    speckle = speckle_db(noise, spec)[4:]  # the lowest bins are Gaussian's, not exponential
+    assert speckle.shape == (spec.image_shape[0] - 4, frames)
+    assert speckle.dtype == np.float32
     # 10 log10 E, E ~ Exp(1): mean -2.51 dB, standard deviation 5.57 dB.
     assert abs(float(speckle.mean()) + 2.507) < 0.05
     assert abs(float(speckle.std()) - 5.57) < 0.05
+    # Neighbouring frames and bins are correlated by the window, as in a real spectrum;
+    # independent draws would make every frame's level jump (a 172 Hz modulation).
+    in_time = np.corrcoef(speckle[:, :-1].ravel(), speckle[:, 1:].ravel())[0, 1]
+    in_frequency = np.corrcoef(speckle[:-1].ravel(), speckle[1:].ravel())[0, 1]
+    assert 0.25 < in_time < 0.35 and 0.25 < in_frequency < 0.35
 
 
 def test_loop_frames_are_periodic(tiny_stream_model):

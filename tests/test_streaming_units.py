@@ -8,6 +8,7 @@ import pytest
 import keras  # noqa: F401  (the train extra is part of the test extra)
 
 from raingan.core.model_meta import FieldLayout, ModelFormatError, ModelMetadata
+from raingan.core.speckle import speckle_db
 from raingan.core.spec import SpectralSpec
 from raingan.training.config import PRESETS, ConfigError, TrainConfig
 from raingan.training.models import build_discriminator, build_generator, generator_input_dim
@@ -65,12 +66,22 @@ def test_band_interpolation_is_smooth_and_convex():
     assert ((high > 0).sum(axis=0) <= 2).all()
 
 
-def test_speckle_is_added_in_training_only():
-    layer = Speckle(1.0 / 60.0)
-    means = np.zeros((2, 64, 500), np.float32)
+def test_speckle_is_added_in_training_only_as_the_runtime_adds_it():
+    spec = SpectralSpec()
+    layer = Speckle(spec.to_json())
+    means = np.zeros((4, *spec.image_shape), np.float32)
     assert np.array_equal(np.asarray(layer(means, training=False)), means)
-    noisy = np.asarray(layer(means, training=True)) * 60.0
-    assert abs(float(noisy.mean()) + 2.507) < 0.1 and abs(float(noisy.std()) - 5.57) < 0.1
+    trained = (np.asarray(layer(means, training=True)) * spec.db_per_image_unit)[:, 4:]
+    noise = np.random.default_rng(0).standard_normal(
+        (spec.n_frames * 4 - 1) * spec.hop_length + spec.win_length).astype(np.float32)
+    runtime = speckle_db(noise, spec)[4:]
+
+    def statistics(speckle):
+        return (float(speckle.mean()), float(speckle.std()),
+                np.corrcoef(speckle[..., :-1].ravel(), speckle[..., 1:].ravel())[0, 1],
+                np.corrcoef(speckle[..., :-1, :].ravel(), speckle[..., 1:, :].ravel())[0, 1])
+
+    np.testing.assert_allclose(statistics(trained), statistics(runtime), atol=0.05)
 
 
 def test_field_layout_travels_in_the_metadata():
