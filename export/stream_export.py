@@ -36,7 +36,7 @@ def stream_graph(trained, state: CheckpointState, opset: int, batch: int
     import tf2onnx
 
     field_model = field_generator_of(trained)
-    channels, context = field_channels(state.config), context_frames(state.config)
+    channels, context = field_channels(state.config), context_frames(state.spec, state.config)
     signature = [tf.TensorSpec([None, None, channels], tf.float32, name=FIELD_INPUT_NAME)]
 
     @tf.function(input_signature=signature)
@@ -62,7 +62,7 @@ def stream_intensity_axis(session, state: CheckpointState) -> IntensityAxis:
     """The intensity axis of an exported streaming generator, in its global code: each
     latent's global part held over a crop's field, with fresh local noise
     (:func:`raingan.export.intensity_fit.fit_intensity_axis`)."""
-    layout, truncation = field_layout(state.config), state.config.truncation
+    layout, truncation = field_layout(state.spec, state.config), state.config.truncation
     frames = state.spec.n_frames + 2 * layout.context_frames
     noise_rng = np.random.default_rng(1)
 
@@ -85,7 +85,7 @@ def stream_metadata(state: CheckpointState, weights: str, steps: Sequence[int],
                     axis: IntensityAxis) -> ModelMetadata:
     """What an exported streaming generator says about itself."""
     config = state.config
-    layout = field_layout(config)
+    layout = field_layout(state.spec, config)
     return ModelMetadata(
         spec=state.spec, latent_dim=layout.channels, truncation=config.truncation,
         data_fingerprint=state.data_fingerprint, step=state.step,

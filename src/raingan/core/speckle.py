@@ -38,3 +38,26 @@ def speckle_db(noise: np.ndarray, spec: SpectralSpec) -> np.ndarray:
 def window_power(spec: SpectralSpec) -> float:
     """Sum of the squared window: the mean STFT power of unit white noise in every bin."""
     return float(np.sum(hann_window(spec.win_length).astype(np.float64) ** 2))
+
+
+def frame_power_weights(spec: SpectralSpec) -> np.ndarray:
+    """How much of a frame's power comes from each hop-long stretch of sound around its
+    centre, shape (2 * reach + 1,), symmetric, summing to 1; ``reach`` hops each side.
+
+    A frame sees a power envelope through its squared window, so the mean powers of
+    neighbouring frames of any real sound are blends of one envelope: a frame whose mean
+    jumps alone, as a generator may write it, is a spectrum no sound has, and its
+    reconstruction is modulated at the frame rate. Smoothing the means with these weights
+    makes them blends of one envelope again.
+    """
+    window = hann_window(spec.win_length).astype(np.float64) ** 2
+    centre, hop = spec.win_length // 2, spec.hop_length
+    reach = (spec.win_length // 2 + hop // 2) // hop
+    weights = []
+    for k in range(-reach, reach + 1):
+        low = max(centre + k * hop - hop // 2, 0)
+        high = min(centre + k * hop + hop - hop // 2, spec.win_length)
+        weights.append(window[low:high].sum() if high > low else 0.0)
+    weights = np.array(weights)
+    weights = 0.5 * (weights + weights[::-1])
+    return weights / weights.sum()
