@@ -29,7 +29,7 @@ from ..core.stitch import equal_power_fades
 from ..core.synthesis import images_to_chunks
 from .intensity import apply_intensity, knot_on_axis
 from ..core import limits
-from .stream import (DEFAULT_DRIFT_S, apply_width, check_intensity, check_seed,
+from .stream import (apply_width, default_drift_s, check_intensity, check_seed,
                      check_stream_settings, checked, width_matrix)
 
 MIN_LOOP_CHUNKS = 4
@@ -70,7 +70,8 @@ def closed_walk_latents(rng: np.random.Generator, count: int, latent_dim: int,
 
 
 def _closed_field(generator: Generator, rng: np.random.Generator, n_chunks: int,
-                  threshold: float, correlation: float, intensity: float | None) -> np.ndarray:
+                  threshold: float, correlation: float, intensity: float | None
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """One channel's loop images from a streaming model (:func:`.field.closed_field_images`)."""
     knot_rng, field_rng = rng.spawn(2)
     knots = closed_walk_latents(knot_rng, n_chunks, generator.field.global_dim, threshold,
@@ -101,7 +102,7 @@ def cyclic_stitch(chunks: np.ndarray, crossfade: int) -> np.ndarray:
 
 def render_loop(generator: Generator, seconds: float, sample_rate_hz: int = 48_000,
                 channels: int = 2, seed: int | None = None, gain_db: float = 0.0, width: float = 1.0,
-                truncation: float | None = None, drift_s: float = DEFAULT_DRIFT_S,
+                truncation: float | None = None, drift_s: float | None = None,
                 intensity: float | None = None) -> LoopResult:
     """A loop of exactly ``round(seconds * sample_rate_hz)`` frames (settings as for
     :class:`~raingan.runtime.stream.RainStream`; ``seed`` None draws one; a fixed
@@ -125,7 +126,8 @@ def render_loop(generator: Generator, seconds: float, sample_rate_hz: int = 48_0
     step_s = spec.chunk_step_samples / spec.sample_rate_hz
     n_chunks = max(MIN_LOOP_CHUNKS, round(seconds / step_s))
     threshold = generator.metadata.truncation if truncation is None else truncation
-    correlation = walk_correlation(step_s, drift_s)
+    correlation = walk_correlation(step_s, default_drift_s(generator) if drift_s is None
+                                   else drift_s)
     streams = np.random.SeedSequence(seed).spawn(channels)
     if generator.field is None:
         latents = np.stack([closed_walk_latents(np.random.default_rng(s), n_chunks,
@@ -135,15 +137,17 @@ def render_loop(generator: Generator, seconds: float, sample_rate_hz: int = 48_0
         latents = latents.reshape(n_chunks * channels, -1)
         if intensity is not None:
             latents = apply_intensity(latents, generator.intensity_axis, intensity, threshold)
-        images = generator.images(latents)
+        images, phase = generator.images(latents), None
     else:
-        images = np.stack([_closed_field(generator, np.random.default_rng(s), n_chunks,
-                                         threshold, correlation, intensity)
-                           for s in streams], axis=1)
+        parts = [_closed_field(generator, np.random.default_rng(s), n_chunks, threshold,
+                               correlation, intensity) for s in streams]
+        images = np.stack([images for images, _ in parts], axis=1)
+        phase = np.stack([phase for _, phase in parts], axis=1)
         images = images.reshape(n_chunks * channels, *images.shape[2:])
+        phase = phase.reshape(n_chunks * channels, *phase.shape[2:])
     images = level_cyclic(images, spec, channels, generator.ceiling_db, generator.colour_db,
                           track_levels=generator.field is None)
-    chunks = images_to_chunks(images, spec, generator.phase)
+    chunks = images_to_chunks(images, spec, generator.phase, phase)
     chunks = chunks.reshape(n_chunks, channels, -1).transpose(0, 2, 1)
     audio = cyclic_stitch(chunks, spec.crossfade_samples)
     if channels == 2:

@@ -9,7 +9,7 @@ import numpy as np
 
 from .generator import Generator
 from ..core import limits
-from .stream import (DEFAULT_DRIFT_S, RainStream, check_intensity_range, check_seed,
+from .stream import (RainStream, check_intensity_range, check_seed,
                      check_stream_settings, checked)
 
 
@@ -31,7 +31,7 @@ class RenderSettings:
     gain_db: float = 0.0
     width: float = 1.0
     truncation: float | None = None
-    drift_s: float = DEFAULT_DRIFT_S
+    drift_s: float | None = None
     intensity: float | None = None
 
     def __post_init__(self) -> None:

@@ -25,7 +25,7 @@ import numpy as np
 
 from .generator import Generator, default_model_path
 from .loop import render_loop
-from .stream import (DEFAULT_DRIFT_S, GAIN_SMOOTHING_S, RainStream, StreamSettingsError,
+from .stream import (GAIN_SMOOTHING_S, RainStream, StreamSettingsError,
                      check_intensity_range, check_seed, check_stream_settings)
 
 #: Audio the producer keeps buffered ahead of the host, by default. On two cores, one
@@ -76,7 +76,7 @@ class SourceStats:
 
 
 def fallback_loop_renderer(generator: Generator, sample_rate: int, channels: int, seed: int,
-                           truncation: float | None, drift_s: float,
+                           truncation: float | None, drift_s: float | None,
                            intensity: float | None) -> Callable[[], np.ndarray]:
     """A function that renders the seamless fallback loop heard during underruns:
     :data:`FALLBACK_LOOP_S` of rain from a seed of its own, shape (frames, channels)."""
@@ -173,7 +173,7 @@ class RainSource:
     def __init__(self, model: str | os.PathLike | None = None, sample_rate: int = 48_000,
                  channels: int = 2, seed: int | None = None,
                  latency_ms: float = DEFAULT_LATENCY_MS, gain_db: float = 0.0,
-                 width: float = 1.0, drift_s: float = DEFAULT_DRIFT_S,
+                 width: float = 1.0, drift_s: float | None = None,
                  truncation: float | None = None, intensity: float | None = None,
                  device: str = "cpu"):
         from .. import _native

@@ -29,10 +29,20 @@ def speckle_db(noise: np.ndarray, spec: SpectralSpec) -> np.ndarray:
     -------
     np.ndarray, shape (height, frames), float32; mean -2.5 dB, standard deviation 5.6 dB
     """
+    return speckle_and_phase(noise, spec)[0]
+
+
+def speckle_and_phase(noise: np.ndarray, spec: SpectralSpec) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`speckle_db`, and the phase of the noise's STFT, shape (frames, n_fft // 2 + 1),
+    float32, radians: with the speckle's magnitudes it is a consistent STFT, so phase
+    reconstruction that starts from it has nothing to repair where the mean is steady
+    (PGHI's estimate, made for sounds with structure, left noise modulated at the frame rate
+    unless many Griffin-Lim iterations followed)."""
     spectra = stft(noise, spec.n_fft, spec.win_length, spec.hop_length)
     power = (spectra.real ** 2 + spectra.imag ** 2)[:, :spec.image_shape[0]]
     power *= np.float32(1.0 / window_power(spec))
-    return (np.float32(10.0) * np.log10(np.maximum(power, np.float32(1e-12)))).T
+    speckle = (np.float32(10.0) * np.log10(np.maximum(power, np.float32(1e-12)))).T
+    return speckle, np.arctan2(spectra.imag, spectra.real)
 
 
 def window_power(spec: SpectralSpec) -> float:
