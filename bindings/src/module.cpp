@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <complex>
 #include <cstddef>
 #include <cstdint>
@@ -24,6 +25,7 @@
 #include <thread>
 
 #include "raingan/core_abi.hpp"
+#include "raingan/dc_blocker.hpp"
 #include "raingan/griffin_lim.hpp"
 #include "raingan/pghi.hpp"
 #include "raingan/rain_core.hpp"
@@ -108,6 +110,22 @@ void project_with_momentum(const ComplexArray& rebuilt, const FloatArray& target
     auto* s = spectra.mutable_data();
     py::gil_scoped_release release;
     raingan::project_with_momentum(r, t, p, s, static_cast<std::size_t>(n), momentum);
+}
+
+using DoubleArray = py::array_t<double, py::array::c_style>;
+
+void dc_block(DoubleArray& samples, DoubleArray& state, double pole) {
+    require(samples.ndim() == 2 && state.ndim() == 1 && dim(state, 0) == dim(samples, 1),
+            "dc_block: samples must have shape (frames, channels) and state (channels,), got " +
+                std::to_string(samples.ndim()) + "-d samples and " +
+                std::to_string(state.ndim()) + "-d state");
+    require(samples.writeable() && state.writeable(), "dc_block: samples and state must be writable");
+    require(std::isfinite(pole) && pole >= 0.0 && pole < 1.0, "dc_block: pole must be in [0, 1)");
+    double* x = samples.mutable_data();
+    double* z = state.mutable_data();
+    const std::size_t frames = dim(samples, 0), channels = dim(samples, 1);
+    py::gil_scoped_release release;
+    raingan::dc_block(x, frames, channels, pole, z);
 }
 
 // -- RainCore -------------------------------------------------------------------------------
@@ -326,6 +344,12 @@ smoothing_s : time constant of gain and width glides, seconds)doc")
           "spectra = projected + momentum * (projected - previous); previous = projected. "
           "Complex arrays complex64, target float32, all C-contiguous and of equal size.");
 
+    m.def("dc_block", &dc_block, py::arg("samples").noconvert(), py::arg("state").noconvert(),
+          py::arg("pole"),
+          "The output's DC blocker, in place: y[n] = x[n] - x[n-1] + pole * y[n-1] per channel "
+          "of (frames, channels) float64 samples, NaN and infinities taken as 0; state "
+          "(channels,) float64 carries each channel's filter from block to block. Bit for bit "
+          "scipy.signal.lfilter([1, -1], [1, -pole], x, axis=0, zi=state[None]).");
     m.def("pghi", &pghi_phase, py::arg("magnitudes").noconvert(), py::arg("n_fft"),
           py::arg("win_length"), py::arg("hop_length"),
           py::arg("tolerance_db") = raingan::kDefaultPghiToleranceDb, py::arg("num_threads") = 0,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['RainCore', 'overlap_add_reframe', 'pghi', 'project_with_momentum']
+__all__: list[str] = ['RainCore', 'dc_block', 'overlap_add_reframe', 'pghi', 'project_with_momentum']
 class RainCore:
     """
     The real-time half of raingan.RainSource.
@@ -80,6 +80,10 @@ class RainCore:
     @property
     def writable_frames(self) -> int:
         ...
+def dc_block(samples: numpy.typing.NDArray[numpy.float64], state: numpy.typing.NDArray[numpy.float64], pole: typing.SupportsFloat | typing.SupportsIndex) -> None:
+    """
+    The output's DC blocker, in place: y[n] = x[n] - x[n-1] + pole * y[n-1] per channel of (frames, channels) float64 samples, NaN and infinities taken as 0; state (channels,) float64 carries each channel's filter from block to block. Bit for bit scipy.signal.lfilter([1, -1], [1, -pole], x, axis=0, zi=state[None]).
+    """
 def overlap_add_reframe(frames_in: numpy.typing.NDArray[numpy.float32], win_length: typing.SupportsInt | typing.SupportsIndex, hop_length: typing.SupportsInt | typing.SupportsIndex, window: numpy.typing.NDArray[numpy.float32], inverse_window_sum: numpy.typing.NDArray[numpy.float32], signal: numpy.typing.NDArray[numpy.float32], frames_out: numpy.typing.NDArray[numpy.float32]) -> None:
     """
     Griffin-Lim's consistency step between the FFTs: window the inverse-FFT frames, overlap-add them into `signal` (least squares), and write its windowed frames to `frames_out`. All arrays float32, C-contiguous; outputs are written in place.
