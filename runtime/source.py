@@ -35,8 +35,9 @@ MAX_LATENCY_MS = 10_000.0
 FADE_S = 0.01
 #: Length of the fallback loop heard during underruns.
 FALLBACK_LOOP_S = 4.0
-#: How often an idle producer looks at the ring.
-POLL_S = 0.005
+#: Longest an idle producer sleeps (in the native core, without the GIL) before it looks at
+#: its stop flag; stopping the core wakes it at once.
+WAIT_S = 0.1
 #: Weight of the newest block in the producer-load average.
 LOAD_SMOOTHING = 0.1
 
@@ -108,7 +109,10 @@ class _Producer:
         try:
             while not self.stop.is_set():
                 self.fill()
-                self.stop.wait(POLL_S)
+                # Sleeps natively until the host has drawn the ring below the latency: a
+                # Python poll would take the GIL 200 times a second, and a Python audio
+                # callback would wait for it each time it came at the wrong moment.
+                self.core.wait_for_room(self.latency_frames, WAIT_S)
         except Exception as exc:  # reported through stats(); the host keeps the loop
             self.error = f"{type(exc).__name__}: {exc}"
 

@@ -202,13 +202,31 @@ public:
         float* out = host_buffer(buffer, core_->channels(), planar, &n_frames);
         if (rendering_.exchange(true, std::memory_order_acquire))
             throw std::runtime_error("render: called from two threads at once");
-        {
-            py::gil_scoped_release release;
-            if (planar) core_->render_planar(out, n_frames);
-            else core_->render_interleaved(out, n_frames);
+        if (n_frames <= kKeepGilFrames) {
+            // Microseconds of copying: keep the GIL the Python caller holds. Handing it over
+            // would let the producer's Python take it, and the caller would wait for it to
+            // come back (the millisecond tail of a Python audio callback, BENCHMARKS.md).
+            render_frames(out, n_frames, planar);
+        } else {
+            py::gil_scoped_release release;  // long copies let other Python threads run
+            render_frames(out, n_frames, planar);
         }
         rendering_.store(false, std::memory_order_release);
         return n_frames;
+    }
+
+    // Producer side: sleep without the GIL until the ring holds fewer than `frames` frames,
+    // the core stops running, or timeout_s passes; returns whether the ring is below `frames`.
+    // (A Python producer polling the ring would take the GIL hundreds of times a second.)
+    bool wait_for_room(std::size_t frames, double timeout_s) {
+        require(timeout_s >= 0 && timeout_s <= 3600, "wait_for_room: timeout must be 0 to 3600 s");
+        py::gil_scoped_release release;
+        using clock = std::chrono::steady_clock;
+        const auto deadline = clock::now() + std::chrono::duration_cast<clock::duration>(
+                                                 std::chrono::duration<double>(timeout_s));
+        while (core_->readable_frames() >= frames && core_->running() && clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        return core_->readable_frames() < frames;
     }
 
     // Render n_buffers buffers of `frames` frames, one every period_s seconds, on this thread
@@ -255,9 +273,62 @@ public:
     raingan::RainCore& core() { return *core_; }
 
 private:
+    // Buffers up to this many frames are rendered holding the GIL (about 40 us at most).
+    static constexpr std::size_t kKeepGilFrames = 4096;
+
+    void render_frames(float* out, std::size_t n_frames, bool planar) {
+        if (planar) core_->render_planar(out, n_frames);
+        else core_->render_interleaved(out, n_frames);
+    }
+
     std::unique_ptr<raingan::RainCore> core_;
     std::atomic<bool> rendering_{false};
 };
+
+// Call `callback()` n_calls times, period_s apart, from a native thread of its own, as an
+// audio API calls a Python audio callback: wake at the due time, take the GIL, call, release.
+// Returns, per call, the nanoseconds from waking to holding the GIL (what other Python
+// threads make the callback wait) and from the due time to waking (the OS's share), shape
+// (n_calls, 2). The callback's own work is the callback's to time. A Python exception stops
+// the calls and is raised here (benchmarks/soak.py).
+py::array_t<std::int64_t> time_python_calls(const py::function& callback, std::size_t n_calls,
+                                            double period_s) {
+    require(n_calls > 0 && period_s >= 0, "time_python_calls: bad arguments");
+    py::array_t<std::int64_t> times({static_cast<py::ssize_t>(n_calls), py::ssize_t{2}});
+    std::int64_t* out = times.mutable_data();
+    std::string failure;
+    {
+        py::gil_scoped_release release;
+        std::thread caller([&] {
+            using clock = std::chrono::steady_clock;
+            const auto period = std::chrono::duration_cast<clock::duration>(
+                std::chrono::duration<double>(period_s));
+            auto due = clock::now();
+            py::gil_scoped_acquire thread_state;  // made once, as an audio API's thread keeps one
+            for (std::size_t i = 0; i < n_calls; ++i) {
+                due += period;
+                clock::time_point woke;
+                {
+                    py::gil_scoped_release sleeping;
+                    std::this_thread::sleep_until(due);
+                    woke = clock::now();
+                }  // takes the GIL back here
+                const auto holding = clock::now();
+                out[2 * i] = std::chrono::duration_cast<std::chrono::nanoseconds>(holding - woke).count();
+                out[2 * i + 1] = std::chrono::duration_cast<std::chrono::nanoseconds>(woke - due).count();
+                try {
+                    callback();
+                } catch (py::error_already_set& error) {
+                    failure = error.what();
+                    return;
+                }
+            }
+        });
+        caller.join();
+    }
+    if (!failure.empty()) throw std::runtime_error("time_python_calls: the callback raised " + failure);
+    return times;
+}
 
 py::dict rain_core_abi() {
     constexpr raingan::RainCoreAbi abi = raingan::this_build_rain_core_abi();
@@ -303,10 +374,16 @@ smoothing_s : time constant of gain and width glides, seconds)doc")
              "how many fitted.")
         .def("render", [](PyRainCore& self, const py::handle& buffer) { return self.render(buffer, false); },
              py::arg("buffer"),
-             "Fill a (frames, channels) float32 C-contiguous buffer in place; returns frames.")
+             "Fill a (frames, channels) float32 C-contiguous buffer in place; returns frames. "
+             "Keeps the GIL for buffers of up to 4096 frames (microseconds), releases it for "
+             "longer ones.")
         .def("render_planar", [](PyRainCore& self, const py::handle& buffer) { return self.render(buffer, true); },
              py::arg("buffer"),
-             "Fill a (channels, frames) float32 C-contiguous buffer in place; returns frames.")
+             "Fill a (channels, frames) float32 C-contiguous buffer in place; returns frames. "
+             "Keeps the GIL for buffers of up to 4096 frames, as render does.")
+        .def("wait_for_room", &PyRainCore::wait_for_room, py::arg("frames"), py::arg("timeout_s"),
+             "Producer side: sleep without the GIL until fewer than `frames` frames are "
+             "buffered, the core stops running, or timeout_s passes; returns whether fewer are.")
         .def("time_renders", &PyRainCore::time_renders, py::arg("frames"), py::arg("n_buffers"),
              py::arg("period_s"),
              "Benchmark: render n_buffers buffers paced period_s apart without the GIL; "
@@ -344,6 +421,11 @@ smoothing_s : time constant of gain and width glides, seconds)doc")
           "spectra = projected + momentum * (projected - previous); previous = projected. "
           "Complex arrays complex64, target float32, all C-contiguous and of equal size.");
 
+    m.def("time_python_calls", &time_python_calls, py::arg("callback"), py::arg("n_calls"),
+          py::arg("period_s"),
+          "Benchmark: call callback() n_calls times, period_s apart, from a native thread that "
+          "takes the GIL for each call, as an audio API calls a Python audio callback; returns "
+          "(n_calls, 2) int64 ns: waking to holding the GIL, and the due time to waking.");
     m.def("dc_block", &dc_block, py::arg("samples").noconvert(), py::arg("state").noconvert(),
           py::arg("pole"),
           "The output's DC blocker, in place: y[n] = x[n] - x[n-1] + pole * y[n-1] per channel "
