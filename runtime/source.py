@@ -3,7 +3,9 @@
 A producer thread runs a :class:`~raingan.runtime.stream.RainStream` and writes its audio
 into the native core's lock-free ring (:class:`raingan._native.RainCore`); the host calls
 :meth:`RainSource.render` from its audio callback, which copies frames out without
-allocating, locking or holding the GIL. Gain and width are applied in the core, gliding per
+allocating or locking (a Python caller keeps the GIL it holds through a short buffer's
+microseconds of copying, rather than handing it to the producer and waiting to get it back;
+the producer sleeps in the core, without the GIL, until the ring needs audio). Gain and width are applied in the core, gliding per
 sample, so they act at once; when the producer falls behind, the core crossfades into a
 pre-rendered seamless loop and back, and counts an underrun.
 
@@ -239,7 +241,8 @@ class RainSource:
         """Fill ``buffer``, shape (frames, channels), float32, C-contiguous, in place, with
         the next frames (interleaved, as Unity, Unreal and FMOD lay them out).
 
-        Never blocks and never takes the GIL while copying. Returns the frames written
+        Never blocks or allocates; keeps the caller's GIL while copying up to 4096 frames
+        (microseconds) and releases it for longer buffers. Returns the frames written
         (all of them: the fallback loop covers underruns, silence follows :meth:`stop`).
 
         Raises
