@@ -18,7 +18,7 @@ import secrets
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import resample
+import scipy.fft
 
 from .field import closed_field_images
 from .generator import Generator
@@ -100,6 +100,21 @@ def cyclic_stitch(chunks: np.ndarray, crossfade: int) -> np.ndarray:
     return out
 
 
+def fft_resample(x: np.ndarray, num: int) -> np.ndarray:
+    """``x`` (frames, ...) resampled to ``num`` frames by FFT, treating it as periodic.
+
+    ``scipy.signal.resample(x, num, axis=0)`` for real ``x``, operation for operation (so
+    sample for sample), without importing scipy.signal (50 MB of a render's memory).
+    """
+    x = np.moveaxis(np.asarray(x), 0, -1)
+    n_x = x.shape[-1]
+    m = min(num, n_x)  # frequency bins both signals have
+    spectrum = scipy.fft.rfft(x)[..., :m // 2 + 1]
+    if m % 2 == 0 and num != n_x:  # the unpaired bin at m // 2
+        spectrum[..., m // 2] *= 2 if num < n_x else 0.5
+    return np.moveaxis(scipy.fft.irfft(spectrum / (n_x / num), n=num, overwrite_x=True), -1, 0)
+
+
 def render_loop(generator: Generator, seconds: float, sample_rate_hz: int = 48_000,
                 channels: int = 2, seed: int | None = None, gain_db: float = 0.0, width: float = 1.0,
                 truncation: float | None = None, drift_s: float | None = None,
@@ -153,7 +168,7 @@ def render_loop(generator: Generator, seconds: float, sample_rate_hz: int = 48_0
     if channels == 2:
         audio = apply_width(audio, width_matrix(width))
     n_out = int(round(seconds * sample_rate_hz))
-    audio = resample(audio, n_out, axis=0).astype(np.float32) * np.float32(10 ** (gain_db / 20))
+    audio = fft_resample(audio, n_out).astype(np.float32) * np.float32(10 ** (gain_db / 20))
     # Run the (stateful) DC blocker over two periods and keep the second: its steady state
     # is periodic, so the loop stays seamless.
     safe = OutputSafety(sample_rate_hz, channels).process(np.concatenate([audio, audio]))

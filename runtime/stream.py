@@ -15,7 +15,6 @@ import secrets
 
 import numpy as np
 import soxr
-from scipy.signal import lfilter
 
 from ..core import limits
 from ..core.limits import SettingRangeError
@@ -226,9 +225,12 @@ class RainStream:
         """Per-sample gain, a one-pole glide from the current gain to the target."""
         if self._gain == self._gain_target:
             return np.full(frames, self._gain, dtype=np.float32)
-        pole = self._gain_pole
-        ramp, _ = lfilter([1.0 - pole], [1.0, -pole], np.full(frames, self._gain_target),
-                          zi=[pole * self._gain])
+        # The one-pole glide y[n] = (1 - pole) * target + pole * y[n - 1] from y[-1] = gain,
+        # in closed form: target + (gain - target) * pole ** (n + 1).
+        target = self._gain_target
+        ramp = np.power(self._gain_pole, np.arange(1.0, frames + 1.0))
+        ramp *= self._gain - target
+        ramp += target
         self._gain = float(ramp[-1]) if frames else self._gain
         if abs(self._gain - self._gain_target) < 1e-6 * self._gain_target:
             self._gain = self._gain_target

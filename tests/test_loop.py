@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 
 from raingan.runtime.generator import Generator
-from raingan.runtime.loop import closed_walk_latents, cyclic_stitch, render_loop
+from raingan.runtime.loop import closed_walk_latents, cyclic_stitch, fft_resample, render_loop
 
 RAINGAN = [str(Path(sys.executable).with_name("raingan"))]
 
@@ -34,6 +34,17 @@ def test_cyclic_stitch_keeps_power_across_every_seam_including_the_wrap():
     assert 0.75 < power.min() and power.max() < 1.3
     head = np.concatenate([out[-250:], out[:250]])  # across the wrap
     assert 0.7 < float(np.mean(head ** 2)) < 1.3
+
+
+
+@pytest.mark.parametrize("frames, num", [(1000, 1088), (1001, 1088), (1088, 1000),
+                                         (1088, 1001), (999, 999), (64, 4000)])
+def test_fft_resample_is_scipy_signal_resample(frames, num):
+    from scipy.signal import resample
+
+    x = np.random.default_rng(frames).standard_normal((frames, 2)).astype(np.float32)
+    np.testing.assert_array_equal(fft_resample(x, num), resample(x, num, axis=0))
+    np.testing.assert_array_equal(fft_resample(x[:, :1], num), resample(x[:, :1], num, axis=0))
 
 
 @pytest.fixture(scope="module")
