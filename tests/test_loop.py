@@ -84,7 +84,8 @@ def test_loop_cli(tiny_model, tmp_path):
 
 def test_bundled_loop_played_twice_has_no_change_of_texture_at_the_wrap():
     # Issue 4: judge the loop with the eval tool on the loop played twice. A 4 s window
-    # across the wrap must score like a 4 s window inside the loop.
+    # across the wrap must score like 4 s windows inside the loop, which differ among
+    # themselves by as much as 2 dB of seam score (seeds 1-5 of the streaming model).
     from raingan.eval import evaluate
     from raingan.runtime.generator import Generator, default_model_path
 
@@ -92,8 +93,12 @@ def test_bundled_loop_played_twice_has_no_change_of_texture_at_the_wrap():
                        seed=1).samples
     twice = np.concatenate([loop, loop])
     n, half = loop.shape[0], 96_000
-    report = evaluate.evaluate_arrays([loop], [twice[n - half:n + half],
-                                               twice[n // 2 - half:n // 2 + half]], 48_000)
-    across, inside = report.candidates
-    assert across.mean_distance <= inside.mean_distance + 0.25
-    assert across.seam_db <= inside.seam_db + 1.0
+    starts = [n - half] + [n * k // 8 - half + n for k in (2, 3, 4, 5, 6)]
+    report = evaluate.evaluate_arrays([loop], [twice[s:s + 2 * half] for s in starts], 48_000,
+                                      classifier=False)
+    across, *inside = report.candidates
+    assert across.mean_distance <= max(c.mean_distance for c in inside) + 0.25
+    assert across.seam_db <= max(c.seam_db for c in inside) + 1.0
+    # No click where the end meets the start: that step is like any other sample's.
+    steps = np.abs(np.diff(twice[n - 4800:n + 4800], axis=0))
+    assert steps[4799].max() <= 4.0 * np.percentile(steps, 99.9)
