@@ -110,7 +110,7 @@ def serve(ring, settings: ServeSettings, stop: threading.Event) -> str:
     which. A :class:`~raingan.core.errors.RainGANError` (a bad model, say) is written into
     the ring, for the consumer to report, and raised."""
     from .generator import Generator, default_model_path
-    from .source import POLL_S, RingProducer, fallback_loop_renderer
+    from .source import WAIT_S, RingProducer, fallback_loop_renderer
     from .stream import RainStream
 
     watch = ConsumerWatch(ring.consumer_pid)
@@ -151,7 +151,7 @@ def serve(ring, settings: ServeSettings, stop: threading.Event) -> str:
             follow_intensity(stream, intensity)
         producer.fill()
         ring.beat()
-        stop.wait(POLL_S)
+        stop.wait(WAIT_S)
 
 
 def follow_intensity(stream, intensity: float | None) -> None:
