@@ -1,13 +1,13 @@
 """Seamless loops: rain whose end flows into its start.
 
-A streaming model's loop is periodic already in its latent field (:mod:`.field`), so its
-frames are. Two things could betray the wrap: a click or level change where the last sample meets the
+Two things could betray the wrap: a click or level change where the last sample meets the
 first, and a change of character (the latents at the end unlike those at the start). Loop
 latents therefore lie on a closed random curve (:func:`closed_walk_latents`): every latent
 is standard normal, neighbours are as alike as in a stream, and the last chunk is the first
-chunk's neighbour. Chunk levels are held to a track that runs around the loop
-(:func:`.leveling.level_cyclic`). The K chunks are
-stitched cyclically (the last fades into the first exactly as any two neighbours do), and
+chunk's neighbour. A chunk model's chunk levels are held to a track that runs around the
+loop (:func:`.leveling.level_cyclic`); a streaming model's global code takes its knots from
+such a curve, and its whole latent field and speckle noise are periodic (:mod:`.field`), so
+its frames are. The K chunks are stitched cyclically (the last fades into the first exactly as any two neighbours do), and
 the loop is resampled to the host's rate by FFT, which treats the signal as periodic.
 """
 
