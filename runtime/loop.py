@@ -28,6 +28,7 @@ from .safety import OutputSafety
 from ..core.stitch import equal_power_fades
 from ..core.synthesis import images_to_chunks
 from .intensity import apply_intensity, knot_on_axis
+from .intensity_level import loop_gains_db
 from ..core import limits
 from .stream import (apply_width, default_drift_s, check_intensity, check_seed,
                      check_stream_settings, checked, width_matrix)
@@ -160,10 +161,14 @@ def render_loop(generator: Generator, seconds: float, sample_rate_hz: int = 48_0
         phase = np.stack([phase for _, phase in parts], axis=1)
         images = images.reshape(n_chunks * channels, *images.shape[2:])
         phase = phase.reshape(n_chunks * channels, *phase.shape[2:])
-    images = level_cyclic(images, spec, channels, generator.ceiling_db, generator.colour_db,
-                          track_levels=generator.field is None)
-    chunks = images_to_chunks(images, spec, generator.phase, phase)
+    levelled = level_cyclic(images, spec, channels, generator.ceiling_db, generator.colour_db,
+                            track_levels=generator.field is None)
+    chunks = images_to_chunks(levelled, spec, generator.phase, phase)
     chunks = chunks.reshape(n_chunks, channels, -1).transpose(0, 2, 1)
+    axis = generator.intensity_axis
+    if intensity is not None and axis.levels_db is not None:
+        chunks *= np.power(10.0, loop_gains_db(levelled, spec, axis, channels, intensity) / 20.0
+                           ).astype(chunks.dtype)
     audio = cyclic_stitch(chunks, spec.crossfade_samples)
     if channels == 2:
         audio = apply_width(audio, width_matrix(width))

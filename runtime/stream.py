@@ -21,6 +21,7 @@ from ..core.limits import SettingRangeError
 from .field import FieldStream
 from .generator import BATCH_LATENTS, Generator
 from .intensity import apply_intensity, knot_on_axis
+from .intensity_level import IntensityLevel
 from .latent import walk_correlation
 from .leveling import ChunkLeveller
 from .safety import OutputSafety
@@ -92,7 +93,8 @@ class RainStream:
     chunks_per_block : chunks generated per :meth:`next_block` (up to one onnxruntime batch)
     intensity : None leaves the rain as the latent walk makes it; 0-1 moves it from light to
         heavy along the model's intensity axis (:mod:`.intensity`), gliding over about
-        :data:`INTENSITY_SMOOTHING_S`
+        :data:`INTENSITY_SMOOTHING_S`, and, for models whose axis carries its levels, holds
+        the loudness at the knob's level (:mod:`.intensity_level`)
 
     Raises
     ------
@@ -141,6 +143,10 @@ class RainStream:
         self._safety = OutputSafety(sample_rate_hz, channels)
         self._intensity_pole = math.exp(-spec.chunk_step_samples / spec.sample_rate_hz
                                         / INTENSITY_SMOOTHING_S)
+        axis = generator.intensity_axis
+        self._level = (None if axis is None or axis.levels_db is None
+                       else IntensityLevel(spec, axis, channels))
+        self._level_intensity = intensity  # the glide the level follows, chunk step by step
 
     @property
     def intensity(self) -> float | None:
@@ -152,8 +158,10 @@ class RainStream:
         check_intensity(self.generator, intensity)
         self._intensity_target = intensity
         if intensity is None or self._intensity is None:
-            self._intensity = intensity
+            self._intensity = self._level_intensity = intensity
             self._knot_intensity = [intensity] * self.channels
+        if intensity is None and self._level is not None:
+            self._level.reset()
 
     def set_gain_db(self, gain_db: float) -> None:
         """Glide to a new gain over about :data:`GAIN_SMOOTHING_S`."""
@@ -173,8 +181,12 @@ class RainStream:
         """
         count = self.chunks_per_block
         images, phase = self._images(count)
-        chunks = images_to_chunks(self._leveller.process(images), self.generator.spec,
-                                  self.generator.phase, phase)
+        levelled = self._leveller.process(images)
+        chunks = images_to_chunks(levelled, self.generator.spec, self.generator.phase, phase)
+        if self._level is not None and self._intensity_target is not None:
+            # On the audio, not the images: image values stop at the top of their dB range.
+            gains_db = self._level.gains_db(levelled, self._level_glide(count))
+            chunks *= np.power(10.0, gains_db / 20.0).astype(chunks.dtype)[:, None]
         chunks = chunks.reshape(count, self.channels, -1)
         audio = np.concatenate([self._stitcher.push(chunk.T) for chunk in chunks], axis=0)
         if self.channels == 2:
@@ -205,6 +217,16 @@ class RainStream:
             pole = self._intensity_pole
             self._intensity = pole * self._intensity + (1.0 - pole) * self._intensity_target
             out[k] = apply_intensity(latents[k], axis, self._intensity, self._threshold)
+        return out
+
+    def _level_glide(self, count: int) -> np.ndarray:
+        """The intensity of each of the next ``count`` chunk steps, gliding to the target as
+        the latents do."""
+        out = np.empty(count)
+        for k in range(count):
+            self._level_intensity = (self._intensity_pole * self._level_intensity
+                                     + (1.0 - self._intensity_pole) * self._intensity_target)
+            out[k] = self._level_intensity
         return out
 
     def _knot_hook(self, channel: int):

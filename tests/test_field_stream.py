@@ -172,3 +172,31 @@ def test_intensity_moves_a_streaming_model_along_its_axis(tiny_stream_model, tmp
         audio, _ = sf.read(out, dtype="float64")
         levels.append(10 * np.log10(np.mean(audio ** 2)))
     assert levels[1] > levels[0] + 1.0
+
+
+def test_export_stores_the_levels_a_stream_holds_and_a_refit_finds_them_again(
+        tiny_stream_model, tmp_path):
+    import shutil
+
+    import onnx
+
+    from raingan.export.stream_export import refit_stream_intensity
+
+    stored = load_model(tiny_stream_model).metadata.intensity
+    assert len(stored["levels_db"]) == len(stored["projections"])
+    assert np.all(np.diff(stored["levels_db"]) >= 0)
+    # A model whose axis lacks its levels (as exported before they were stored) gets them
+    # back, the same, from its own graph.
+    copy = tmp_path / "old.onnx"
+    shutil.copy(tiny_stream_model, copy)
+    model = onnx.load(str(copy))
+    for prop in model.metadata_props:
+        if prop.key == "raingan.intensity":
+            prop.value = prop.value.replace('"levels_db"', '"unused"')
+    onnx.save(model, str(copy))
+    assert load_model(copy).intensity_axis.levels_db is None
+    refit_stream_intensity(copy)
+    again = load_model(copy).metadata.intensity
+    np.testing.assert_allclose(again["levels_db"], stored["levels_db"], atol=1e-3)
+    np.testing.assert_allclose(again["direction"], stored["direction"], atol=1e-5)
+    assert not list(tmp_path.glob("*.tmp"))
