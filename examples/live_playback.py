@@ -1,7 +1,7 @@
 """Play endless rain live through the sound card (python-sounddevice).
 
 The audio callback only calls ``RainSource.render``, which fills sounddevice's float32
-(frames, channels) buffer in place without allocating or holding the GIL while it copies.
+(frames, channels) buffer in place without allocating or locking, in microseconds.
 Type a gain in dB or a width 0-1 (``w 0.5``) and press Enter to change them while it plays.
 
     pip install sounddevice

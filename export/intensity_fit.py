@@ -6,7 +6,9 @@ character (the drifting ones). The fitted direction, normalised, is the intensit
 model's metadata carries it, with the loudness and drop density (share of time frames that
 jump well above their neighbours: drop onsets) it brings per unit, and a calibration: the
 projections at which mean loudness has risen by equal steps of dB
-(:func:`calibrate_projections`).
+(:func:`calibrate_projections`). :func:`calibrated_levels_db` then measures the mean loudness
+the runtime delivers at each calibrated level, which streams hold
+(:mod:`raingan.runtime.intensity_level`).
 """
 
 from __future__ import annotations
@@ -109,3 +111,24 @@ def calibrate_projections(images_of: Callable[[np.ndarray], np.ndarray], spec: S
     mean_db = mean_db + np.linspace(0.0, 1e-9, CALIBRATION_LEVELS)
     targets_db = np.linspace(mean_db[0], mean_db[-1], CALIBRATION_LEVELS)
     return np.interp(targets_db, mean_db, points)
+
+
+def calibrated_levels_db(images_of: Callable[[np.ndarray], np.ndarray], spec: SpectralSpec,
+                         axis: IntensityAxis, latent_dim: int, threshold: float,
+                         level: Callable[[np.ndarray], np.ndarray], seed: int = 0
+                         ) -> np.ndarray:
+    """The mean loudness of :data:`CALIBRATION_LATENTS` latents set at each of the axis's
+    calibrated levels, after ``level`` (the runtime's colour gains and level ceiling, which
+    decide what is heard), made non-decreasing; dB, shape (levels,).
+
+    Parameters
+    ----------
+    axis : an axis with its ``projections``
+    level : images (n, height, width) -> the images the runtime reconstructs
+    """
+    rng = np.random.default_rng(seed)
+    latents = truncated_normal(rng, (CALIBRATION_LATENTS, latent_dim), threshold)
+    levels_db = np.array([image_features(level(images_of(
+        set_projection(latents, axis.direction, projection, threshold))), spec)[0].mean()
+        for projection in axis.projections])
+    return np.maximum.accumulate(levels_db)

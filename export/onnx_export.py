@@ -40,6 +40,7 @@ from .folding import (fold_batch_norm, subpixel_bias, subpixel_frame_noise_kerne
                       subpixel_kernel, subpixel_noise_kernel)
 from .quantize import quantize_convolutions  # noqa: E402
 from .stream_export import stream_graph, stream_intensity_axis, stream_metadata  # noqa: E402
+from ..training.streaming import field_layout  # noqa: E402
 
 #: Largest allowed |TensorFlow - onnxruntime| over the parity latents.
 PARITY_ATOL = 1e-4
@@ -239,7 +240,7 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | Sequence[Path] | N
         except Exception as exc:  # tf2onnx raises many untyped errors
             raise ExportError(f"tf2onnx could not convert the generator ({exc})") from None
         _check_parity(difference)
-        metadata = stream_metadata(state, weights, steps, stream_intensity_axis(session, state))
+        metadata = stream_metadata(state, weights, steps, None)
         int8_difference = None
         onnx.helper.set_model_props(model_proto, metadata.to_props())
         serialized = model_proto.SerializeToString()
@@ -251,6 +252,14 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | Sequence[Path] | N
     if reference is not None:
         metadata = dataclasses.replace(metadata, colour_db=calibrated_colour(
             serialized, reference, state.config.gain_db, colour_seconds, progress))
+        onnx.helper.set_model_props(model_proto, metadata.to_props())
+        serialized = model_proto.SerializeToString()
+    if state.config.architecture == "stream":
+        # Fitted last: the levels a stream holds are measured through the colour gains.
+        axis = stream_intensity_axis(session, state.spec, field_layout(state.spec, state.config),
+                                     state.config.truncation, metadata.colour_db,
+                                     metadata.ceiling_db)
+        metadata = dataclasses.replace(metadata, intensity=axis.to_dict())
         onnx.helper.set_model_props(model_proto, metadata.to_props())
         serialized = model_proto.SerializeToString()
     with atomic_output(out, suffix=".onnx") as temp:

@@ -9,15 +9,20 @@ graph that only works at the training crop's length is refused.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from ..core.model_meta import FIELD_INPUT_NAME, OUTPUT_NAME, ModelMetadata
+from ..core.model_meta import (FIELD_INPUT_NAME, OUTPUT_NAME, FieldLayout, ModelFormatError,
+                               ModelMetadata)
+from ..core.spec import SpectralSpec
 from ..runtime.intensity import IntensityAxis
 from ..runtime.latent import truncated_normal
 from ..training.checkpoint import CheckpointState
-from .intensity_fit import fit_intensity_axis
+from ..runtime.leveling import ChunkLeveller
+from .intensity_fit import calibrated_levels_db, fit_intensity_axis
 from ..training.streaming import (context_frames, field_channels, field_generator_of,
                                   field_layout)
 
@@ -36,7 +41,7 @@ def stream_graph(trained, state: CheckpointState, opset: int, batch: int
     import tf2onnx
 
     field_model = field_generator_of(trained)
-    channels, context = field_channels(state.config), context_frames(state.config)
+    channels, context = field_channels(state.config), context_frames(state.spec, state.config)
     signature = [tf.TensorSpec([None, None, channels], tf.float32, name=FIELD_INPUT_NAME)]
 
     @tf.function(input_signature=signature)
@@ -58,12 +63,15 @@ def stream_graph(trained, state: CheckpointState, opset: int, batch: int
     return model_proto, session, difference
 
 
-def stream_intensity_axis(session, state: CheckpointState) -> IntensityAxis:
+def stream_intensity_axis(session, spec: SpectralSpec, layout: FieldLayout, truncation: float,
+                          colour_db: Sequence[float] | None,
+                          ceiling_db: Sequence[float] | None) -> IntensityAxis:
     """The intensity axis of an exported streaming generator, in its global code: each
     latent's global part held over a crop's field, with fresh local noise
-    (:func:`raingan.export.intensity_fit.fit_intensity_axis`)."""
-    layout, truncation = field_layout(state.config), state.config.truncation
-    frames = state.spec.n_frames + 2 * layout.context_frames
+    (:func:`raingan.export.intensity_fit.fit_intensity_axis`), with the levels a stream
+    holds (:func:`raingan.export.intensity_fit.calibrated_levels_db`, through the model's
+    ``colour_db`` and ``ceiling_db``)."""
+    frames = spec.n_frames + 2 * layout.context_frames
     noise_rng = np.random.default_rng(1)
 
     def images_of(latents: np.ndarray) -> np.ndarray:
@@ -77,20 +85,50 @@ def stream_intensity_axis(session, state: CheckpointState) -> IntensityAxis:
             parts.append(session.run([OUTPUT_NAME], {FIELD_INPUT_NAME: field})[0])
         return np.concatenate(parts)
 
-    return fit_intensity_axis(images_of, state.spec, layout.channels, layout.global_dim,
-                              truncation)
+    axis = fit_intensity_axis(images_of, spec, layout.channels, layout.global_dim, truncation)
+    leveller = ChunkLeveller(spec, 1, None if ceiling_db is None else np.asarray(ceiling_db),
+                             None if colour_db is None else np.asarray(colour_db),
+                             track_levels=False)
+    return replace(axis, levels_db=calibrated_levels_db(
+        images_of, spec, axis, layout.channels, truncation, leveller.process))
+
+
+def refit_stream_intensity(path: Path) -> IntensityAxis:
+    """Fit an exported streaming model's intensity axis again from its own graph and store
+    it in the file (through a temporary file, so a failure leaves the model as it was): how
+    a model exported before the axis carried its levels gets them."""
+    import onnx
+    import onnxruntime
+
+    model = onnx.load(str(path))
+    props = {p.key: p.value for p in model.metadata_props}
+    metadata = ModelMetadata.from_props(props, str(path))
+    if metadata.field is None:
+        raise ModelFormatError(f"{path}: not a streaming model")
+    session = onnxruntime.InferenceSession(model.SerializeToString(),
+                                           providers=["CPUExecutionProvider"])
+    axis = stream_intensity_axis(session, metadata.spec, metadata.field, metadata.truncation,
+                                 metadata.colour_db, metadata.ceiling_db)
+    props.update(replace(metadata, intensity=axis.to_dict()).to_props())
+    del model.metadata_props[:]
+    for key, value in props.items():
+        model.metadata_props.add(key=key, value=value)
+    temporary = path.with_name(path.name + ".tmp")
+    onnx.save(model, str(temporary))
+    temporary.replace(path)
+    return axis
 
 
 def stream_metadata(state: CheckpointState, weights: str, steps: Sequence[int],
-                    axis: IntensityAxis) -> ModelMetadata:
+                    axis: IntensityAxis | None) -> ModelMetadata:
     """What an exported streaming generator says about itself."""
     config = state.config
-    layout = field_layout(config)
+    layout = field_layout(state.spec, config)
     return ModelMetadata(
         spec=state.spec, latent_dim=layout.channels, truncation=config.truncation,
         data_fingerprint=state.data_fingerprint, step=state.step,
         drifting_dims=layout.global_dim, ceiling_db=state.ceiling_db, field=layout,
-        intensity=axis.to_dict(),
+        intensity=None if axis is None else axis.to_dict(),
         training={"architecture": "stream", "loss": config.loss,
                   "g_channels": list(config.g_channels), "d_channels": list(config.d_channels),
                   "stream_dilations": list(config.stream_dilations), "weights": weights,

@@ -4,7 +4,9 @@ A streaming model's graph maps a latent field, one column per STFT frame, to the
 power of every frame (``raingan.training.streaming``). :class:`FieldStream` keeps one field
 per channel and runs the graph over consecutive windows of it, each with the graph's
 context on both sides, so consecutive windows' frames continue each other exactly. It then
-adds a noisy spectrum's speckle (:func:`speckle_db`) and hands the frames on as chunk images
+adds a noisy spectrum's speckle (:func:`raingan.core.speckle.speckle_and_phase`, the STFT
+of one endless white noise, so that it is correlated across frames and bins as a real
+spectrum's is; its phase is where phase reconstruction starts) and hands the frames on as chunk images
 that overlap by the spec's crossfade, the shape the rest of the runtime (phase
 reconstruction, stitching, loops, stems) takes.
 
@@ -20,6 +22,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from ..core.model_meta import FieldLayout
+from ..core.speckle import speckle_and_phase
 from ..core.spec import SpectralSpec
 from .latent import LatentWalk, truncated_normal
 
@@ -33,14 +36,6 @@ class FieldModel(Protocol):
     def field(self) -> FieldLayout: ...
 
     def field_images(self, field: np.ndarray) -> np.ndarray: ...
-
-
-def speckle_db(rng: np.random.Generator, frames: int, height: int) -> np.ndarray:
-    """The speckle of a noisy spectrum, ``10 log10 E`` with ``E`` standard exponential, dB,
-    shape (height, frames), float32; drawn frame by frame, so that the values do not depend
-    on how a stream splits its frames into calls."""
-    draws = np.maximum(rng.standard_exponential((frames, height), dtype=np.float32), 1e-12)
-    return (np.float32(10.0) * np.log10(draws)).T
 
 
 class FieldStream:
@@ -71,27 +66,36 @@ class FieldStream:
         self._next_column = -self.layout.context_frames  # frame index of the next column
         self._columns = np.zeros((0, self.layout.channels), np.float32)
         self._tail: np.ndarray | None = None  # last crossfade frames of the last image
+        # The white noise the speckle is the STFT of: its last win - hop samples, which the
+        # next frame shares with the last one.
+        overlap = self.spec.win_length - self.spec.hop_length
+        self._noise = self._speckle_rng.standard_normal(overlap, dtype=np.float32)
 
-    def next_images(self, count: int) -> np.ndarray:
-        """The next ``count`` chunk images, shape (count, height, n_frames), in [-1, 1];
-        each begins with the previous one's last ``crossfade_frames`` frames."""
+    def next_images(self, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """The next ``count`` chunk images, shape (count, height, n_frames), in [-1, 1], each
+        beginning with the previous one's last ``crossfade_frames`` frames; and the phase
+        their reconstruction starts from, shape (count, n_frames, n_fft // 2 + 1), radians
+        (:func:`raingan.core.speckle.speckle_and_phase`)."""
         fresh = count * self._step + (self.spec.crossfade_frames if self._tail is None else 0)
-        frames = self._frames(fresh)
+        frames, phase = self._frames(fresh)
         if self._tail is not None:
-            frames = np.concatenate([self._tail, frames], axis=1)
-        self._tail = frames[:, frames.shape[1] - self.spec.crossfade_frames:]
-        starts = np.arange(count) * self._step
-        return np.stack([frames[:, s:s + self.spec.n_frames] for s in starts])
+            frames = np.concatenate([self._tail[0], frames], axis=1)
+            phase = np.concatenate([self._tail[1], phase], axis=0)
+        fade = self.spec.crossfade_frames
+        self._tail = (frames[:, frames.shape[1] - fade:], phase[phase.shape[0] - fade:])
+        return chunk_views(frames, phase, self.spec, count, periodic=False)
 
-    def _frames(self, count: int) -> np.ndarray:
-        """The next ``count`` frames with speckle, shape (height, count), image units."""
+    def _frames(self, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """The next ``count`` frames with speckle, shape (height, count), image units, and
+        their noise's phase, shape (count, n_fft // 2 + 1)."""
         context = self.layout.context_frames
         self._extend(count + 2 * context - self._columns.shape[0])
         means = self.model.field_images(self._columns[None, :count + 2 * context])[0]
         self._columns = self._columns[count:]
-        noise = speckle_db(self._speckle_rng, count, self.spec.image_shape[0])
-        noisy = means + noise * np.float32(1.0 / self.spec.db_per_image_unit)
-        return np.clip(noisy, -1.0, 1.0, out=noisy)
+        fresh = self._speckle_rng.standard_normal(count * self.spec.hop_length, dtype=np.float32)
+        noise = np.concatenate([self._noise, fresh])
+        self._noise = noise[noise.shape[0] - self._noise.shape[0]:]
+        return with_speckle(means, noise, self.spec)
 
     def _extend(self, count: int) -> None:
         """Append at least ``count`` new field columns, in whole chunk steps, so that the
@@ -116,7 +120,7 @@ class FieldStream:
 
 
 def closed_field_images(model: FieldModel, rng: np.random.Generator, knots: np.ndarray,
-                        truncation: float) -> np.ndarray:
+                        truncation: float) -> tuple[np.ndarray, np.ndarray]:
     """Chunk images of a loop: the field, and so the frames, are periodic.
 
     Parameters
@@ -126,8 +130,8 @@ def closed_field_images(model: FieldModel, rng: np.random.Generator, knots: np.n
 
     Returns
     -------
-    np.ndarray, shape (n_chunks, height, n_frames): image ``k`` starts at chunk step ``k``
-    of the period, the last one wrapping around into the first frames, as a stream's
+    (images, phase) as :meth:`FieldStream.next_images`'s: image ``k`` starts at chunk step
+    ``k`` of the period, the last one wrapping around into the first frames, as a stream's
     consecutive images overlap.
     """
     spec, layout = model.spec, model.field
@@ -143,8 +147,28 @@ def closed_field_images(model: FieldModel, rng: np.random.Generator, knots: np.n
     columns = np.concatenate([codes, local], axis=1)
     wrapped = np.arange(-layout.context_frames, period + layout.context_frames) % period
     means = model.field_images(columns[None, wrapped])[0]
-    frames = means + speckle_db(speckle_rng, period, spec.image_shape[0]) * np.float32(
-        1.0 / spec.db_per_image_unit)
-    np.clip(frames, -1.0, 1.0, out=frames)
-    starts = np.arange(n_chunks) * step
-    return np.stack([frames[:, (s + np.arange(spec.n_frames)) % period] for s in starts])
+    noise = speckle_rng.standard_normal(period * spec.hop_length, dtype=np.float32)
+    noise = np.concatenate([noise, noise[:spec.win_length - spec.hop_length]])  # periodic
+    frames, phase = with_speckle(means, noise, spec)
+    return chunk_views(frames, phase, spec, n_chunks, periodic=True)
+
+
+def with_speckle(means: np.ndarray, noise: np.ndarray, spec: SpectralSpec
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Mean frames (height, frames) with the speckle of ``noise`` added and clipped like a
+    real image, and the noise's phase (frames, n_fft // 2 + 1)."""
+    speckle, phase = speckle_and_phase(noise, spec)
+    frames = means + speckle * np.float32(1.0 / spec.db_per_image_unit)
+    return np.clip(frames, -1.0, 1.0, out=frames), phase
+
+
+def chunk_views(frames: np.ndarray, phase: np.ndarray, spec: SpectralSpec, count: int,
+                periodic: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` chunk images (count, height, n_frames) and their phase (count, n_frames,
+    bins) from consecutive frames, chunk ``k`` starting at ``k`` chunk steps; ``periodic``
+    wraps the last chunks around into the first frames."""
+    step = spec.n_frames - spec.crossfade_frames
+    index = np.arange(count)[:, None] * step + np.arange(spec.n_frames)[None, :]
+    if periodic:
+        index %= frames.shape[1]
+    return frames[:, index].transpose(1, 0, 2), phase[index]

@@ -20,9 +20,10 @@ from ..core.synthesis import images_to_chunks
 
 #: Latents per onnxruntime call: amortises call overhead, bounds memory.
 BATCH_LATENTS = 16
-#: ... on the CPU: renders ran 5 % faster in calls of 8 (or 4) than of 16 (interleaved
-#: renders, BENCHMARKS.md, "Render speed"); the smaller activations stay in cache.
-CPU_BATCH_LATENTS = 8
+#: ... on the CPU: calls of 8 (or 4) ran renders 5 % faster than calls of 16, the smaller
+#: activations staying in cache; calls of 2 are as fast as 8 and keep onnxruntime's arena at
+#: 40 MB instead of 130 (BENCHMARKS.md, "Render speed" and "Memory of a render").
+CPU_BATCH_LATENTS = 2
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 
 

@@ -7,6 +7,12 @@ has risen by equal steps of dB. At run time, :func:`apply_intensity` sets every 
 projection on the axis to a value between ``-AXIS_REACH`` (intensity 0) and ``+AXIS_REACH``
 (intensity 1), through that calibration, and leaves the rest of the latent alone, so the
 rain keeps its other qualities while it gets lighter or heavier.
+
+A latent direction moves the mean loudness of many latents, not that of every one: along
+the streaming model's axis some global codes get louder by 15 dB and some quieter by 5. So
+the axis also stores the mean loudness it measured at each calibrated level, and
+:func:`intensity_target_db` turns it into the loudness a stream holds at each intensity
+(:mod:`.intensity_level`): every seed gets heavier as the knob turns, never lighter.
 """
 
 from __future__ import annotations
@@ -19,6 +25,9 @@ import numpy as np
 #: Projection on the axis at intensity 0 and 1, in standard deviations of a latent's
 #: projection (which is standard normal): heavy and light, but still typical, latents.
 AXIS_REACH = 2.0
+#: The least loudness span, dB, from intensity 0 to 1 that a stream's level follows: light
+#: drizzle and a downpour differ by more than the mean rise along a weak axis.
+MIN_SPAN_DB = 12.0
 
 
 @dataclass(frozen=True)
@@ -34,12 +43,17 @@ class IntensityAxis:
     projections : shape (levels,), ascending from -AXIS_REACH to +AXIS_REACH: the projection
         at intensities ``linspace(0, 1, levels)`` (None: linear, for models exported before
         the calibration)
+    levels_db : shape (levels,), ascending: the mean loudness measured at those intensities
+        on the images the runtime reconstructs (K-weighted STFT power, dB,
+        :func:`raingan.export.intensity_fit.calibrated_levels_db`); None for models exported
+        without it (chunk models among them), whose streams follow the axis alone
     """
 
     direction: np.ndarray
     loudness_db_per_unit: float
     density_per_unit: float
     projections: np.ndarray | None = None
+    levels_db: np.ndarray | None = None
 
     def projection_at(self, intensity: float) -> float:
         """The projection on the axis for ``intensity`` in [0, 1]."""
@@ -55,6 +69,8 @@ class IntensityAxis:
                   "density_per_unit": self.density_per_unit}
         if self.projections is not None:
             stored["projections"] = [round(float(v), 6) for v in self.projections]
+        if self.levels_db is not None:
+            stored["levels_db"] = [round(float(v), 4) for v in self.levels_db]
         return stored
 
     @classmethod
@@ -76,8 +92,15 @@ class IntensityAxis:
                     or np.any(np.diff(projections) < 0)):
                 raise ValueError("intensity projections must be an ascending list of at least "
                                  "2 numbers")
+        levels_db = data.get("levels_db")
+        if levels_db is not None:
+            levels_db = np.asarray(levels_db, dtype=np.float64)
+            if (projections is None or levels_db.shape != projections.shape
+                    or not np.all(np.isfinite(levels_db)) or np.any(np.diff(levels_db) < 0)):
+                raise ValueError("intensity levels_db must be an ascending list as long as "
+                                 "the projections")
         return cls(direction / norm, float(data["loudness_db_per_unit"]),
-                   float(data["density_per_unit"]), projections)
+                   float(data["density_per_unit"]), projections, levels_db)
 
 
 def apply_intensity(latents: np.ndarray, axis: IntensityAxis, intensity: float,
@@ -96,6 +119,18 @@ def apply_intensity(latents: np.ndarray, axis: IntensityAxis, intensity: float,
     if not 0.0 <= intensity <= 1.0:
         raise ValueError(f"intensity must be in [0, 1], got {intensity}")
     return set_projection(latents, axis.direction, axis.projection_at(intensity), threshold)
+
+
+def intensity_target_db(axis: IntensityAxis, intensity: float) -> float | None:
+    """The loudness, dB in the units of ``axis.levels_db``, that a stream holds at
+    ``intensity``: a straight line in the knob (equal dB for equal turns, as the calibration
+    meant) from the lightest measured level to the heaviest, stretched about its middle to
+    span at least :data:`MIN_SPAN_DB`; None when the axis has no levels."""
+    if axis.levels_db is None:
+        return None
+    lightest_db, heaviest_db = float(axis.levels_db[0]), float(axis.levels_db[-1])
+    span_db = max(heaviest_db - lightest_db, MIN_SPAN_DB)
+    return 0.5 * (lightest_db + heaviest_db) + span_db * (intensity - 0.5)
 
 
 def knot_on_axis(knots: np.ndarray, generator, intensity: float,

@@ -1,13 +1,13 @@
 """Seamless loops: rain whose end flows into its start.
 
-A streaming model's loop is periodic already in its latent field (:mod:`.field`), so its
-frames are. Two things could betray the wrap: a click or level change where the last sample meets the
+Two things could betray the wrap: a click or level change where the last sample meets the
 first, and a change of character (the latents at the end unlike those at the start). Loop
 latents therefore lie on a closed random curve (:func:`closed_walk_latents`): every latent
 is standard normal, neighbours are as alike as in a stream, and the last chunk is the first
-chunk's neighbour. Chunk levels are held to a track that runs around the loop
-(:func:`.leveling.level_cyclic`). The K chunks are
-stitched cyclically (the last fades into the first exactly as any two neighbours do), and
+chunk's neighbour. A chunk model's chunk levels are held to a track that runs around the
+loop (:func:`.leveling.level_cyclic`); a streaming model's global code takes its knots from
+such a curve, and its whole latent field and speckle noise are periodic (:mod:`.field`), so
+its frames are. The K chunks are stitched cyclically (the last fades into the first exactly as any two neighbours do), and
 the loop is resampled to the host's rate by FFT, which treats the signal as periodic.
 """
 
@@ -18,7 +18,7 @@ import secrets
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import resample
+import scipy.fft
 
 from .field import closed_field_images
 from .generator import Generator
@@ -28,8 +28,9 @@ from .safety import OutputSafety
 from ..core.stitch import equal_power_fades
 from ..core.synthesis import images_to_chunks
 from .intensity import apply_intensity, knot_on_axis
+from .intensity_level import loop_gains_db
 from ..core import limits
-from .stream import (DEFAULT_DRIFT_S, apply_width, check_intensity, check_seed,
+from .stream import (apply_width, default_drift_s, check_intensity, check_seed,
                      check_stream_settings, checked, width_matrix)
 
 MIN_LOOP_CHUNKS = 4
@@ -70,7 +71,8 @@ def closed_walk_latents(rng: np.random.Generator, count: int, latent_dim: int,
 
 
 def _closed_field(generator: Generator, rng: np.random.Generator, n_chunks: int,
-                  threshold: float, correlation: float, intensity: float | None) -> np.ndarray:
+                  threshold: float, correlation: float, intensity: float | None
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """One channel's loop images from a streaming model (:func:`.field.closed_field_images`)."""
     knot_rng, field_rng = rng.spawn(2)
     knots = closed_walk_latents(knot_rng, n_chunks, generator.field.global_dim, threshold,
@@ -99,9 +101,24 @@ def cyclic_stitch(chunks: np.ndarray, crossfade: int) -> np.ndarray:
     return out
 
 
+def fft_resample(x: np.ndarray, num: int) -> np.ndarray:
+    """``x`` (frames, ...) resampled to ``num`` frames by FFT, treating it as periodic.
+
+    ``scipy.signal.resample(x, num, axis=0)`` for real ``x``, operation for operation (so
+    sample for sample), without importing scipy.signal (50 MB of a render's memory).
+    """
+    x = np.moveaxis(np.asarray(x), 0, -1)
+    n_x = x.shape[-1]
+    m = min(num, n_x)  # frequency bins both signals have
+    spectrum = scipy.fft.rfft(x)[..., :m // 2 + 1]
+    if m % 2 == 0 and num != n_x:  # the unpaired bin at m // 2
+        spectrum[..., m // 2] *= 2 if num < n_x else 0.5
+    return np.moveaxis(scipy.fft.irfft(spectrum / (n_x / num), n=num, overwrite_x=True), -1, 0)
+
+
 def render_loop(generator: Generator, seconds: float, sample_rate_hz: int = 48_000,
                 channels: int = 2, seed: int | None = None, gain_db: float = 0.0, width: float = 1.0,
-                truncation: float | None = None, drift_s: float = DEFAULT_DRIFT_S,
+                truncation: float | None = None, drift_s: float | None = None,
                 intensity: float | None = None) -> LoopResult:
     """A loop of exactly ``round(seconds * sample_rate_hz)`` frames (settings as for
     :class:`~raingan.runtime.stream.RainStream`; ``seed`` None draws one; a fixed
@@ -125,7 +142,8 @@ def render_loop(generator: Generator, seconds: float, sample_rate_hz: int = 48_0
     step_s = spec.chunk_step_samples / spec.sample_rate_hz
     n_chunks = max(MIN_LOOP_CHUNKS, round(seconds / step_s))
     threshold = generator.metadata.truncation if truncation is None else truncation
-    correlation = walk_correlation(step_s, drift_s)
+    correlation = walk_correlation(step_s, default_drift_s(generator) if drift_s is None
+                                   else drift_s)
     streams = np.random.SeedSequence(seed).spawn(channels)
     if generator.field is None:
         latents = np.stack([closed_walk_latents(np.random.default_rng(s), n_chunks,
@@ -135,21 +153,27 @@ def render_loop(generator: Generator, seconds: float, sample_rate_hz: int = 48_0
         latents = latents.reshape(n_chunks * channels, -1)
         if intensity is not None:
             latents = apply_intensity(latents, generator.intensity_axis, intensity, threshold)
-        images = generator.images(latents)
+        images, phase = generator.images(latents), None
     else:
-        images = np.stack([_closed_field(generator, np.random.default_rng(s), n_chunks,
-                                         threshold, correlation, intensity)
-                           for s in streams], axis=1)
+        parts = [_closed_field(generator, np.random.default_rng(s), n_chunks, threshold,
+                               correlation, intensity) for s in streams]
+        images = np.stack([images for images, _ in parts], axis=1)
+        phase = np.stack([phase for _, phase in parts], axis=1)
         images = images.reshape(n_chunks * channels, *images.shape[2:])
-    images = level_cyclic(images, spec, channels, generator.ceiling_db, generator.colour_db,
-                          track_levels=generator.field is None)
-    chunks = images_to_chunks(images, spec, generator.phase)
+        phase = phase.reshape(n_chunks * channels, *phase.shape[2:])
+    levelled = level_cyclic(images, spec, channels, generator.ceiling_db, generator.colour_db,
+                            track_levels=generator.field is None)
+    chunks = images_to_chunks(levelled, spec, generator.phase, phase)
     chunks = chunks.reshape(n_chunks, channels, -1).transpose(0, 2, 1)
+    axis = generator.intensity_axis
+    if intensity is not None and axis.levels_db is not None:
+        chunks *= np.power(10.0, loop_gains_db(levelled, spec, axis, channels, intensity) / 20.0
+                           ).astype(chunks.dtype)
     audio = cyclic_stitch(chunks, spec.crossfade_samples)
     if channels == 2:
         audio = apply_width(audio, width_matrix(width))
     n_out = int(round(seconds * sample_rate_hz))
-    audio = resample(audio, n_out, axis=0).astype(np.float32) * np.float32(10 ** (gain_db / 20))
+    audio = fft_resample(audio, n_out).astype(np.float32) * np.float32(10 ** (gain_db / 20))
     # Run the (stateful) DC blocker over two periods and keep the second: its steady state
     # is periodic, so the loop stays seamless.
     safe = OutputSafety(sample_rate_hz, channels).process(np.concatenate([audio, audio]))

@@ -41,7 +41,7 @@ class ServeSettings:
     seed: int | None = None
     model: str | os.PathLike | None = None
     intensity: float | None = None
-    drift_s: float = 10.0  # raingan.runtime.stream.DEFAULT_DRIFT_S
+    drift_s: float | None = None  # None: the model's (raingan.runtime.stream.default_drift_s)
     truncation: float | None = None
     device: str = "cpu"
 
@@ -51,7 +51,8 @@ class ServeSettings:
         # tens of milliseconds rather than seconds.
         limits.SAMPLE_RATE_HZ.check("sample rate", self.sample_rate_hz)
         limits.CHANNELS.check("channels", self.channels)
-        limits.DRIFT_S.check("drift", self.drift_s)
+        if self.drift_s is not None:
+            limits.DRIFT_S.check("drift", self.drift_s)
         for name, value, limit in (("seed", self.seed, limits.SEED),
                                    ("intensity", self.intensity, limits.INTENSITY),
                                    ("truncation", self.truncation, limits.TRUNCATION)):
@@ -109,7 +110,7 @@ def serve(ring, settings: ServeSettings, stop: threading.Event) -> str:
     which. A :class:`~raingan.core.errors.RainGANError` (a bad model, say) is written into
     the ring, for the consumer to report, and raised."""
     from .generator import Generator, default_model_path
-    from .source import POLL_S, RingProducer, fallback_loop_renderer
+    from .source import WAIT_S, RingProducer, fallback_loop_renderer
     from .stream import RainStream
 
     watch = ConsumerWatch(ring.consumer_pid)
@@ -150,7 +151,7 @@ def serve(ring, settings: ServeSettings, stop: threading.Event) -> str:
             follow_intensity(stream, intensity)
         producer.fill()
         ring.beat()
-        stop.wait(POLL_S)
+        stop.wait(WAIT_S)
 
 
 def follow_intensity(stream, intensity: float | None) -> None:

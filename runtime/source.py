@@ -3,7 +3,9 @@
 A producer thread runs a :class:`~raingan.runtime.stream.RainStream` and writes its audio
 into the native core's lock-free ring (:class:`raingan._native.RainCore`); the host calls
 :meth:`RainSource.render` from its audio callback, which copies frames out without
-allocating, locking or holding the GIL. Gain and width are applied in the core, gliding per
+allocating or locking (a Python caller keeps the GIL it holds through a short buffer's
+microseconds of copying, rather than handing it to the producer and waiting to get it back;
+the producer sleeps in the core, without the GIL, until the ring needs audio). Gain and width are applied in the core, gliding per
 sample, so they act at once; when the producer falls behind, the core crossfades into a
 pre-rendered seamless loop and back, and counts an underrun.
 
@@ -25,7 +27,7 @@ import numpy as np
 
 from .generator import Generator, default_model_path
 from .loop import render_loop
-from .stream import (DEFAULT_DRIFT_S, GAIN_SMOOTHING_S, RainStream, StreamSettingsError,
+from .stream import (GAIN_SMOOTHING_S, RainStream, StreamSettingsError,
                      check_intensity_range, check_seed, check_stream_settings)
 
 #: Audio the producer keeps buffered ahead of the host, by default. On two cores, one
@@ -36,8 +38,9 @@ MAX_LATENCY_MS = 10_000.0
 FADE_S = 0.01
 #: Length of the fallback loop heard during underruns.
 FALLBACK_LOOP_S = 4.0
-#: How often an idle producer looks at the ring.
-POLL_S = 0.005
+#: Longest an idle producer sleeps (in the native core, without the GIL) before it looks at
+#: its stop flag; stopping the core wakes it at once.
+WAIT_S = 0.1
 #: Weight of the newest block in the producer-load average.
 LOAD_SMOOTHING = 0.1
 
@@ -76,7 +79,7 @@ class SourceStats:
 
 
 def fallback_loop_renderer(generator: Generator, sample_rate: int, channels: int, seed: int,
-                           truncation: float | None, drift_s: float,
+                           truncation: float | None, drift_s: float | None,
                            intensity: float | None) -> Callable[[], np.ndarray]:
     """A function that renders the seamless fallback loop heard during underruns:
     :data:`FALLBACK_LOOP_S` of rain from a seed of its own, shape (frames, channels)."""
@@ -132,7 +135,10 @@ class RingProducer:
         try:
             while not self.stop.is_set():
                 self.fill()
-                self.stop.wait(POLL_S)
+                # Sleeps natively until the host has drawn the ring below the latency: a
+                # Python poll would take the GIL 200 times a second, and a Python audio
+                # callback would wait for it each time it came at the wrong moment.
+                self.core.wait_for_room(self.latency_frames, WAIT_S)
         except Exception as exc:  # reported through stats(); the host keeps the loop
             self.error = f"{type(exc).__name__}: {exc}"
 
@@ -173,7 +179,7 @@ class RainSource:
     def __init__(self, model: str | os.PathLike | None = None, sample_rate: int = 48_000,
                  channels: int = 2, seed: int | None = None,
                  latency_ms: float = DEFAULT_LATENCY_MS, gain_db: float = 0.0,
-                 width: float = 1.0, drift_s: float = DEFAULT_DRIFT_S,
+                 width: float = 1.0, drift_s: float | None = None,
                  truncation: float | None = None, intensity: float | None = None,
                  device: str = "cpu"):
         from .. import _native
@@ -257,7 +263,8 @@ class RainSource:
         """Fill ``buffer``, shape (frames, channels), float32, C-contiguous, in place, with
         the next frames (interleaved, as Unity, Unreal and FMOD lay them out).
 
-        Never blocks and never takes the GIL while copying. Returns the frames written
+        Never blocks or allocates; keeps the caller's GIL while copying up to 4096 frames
+        (microseconds) and releases it for longer buffers. Returns the frames written
         (all of them: the fallback loop covers underruns, silence follows :meth:`stop`).
 
         Raises

@@ -15,13 +15,13 @@ import secrets
 
 import numpy as np
 import soxr
-from scipy.signal import lfilter
 
 from ..core import limits
 from ..core.limits import SettingRangeError
 from .field import FieldStream
 from .generator import BATCH_LATENTS, Generator
 from .intensity import apply_intensity, knot_on_axis
+from .intensity_level import IntensityLevel
 from .latent import walk_correlation
 from .leveling import ChunkLeveller
 from .safety import OutputSafety
@@ -33,6 +33,16 @@ from ..core.synthesis import images_to_chunks
 #: 5 s looked 8 % better on seeds 0-9 and was 4 % worse on 10-19), 20 s is worse (mean
 #: band levels: a minute of it holds one or two kinds of rain); BENCHMARKS.md.
 DEFAULT_DRIFT_S = 10.0
+#: ... of a streaming model (:mod:`.field`). It learned from crops that each hold one
+#: global code, so a code that moves within seconds is a change it never saw: with a 10 s
+#: drift its renders fluctuated too much at 4-16 Hz (+3 to +5 dB over the held-out thirds'
+#: modulation) and scored a texture distance of 0.58; with 600 s, 0.38 (BENCHMARKS.md).
+FIELD_DRIFT_S = 600.0
+
+
+def default_drift_s(generator: Generator) -> float:
+    """The drift a stream of ``generator`` takes when none is given."""
+    return DEFAULT_DRIFT_S if generator.field is None else FIELD_DRIFT_S
 #: Gain changes glide with this time constant, so a moving fader makes no zipper noise.
 GAIN_SMOOTHING_S = 0.02
 #: Intensity glides towards its target with this time constant, chunk by chunk.
@@ -78,11 +88,13 @@ class RainStream:
     gain_db : output gain, dB; :meth:`set_gain_db` glides to new values
     width : stereo width 0-1 (see :func:`width_matrix`)
     truncation : latent truncation; None for the model's
-    drift_s : time constant over which the rain's character drifts; 0 for independent chunks
+    drift_s : time constant over which the rain's character drifts; 0 for independent chunks;
+        None for the model's default (:func:`default_drift_s`)
     chunks_per_block : chunks generated per :meth:`next_block` (up to one onnxruntime batch)
     intensity : None leaves the rain as the latent walk makes it; 0-1 moves it from light to
         heavy along the model's intensity axis (:mod:`.intensity`), gliding over about
-        :data:`INTENSITY_SMOOTHING_S`
+        :data:`INTENSITY_SMOOTHING_S`, and, for models whose axis carries its levels, holds
+        the loudness at the knob's level (:mod:`.intensity_level`)
 
     Raises
     ------
@@ -92,10 +104,11 @@ class RainStream:
 
     def __init__(self, generator: Generator, sample_rate_hz: int = 48_000, channels: int = 2,
                  seed: int | None = None, gain_db: float = 0.0, width: float = 1.0,
-                 truncation: float | None = None, drift_s: float = DEFAULT_DRIFT_S,
+                 truncation: float | None = None, drift_s: float | None = None,
                  chunks_per_block: int = 4, intensity: float | None = None):
         check_stream_settings(sample_rate_hz, channels, gain_db, width, truncation, drift_s)
         check_intensity(generator, intensity)
+        drift_s = default_drift_s(generator) if drift_s is None else drift_s
         check_seed(seed)
         if not 1 <= chunks_per_block <= BATCH_LATENTS:
             raise StreamSettingsError(f"chunks_per_block must be in 1..{BATCH_LATENTS}")
@@ -130,6 +143,10 @@ class RainStream:
         self._safety = OutputSafety(sample_rate_hz, channels)
         self._intensity_pole = math.exp(-spec.chunk_step_samples / spec.sample_rate_hz
                                         / INTENSITY_SMOOTHING_S)
+        axis = generator.intensity_axis
+        self._level = (None if axis is None or axis.levels_db is None
+                       else IntensityLevel(spec, axis, channels))
+        self._level_intensity = intensity  # the glide the level follows, chunk step by step
 
     @property
     def intensity(self) -> float | None:
@@ -141,8 +158,10 @@ class RainStream:
         check_intensity(self.generator, intensity)
         self._intensity_target = intensity
         if intensity is None or self._intensity is None:
-            self._intensity = intensity
+            self._intensity = self._level_intensity = intensity
             self._knot_intensity = [intensity] * self.channels
+        if intensity is None and self._level is not None:
+            self._level.reset()
 
     def set_gain_db(self, gain_db: float) -> None:
         """Glide to a new gain over about :data:`GAIN_SMOOTHING_S`."""
@@ -161,8 +180,13 @@ class RainStream:
         the first block is shorter by the resampler's delay.
         """
         count = self.chunks_per_block
-        images = self._leveller.process(self._images(count))
-        chunks = images_to_chunks(images, self.generator.spec, self.generator.phase)
+        images, phase = self._images(count)
+        levelled = self._leveller.process(images)
+        chunks = images_to_chunks(levelled, self.generator.spec, self.generator.phase, phase)
+        if self._level is not None and self._intensity_target is not None:
+            # On the audio, not the images: image values stop at the top of their dB range.
+            gains_db = self._level.gains_db(levelled, self._level_glide(count))
+            chunks *= np.power(10.0, gains_db / 20.0).astype(chunks.dtype)[:, None]
         chunks = chunks.reshape(count, self.channels, -1)
         audio = np.concatenate([self._stitcher.push(chunk.T) for chunk in chunks], axis=0)
         if self.channels == 2:
@@ -171,16 +195,20 @@ class RainStream:
             audio = self._resampler.resample_chunk(np.ascontiguousarray(audio))
         return self._safety.process(audio * self._gain_ramp(audio.shape[0])[:, None])
 
-    def _images(self, count: int) -> np.ndarray:
+    def _images(self, count: int) -> tuple[np.ndarray, np.ndarray | None]:
         """The next ``count`` chunks' images, shape (count * channels, height, width), the
-        channels interleaved chunk by chunk."""
+        channels interleaved chunk by chunk; and, for a streaming model, the phase their
+        reconstruction starts from (None: the phase settings' own start)."""
         if self.generator.field is not None:
-            images = np.stack([field.next_images(count) for field in self._fields], axis=1)
-            return images.reshape(count * self.channels, *images.shape[2:])
+            parts = [field.next_images(count) for field in self._fields]
+            images = np.stack([images for images, _ in parts], axis=1)
+            phase = np.stack([phase for _, phase in parts], axis=1)
+            return (images.reshape(count * self.channels, *images.shape[2:]),
+                    phase.reshape(count * self.channels, *phase.shape[2:]))
         latents = np.stack([walk.take(count) for walk in self._walks], axis=1)
         if self._intensity_target is not None:
             latents = self._with_intensity(latents)
-        return self.generator.images(latents.reshape(count * self.channels, -1))
+        return self.generator.images(latents.reshape(count * self.channels, -1)), None
 
     def _with_intensity(self, latents: np.ndarray) -> np.ndarray:
         """Set each chunk's latents on the intensity axis, gliding chunk by chunk."""
@@ -189,6 +217,16 @@ class RainStream:
             pole = self._intensity_pole
             self._intensity = pole * self._intensity + (1.0 - pole) * self._intensity_target
             out[k] = apply_intensity(latents[k], axis, self._intensity, self._threshold)
+        return out
+
+    def _level_glide(self, count: int) -> np.ndarray:
+        """The intensity of each of the next ``count`` chunk steps, gliding to the target as
+        the latents do."""
+        out = np.empty(count)
+        for k in range(count):
+            self._level_intensity = (self._intensity_pole * self._level_intensity
+                                     + (1.0 - self._intensity_pole) * self._intensity_target)
+            out[k] = self._level_intensity
         return out
 
     def _knot_hook(self, channel: int):
@@ -209,9 +247,12 @@ class RainStream:
         """Per-sample gain, a one-pole glide from the current gain to the target."""
         if self._gain == self._gain_target:
             return np.full(frames, self._gain, dtype=np.float32)
-        pole = self._gain_pole
-        ramp, _ = lfilter([1.0 - pole], [1.0, -pole], np.full(frames, self._gain_target),
-                          zi=[pole * self._gain])
+        # The one-pole glide y[n] = (1 - pole) * target + pole * y[n - 1] from y[-1] = gain,
+        # in closed form: target + (gain - target) * pole ** (n + 1).
+        target = self._gain_target
+        ramp = np.power(self._gain_pole, np.arange(1.0, frames + 1.0))
+        ramp *= self._gain - target
+        ramp += target
         self._gain = float(ramp[-1]) if frames else self._gain
         if abs(self._gain - self._gain_target) < 1e-6 * self._gain_target:
             self._gain = self._gain_target
@@ -249,7 +290,7 @@ def check_seed(seed: int | None) -> None:
 
 
 def check_stream_settings(sample_rate_hz: int, channels: int, gain_db: float, width: float,
-                          truncation: float | None, drift_s: float) -> None:
+                          truncation: float | None, drift_s: float | None) -> None:
     """Raise :class:`StreamSettingsError` with one line naming the first bad setting."""
     checked(limits.SAMPLE_RATE_HZ, "sample rate", sample_rate_hz)
     if channels not in (1, 2):
@@ -258,7 +299,8 @@ def check_stream_settings(sample_rate_hz: int, channels: int, gain_db: float, wi
     checked(limits.GAIN_DB, "gain", gain_db)
     if truncation is not None:
         checked(limits.TRUNCATION, "truncation", truncation)
-    checked(limits.DRIFT_S, "drift", drift_s)
+    if drift_s is not None:
+        checked(limits.DRIFT_S, "drift", drift_s)
 
 
 def checked(limit: limits.Range, name: str, value: object) -> None:

@@ -20,36 +20,30 @@ def rain_path() -> Path:
     return DATA / "flightgear_rain.wav"
 
 
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory) -> Path:
-    """An .onnx generator from two steps of the tiny preset on synthetic noise (untrained,
-    but a real export with real metadata)."""
+def tiny_export(tmp_path_factory, preset: str, noise_seed: int) -> Path:
+    """An .onnx generator from two steps of ``preset`` on synthetic noise (untrained, but a
+    real export with real metadata)."""
     import soundfile as sf
 
     from raingan.export.onnx_export import export_model
     from raingan.training.train import TrainRequest, train
 
-    root = tmp_path_factory.mktemp("tiny_model")
+    root = tmp_path_factory.mktemp(preset)
     (root / "data").mkdir()
-    noise = 0.1 * np.random.default_rng(3).standard_normal((60_000, 1))
+    noise = 0.1 * np.random.default_rng(noise_seed).standard_normal((60_000, 1))
     sf.write(root / "data" / "noise.wav", noise, 44_100)
-    train(TrainRequest(root / "data", root / "run", preset="tiny", steps=2,
+    train(TrainRequest(root / "data", root / "run", preset=preset, steps=2,
                        overrides={"eval_every": 0}, progress=False))
-    return export_model(root / "run", root / "tiny.onnx", colour_seconds=0).path
+    return export_model(root / "run", root / f"{preset}.onnx", colour_seconds=0).path
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A chunk generator (the ``tiny`` preset; see :func:`tiny_export`)."""
+    return tiny_export(tmp_path_factory, "tiny", 3)
 
 
 @pytest.fixture(scope="session")
 def tiny_stream_model(tmp_path_factory) -> Path:
-    """An .onnx streaming generator (``stream-tiny``, two steps on synthetic noise)."""
-    import soundfile as sf
-
-    from raingan.export.onnx_export import export_model
-    from raingan.training.train import TrainRequest, train
-
-    root = tmp_path_factory.mktemp("tiny_stream_model")
-    (root / "data").mkdir()
-    noise = 0.1 * np.random.default_rng(4).standard_normal((60_000, 1))
-    sf.write(root / "data" / "noise.wav", noise, 44_100)
-    train(TrainRequest(root / "data", root / "run", preset="stream-tiny", steps=2,
-                       overrides={"eval_every": 0}, progress=False))
-    return export_model(root / "run", root / "stream.onnx", colour_seconds=0).path
+    """A streaming generator (the ``stream-tiny`` preset; see :func:`tiny_export`)."""
+    return tiny_export(tmp_path_factory, "stream-tiny", 4)

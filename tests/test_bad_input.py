@@ -68,6 +68,76 @@ def test_every_numeric_option_states_its_range_in_help(capsys):
             assert str(limit) in text, (command, limit)
 
 
+
+@pytest.mark.parametrize("argv, option", [
+    (["train", "{dir}", "--out", "{run}", "--steps", "0"], "--steps"),
+    (["train", "{dir}", "--out", "{run}", "--max-minutes", "-1"], "--max-minutes"),
+    (["train", "{dir}", "--out", "{run}", "--max-minutes", "nan"], "--max-minutes"),
+    (["train", "{dir}", "--out", "{run}", "--max-minutes", "inf"], "--max-minutes"),
+    (["train", "{dir}", "--out", "{run}", "--train-fraction", "0"], "--train-fraction"),
+    (["train", "{dir}", "--out", "{run}", "--train-fraction", "1.5"], "--train-fraction"),
+    (["train", "{dir}", "--out", "{run}", "--cpu-devices", "0"], "--cpu-devices"),
+    (["train", "{dir}", "--out", "{run}", "--batch-size", "0"], "--batch-size"),
+    (["train", "{dir}", "--out", "{run}", "--latent-dim", "-4"], "--latent-dim"),
+    (["train", "{dir}", "--out", "{run}", "--g-lr", "0"], "--g-lr"),
+    (["train", "{dir}", "--out", "{run}", "--d-lr", "nan"], "--d-lr"),
+    (["train", "{dir}", "--out", "{run}", "--seed", "-1"], "--seed"),
+    (["train", "{dir}", "--out", "{run}", "--g-channels", "128,0,8"], "--g-channels"),
+    (["train", "{dir}", "--out", "{run}", "--g-channels", "64"], "--g-channels"),
+    (["train", "{dir}", "--out", "{run}", "--g-noise-levels", "-1"], "--g-noise-levels"),
+    (["train", "{dir}", "--out", "{run}", "--g-average-decay", "1"], "--g-average-decay"),
+    (["train", "{dir}", "--out", "{run}", "--g-texture-weight", "inf"], "--g-texture-weight"),
+    (["train", "{dir}", "--out", "{run}", "--g-texture-phase-iterations", "-2"],
+     "--g-texture-phase-iterations"),
+    (["train", "{dir}", "--out", "{run}", "--checkpoint-every", "0"], "--checkpoint-every"),
+    (["train", "{dir}", "--out", "{run}", "--keep-checkpoints", "0"], "--keep-checkpoints"),
+    (["export", "{run}", "--out", "{model}", "--opset", "14"], "--opset"),
+    (["export", "{run}", "--out", "{model}", "--opset", "99"], "--opset"),
+    (["export", "{run}", "--out", "{model}", "--colour-seconds", "-1"], "--colour-seconds"),
+    (["export", "{run}", "--out", "{model}", "--colour-seconds", "nan"], "--colour-seconds"),
+    (["reconstruct", "{out}", "{out}", "--momentum", "2"], "--momentum"),
+])
+def test_training_numbers_out_of_range_are_refused_while_parsing(capsys, tmp_path, argv, option):
+    names = {"dir": tmp_path / "data", "run": tmp_path / "run", "model": tmp_path / "m.onnx",
+             "out": tmp_path / "out.wav"}
+    line = one_line_error(capsys, [a.format(**names) for a in argv])
+    assert f"argument {option}: must be" in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def numeric_options(parser) -> dict[str, object]:
+    """Every option of every subcommand that takes a number ("train --steps": its action)."""
+    import argparse
+
+    found = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found.update({f"{name} {flag}": option
+                              for flag, option in numeric_options(sub).items()})
+        elif action.type in (int, float) or getattr(action.type, "range", None) is not None:
+            found[action.option_strings[0] if action.option_strings else action.dest] = action
+    return found
+
+
+def test_every_numeric_option_of_every_command_is_ranged_and_says_so(capsys):
+    from raingan.cli import build_parser
+
+    options = numeric_options(build_parser())
+    assert "train --max-minutes" in options and "export --opset" in options
+    for flag, action in options.items():
+        if action.choices is not None:  # e.g. --channels 1|2: argparse checks the choice
+            continue
+        limit = getattr(action.type, "range", None)
+        assert limit is not None, f"{flag} takes a number without a range"
+        # "0 to 16", or what it allows of it ("0 (none) or 2 to 16").
+        low, high = str(limit).split(" to ")
+        text = " ".join(action.help.split())
+        assert f"to {high}" in text and f"{low} " in text, flag
+        with pytest.raises(Exception):  # NaN falls outside every closed range
+            action.type("nan")
+
+
 def test_api_refuses_what_the_cli_refuses():
     from raingan import RenderSettings, RainGANError
 

@@ -1,8 +1,10 @@
-"""The model shipped inside the package: found with no argument, small, and usable."""
+"""The model shipped inside the package: found with no argument, small, and usable; and
+the chunk model it replaced, kept in candidates/ with its weights."""
 
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import soundfile as sf
@@ -10,18 +12,24 @@ import soundfile as sf
 from raingan import RainSource
 from raingan.runtime.generator import CPU_BATCH_LATENTS, Generator, default_model_path
 
+CANDIDATES = Path(__file__).resolve().parent.parent / "candidates"
+#: The chunk model bundled before the streaming one, and the weights it was exported from.
+CHUNK_MODEL = CANDIDATES / "cpu-wide-2750" / "model.onnx"
 
-def test_bundled_model_is_found_small_and_trained_on_the_corpus():
+
+def test_bundled_model_is_found_small_streaming_and_trained_on_the_corpus():
     path = default_model_path()
     assert path.stat().st_size <= 25 * 1024 * 1024
     generator = Generator(path, device="cpu")
-    assert generator.metadata.step > 0 and generator.metadata.drifting_dims is not None
-    assert generator.metadata.training["g_coarse"] == "columns"
-    # It carries its corpus's level ceiling (runtime/ceiling.py), and the corpus is what the
-    # data fingerprint says: the first two thirds of the six recordings data/rain held then
-    # (tests/test_bundled_quality.py names them).
-    assert generator.ceiling_db is not None
-    assert generator.metadata.data_fingerprint.startswith("ccb236530e59")
+    assert generator.metadata.training["architecture"] == "stream"
+    assert generator.field is not None and generator.field.global_dim == 32
+    assert generator.metadata.drifting_dims == generator.field.global_dim
+    # It carries its corpus's level ceiling, colour gains and intensity axis, and the corpus
+    # is what the data fingerprint says: the first two thirds of the 15 recordings of
+    # data/rain other than megaglest_birch_forest (tests/test_bundled_quality.py names them).
+    assert generator.ceiling_db is not None and generator.colour_db is not None
+    assert generator.intensity_axis is not None
+    assert generator.metadata.data_fingerprint.startswith("8caed776b3d8")
 
 
 def test_render_needs_no_model_argument(tmp_path):
@@ -45,7 +53,7 @@ def test_generated_rain_takes_the_stream_phase_and_round_trips_keep_sixteen_iter
     from raingan.core.phase import STREAM_PHASE, PhaseSettings
     from raingan.core.synthesis import images_to_chunks
 
-    generator = Generator(default_model_path(), device="cpu")
+    generator = Generator(CHUNK_MODEL, device="cpu")
     assert generator.phase == STREAM_PHASE and STREAM_PHASE.n_iter == 2
     assert PhaseSettings().n_iter == 16  # what real audio's round trip needs
     latents = generator.latents(np.random.default_rng(3), 2)
@@ -57,27 +65,24 @@ def test_generated_rain_takes_the_stream_phase_and_round_trips_keep_sixteen_iter
 
 
 def test_images_do_not_depend_on_how_latents_are_split_into_onnxruntime_calls():
-    generator = Generator(default_model_path(), device="cpu")
+    generator = Generator(CHUNK_MODEL, device="cpu")
     z = generator.latents(np.random.default_rng(0), CPU_BATCH_LATENTS + 2)
     in_calls_of_the_cpu_batch = generator.images(z)
     one_by_one = np.concatenate([generator.images(z[i:i + 1]) for i in range(z.shape[0])])
     np.testing.assert_array_equal(in_calls_of_the_cpu_batch, one_by_one)
 
 
-def test_bundled_model_is_the_export_of_the_weights_kept_in_the_repository(tmp_path):
-    # MODEL.md: the bundled file is `raingan export candidates/cpu-wide-2750 --int8`, so the
-    # model can be rebuilt from the repository without retraining (the candidate carries
-    # its training audio's band levels for the colour calibration).
-    from pathlib import Path
-
-    repo = Path(__file__).resolve().parent.parent
-    weights = repo / "candidates" / "cpu-wide-2750"
+def test_the_chunk_model_is_the_export_of_the_weights_kept_in_the_repository(tmp_path):
+    # candidates/README.md: the chunk model is `raingan export candidates/cpu-wide-2750
+    # --int8`, so it can be rebuilt from the repository without retraining (the candidate
+    # carries its training audio's band levels for the colour calibration).
+    weights = CANDIDATES / "cpu-wide-2750"
     out = tmp_path / "rebuilt.onnx"
     result = subprocess.run([sys.executable, "-m", "raingan", "export", str(weights), "--out",
                              str(out), "--int8"],
                             capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    bundled = Generator(default_model_path(), device="cpu")
+    bundled = Generator(CHUNK_MODEL, device="cpu")
     rebuilt = Generator(out, device="cpu")
     assert rebuilt.metadata.step == bundled.metadata.step == 2750
     assert bundled.metadata.training["quantization"].startswith("int8")

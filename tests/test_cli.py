@@ -37,13 +37,15 @@ def test_every_subcommand_has_help(command):
     assert "usage: raingan" in result.stdout
 
 
-def test_render_help_states_the_runtimes_default_drift():
-    # The CLI keeps its imports light, so its help cannot read the constant: this holds the
+def test_render_help_states_the_runtimes_default_drifts():
+    # The CLI keeps its imports light, so its help cannot read the constants: this holds the
     # two together.
-    from raingan.runtime.stream import DEFAULT_DRIFT_S
+    from raingan.runtime.stream import DEFAULT_DRIFT_S, FIELD_DRIFT_S
 
-    result = run("render", "--help")
-    assert f"(default {DEFAULT_DRIFT_S:g})" in " ".join(result.stdout.split())
+    for command in ("render", "serve"):
+        result = run(command, "--help")
+        assert (f"(default: the model's, {DEFAULT_DRIFT_S:g} for a chunk model, "
+                f"{FIELD_DRIFT_S:g} for a streaming one)") in " ".join(result.stdout.split())
 
 
 def test_reconstruct_writes_24_bit_audio(short_rain, tmp_path):

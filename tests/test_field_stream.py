@@ -10,7 +10,10 @@ import pytest
 import soundfile as sf
 
 from raingan.core.model_meta import ModelFormatError
-from raingan.runtime.field import FieldStream, closed_field_images, speckle_db
+from raingan.core.phase import STREAM_PHASE, reconstruct, spectral_convergence_db
+from raingan.core.speckle import speckle_and_phase, speckle_db
+from raingan.core.spec import SpectralSpec
+from raingan.runtime.field import FieldStream, closed_field_images
 from raingan.runtime.generator import load_model
 
 
@@ -46,8 +49,10 @@ def test_an_exported_streaming_model_takes_fields_of_any_length(tiny_stream_mode
 def test_windows_of_one_field_continue_each_other_exactly(tiny_stream_model):
     model = RecordingModel(load_model(tiny_stream_model))
     stream = FieldStream(model, np.random.default_rng(5), correlation=0.9, truncation=3.0)
-    images = np.concatenate([stream.next_images(1), stream.next_images(3),
-                             stream.next_images(2)])
+    parts = [stream.next_images(1), stream.next_images(3), stream.next_images(2)]
+    images = np.concatenate([images for images, _ in parts])
+    phase = np.concatenate([phase for _, phase in parts])
+    assert phase.shape == (6, model.spec.n_frames, model.spec.n_fft_bins)
     context, fade = model.field.context_frames, model.spec.crossfade_frames
     # Consecutive windows share exactly the 2 * context columns of the field between them.
     for before, after in zip(model.fields, model.fields[1:]):
@@ -62,37 +67,73 @@ def test_windows_of_one_field_continue_each_other_exactly(tiny_stream_model):
     # What differs from the means is the speckle (and clipping), frame by frame independent.
     inside = np.abs(frames) < 1.0
     assert abs(float(np.mean(noise[inside])) * model.spec.db_per_image_unit + 2.51) < 0.3
-    # Consecutive images overlap by the crossfade, frame for frame.
+    # Consecutive images, and their starting phases, overlap by the crossfade, frame for frame.
     for before, after in zip(images, images[1:]):
         np.testing.assert_array_equal(before[:, -fade:], after[:, :fade])
+    for before, after in zip(phase, phase[1:]):
+        np.testing.assert_array_equal(before[-fade:], after[:fade])
 
 
 def test_a_stream_does_not_depend_on_how_it_is_called(tiny_stream_model):
     generator = load_model(tiny_stream_model)
     one = FieldStream(generator, np.random.default_rng(9), 0.9, 3.0)
     other = FieldStream(generator, np.random.default_rng(9), 0.9, 3.0)
-    a = np.concatenate([one.next_images(1) for _ in range(5)])
-    b = np.concatenate([other.next_images(2), other.next_images(3)])
-    np.testing.assert_allclose(a, b, atol=1e-6)
+    a = [one.next_images(1) for _ in range(5)]
+    b = [other.next_images(2), other.next_images(3)]
+    for part in (0, 1):  # images, then phases
+        np.testing.assert_allclose(np.concatenate([p[part] for p in a]),
+                                   np.concatenate([p[part] for p in b]), atol=1e-5)
 
 
 def test_speckle_is_that_of_a_noisy_spectrum():
-    speckle = speckle_db(np.random.default_rng(0), 4000, 64)
-    assert speckle.shape == (64, 4000) and speckle.dtype == np.float32
+    spec = SpectralSpec()
+    frames = 800
+    noise = np.random.default_rng(0).standard_normal((frames - 1) * spec.hop_length
+                                                      + spec.win_length).astype(np.float32)
+    speckle = speckle_db(noise, spec)[4:]  # the lowest bins are Gaussian's, not exponential
+    assert speckle.shape == (spec.image_shape[0] - 4, frames)
+    assert speckle.dtype == np.float32
     # 10 log10 E, E ~ Exp(1): mean -2.51 dB, standard deviation 5.57 dB.
     assert abs(float(speckle.mean()) + 2.507) < 0.05
     assert abs(float(speckle.std()) - 5.57) < 0.05
+    # Neighbouring frames and bins are correlated by the window, as in a real spectrum;
+    # independent draws would make every frame's level jump (a 172 Hz modulation).
+    in_time = np.corrcoef(speckle[:, :-1].ravel(), speckle[:, 1:].ravel())[0, 1]
+    in_frequency = np.corrcoef(speckle[:-1].ravel(), speckle[1:].ravel())[0, 1]
+    assert 0.25 < in_time < 0.35 and 0.25 < in_frequency < 0.35
 
 
 def test_loop_frames_are_periodic(tiny_stream_model):
     generator = load_model(tiny_stream_model)
     knots = np.random.default_rng(1).standard_normal((5, generator.field.global_dim))
-    images = closed_field_images(generator, np.random.default_rng(2), knots.astype(np.float32),
-                                 3.0)
+    images, phase = closed_field_images(generator, np.random.default_rng(2),
+                                        knots.astype(np.float32), 3.0)
     fade = generator.spec.crossfade_frames
     assert images.shape == (5, *generator.spec.image_shape)
     for k in range(5):  # the last image overlaps the first, as any two neighbours do
         np.testing.assert_array_equal(images[k][:, -fade:], images[(k + 1) % 5][:, :fade])
+        np.testing.assert_array_equal(phase[k][-fade:], phase[(k + 1) % 5][:fade])
+
+
+def test_reconstruction_starts_from_the_speckles_own_phase(tiny_stream_model):
+    # Steady means with the speckle of white noise are the STFT magnitudes of (filtered)
+    # white noise, and the noise's phase makes them a consistent STFT: reconstruction from
+    # it returns that noise. PGHI, made for sounds with structure, does not.
+    spec = load_model(tiny_stream_model).spec
+    frames = spec.n_frames
+    noise = np.random.default_rng(3).standard_normal(
+        (frames - 1) * spec.hop_length + spec.win_length).astype(np.float32)
+    speckle, phase = speckle_and_phase(noise, spec)
+    images = np.clip(-0.2 + speckle / spec.db_per_image_unit, -1, 1)[None]
+    magnitudes = spec.images_to_magnitudes(images)
+
+    def error_db(audio):
+        return spectral_convergence_db(audio, magnitudes, spec)
+
+    from_noise = reconstruct(magnitudes, spec, STREAM_PHASE, phase[None])
+    from_pghi = reconstruct(magnitudes, spec, STREAM_PHASE)
+    assert error_db(from_noise) < -30.0
+    assert error_db(from_noise) < error_db(from_pghi) - 10.0
 
 
 def test_render_loop_and_stems_of_a_streaming_model(tiny_stream_model, tmp_path):
@@ -131,3 +172,31 @@ def test_intensity_moves_a_streaming_model_along_its_axis(tiny_stream_model, tmp
         audio, _ = sf.read(out, dtype="float64")
         levels.append(10 * np.log10(np.mean(audio ** 2)))
     assert levels[1] > levels[0] + 1.0
+
+
+def test_export_stores_the_levels_a_stream_holds_and_a_refit_finds_them_again(
+        tiny_stream_model, tmp_path):
+    import shutil
+
+    import onnx
+
+    from raingan.export.stream_export import refit_stream_intensity
+
+    stored = load_model(tiny_stream_model).metadata.intensity
+    assert len(stored["levels_db"]) == len(stored["projections"])
+    assert np.all(np.diff(stored["levels_db"]) >= 0)
+    # A model whose axis lacks its levels (as exported before they were stored) gets them
+    # back, the same, from its own graph.
+    copy = tmp_path / "old.onnx"
+    shutil.copy(tiny_stream_model, copy)
+    model = onnx.load(str(copy))
+    for prop in model.metadata_props:
+        if prop.key == "raingan.intensity":
+            prop.value = prop.value.replace('"levels_db"', '"unused"')
+    onnx.save(model, str(copy))
+    assert load_model(copy).intensity_axis.levels_db is None
+    refit_stream_intensity(copy)
+    again = load_model(copy).metadata.intensity
+    np.testing.assert_allclose(again["levels_db"], stored["levels_db"], atol=1e-3)
+    np.testing.assert_allclose(again["direction"], stored["direction"], atol=1e-5)
+    assert not list(tmp_path.glob("*.tmp"))

@@ -8,8 +8,13 @@ import pytest
 
 from raingan.runtime.generator import Generator, default_model_path
 from raingan.export.intensity_fit import calibrate_projections, fit_intensity_axis, image_features
-from raingan.runtime.intensity import AXIS_REACH, IntensityAxis, apply_intensity
+from raingan.runtime.intensity import (AXIS_REACH, MIN_SPAN_DB, IntensityAxis, apply_intensity,
+                                       intensity_target_db)
+from raingan.runtime.intensity_level import (MAX_GAIN_DB, IntensityLevel, chunk_loudness_db,
+                                             loop_gains_db)
+from raingan.runtime.loop import render_loop
 from raingan.runtime.intensity_sweep import sweep_report
+from raingan.core.loudness import measure_lufs
 from raingan.core.spec import SpectralSpec
 from raingan.runtime.stream import RainStream, StreamSettingsError
 
@@ -122,6 +127,76 @@ def test_fit_follows_loudness_not_drop_onsets():
                               n_latents=256)
     assert axis.direction[0] > 0.98, axis.direction
     assert axis.density_per_unit < 0.05  # the onsets it brings are reported, not chased
+
+
+def test_levels_round_trip_and_set_a_straight_target_of_at_least_the_least_span():
+    direction = np.array([1.0, 0.0, 0.0])
+    projections = np.linspace(-AXIS_REACH, AXIS_REACH, 5)
+    axis = IntensityAxis(direction, 2.0, 0.0, projections, np.array([1.0, 1.0, 2.0, 3.0, 5.0]))
+    back = IntensityAxis.from_dict(axis.to_dict(), 3)
+    np.testing.assert_allclose(back.levels_db, axis.levels_db)
+    # A 4 dB measured span is stretched to the least span, about its middle, linearly.
+    targets = [intensity_target_db(axis, i) for i in (0.0, 0.25, 0.5, 1.0)]
+    np.testing.assert_allclose(targets, [3.0 - MIN_SPAN_DB / 2, 3.0 - MIN_SPAN_DB / 4, 3.0,
+                                         3.0 + MIN_SPAN_DB / 2])
+    wide = IntensityAxis(direction, 2.0, 0.0, projections, np.linspace(-20.0, 20.0, 5))
+    assert intensity_target_db(wide, 1.0) - intensity_target_db(wide, 0.0) == 40.0
+    assert intensity_target_db(IntensityAxis(direction, 2.0, 0.0, projections), 0.5) is None
+    stored = axis.to_dict()
+    for bad in ([1.0, 0.0, 2.0, 3.0, 4.0], [1.0, 2.0], [0.0, 1.0, 2.0, 3.0, float("inf")]):
+        with pytest.raises(ValueError, match="levels_db"):
+            IntensityAxis.from_dict({**stored, "levels_db": bad}, 3)
+
+
+def _images_at(spec: SpectralSpec, level: np.ndarray) -> np.ndarray:
+    """Flat images at image values ``level``, shape (len(level), height, width)."""
+    return np.broadcast_to(np.asarray(level, np.float32)[:, None, None],
+                           (len(level), *spec.image_shape)).copy()
+
+
+def test_the_level_holds_every_channel_at_the_target_and_no_further_than_its_reach():
+    spec = SpectralSpec()
+    axis = IntensityAxis(np.array([1.0]), 2.0, 0.0, np.linspace(-2.0, 2.0, 3),
+                         np.array([-6.0, 0.0, 6.0]))
+    level = IntensityLevel(spec, axis, channels=2)
+    # Channel 0 steady and quiet, channel 1 steady and loud; 3 chunk steps per call.
+    images = _images_at(spec, [-0.6, 0.4] * 3)
+    loudness = chunk_loudness_db(images, spec)
+    for intensity in (0.2, 0.9):
+        for _ in range(40):  # many track time constants
+            gains = level.gains_db(images, np.full(3, intensity))
+        held = loudness + gains
+        expected = np.clip(intensity_target_db(axis, intensity), loudness - MAX_GAIN_DB,
+                           loudness + MAX_GAIN_DB)
+        np.testing.assert_allclose(held, expected, atol=0.05)
+    # Near silence is raised by the reach and no more.
+    silent = IntensityLevel(spec, axis, channels=1)
+    assert silent.gains_db(_images_at(spec, [-1.0]), np.array([1.0]))[0] == MAX_GAIN_DB
+    # A loop takes one constant gain per channel to the same level.
+    loop = loop_gains_db(images, spec, axis, 2, 0.5)
+    assert loop.shape == (2,)
+    np.testing.assert_allclose(loudness[:2] + loop, np.clip(
+        intensity_target_db(axis, 0.5), loudness[:2] - MAX_GAIN_DB,
+        loudness[:2] + MAX_GAIN_DB), atol=1e-6)
+    with pytest.raises(ValueError, match="levels_db"):
+        IntensityLevel(spec, IntensityAxis(np.array([1.0]), 2.0, 0.0), 1)
+
+
+def test_every_seed_of_the_bundled_model_gets_heavier_as_the_knob_turns():
+    # Along the streaming model's latent axis alone, a quarter of seeds got quieter; the
+    # level held at the knob's target makes every one rise, by steps of about 3 dB.
+    generator = Generator(default_model_path(), device="cpu")
+    for seed in range(6):
+        lufs = []
+        for intensity in (0.0, 0.5, 1.0):
+            stream = RainStream(generator, 48_000, 1, seed, chunks_per_block=1,
+                                intensity=intensity)
+            audio = np.concatenate([stream.next_block() for _ in range(8)])
+            lufs.append(measure_lufs(audio[48_000:], 48_000))
+        assert np.all(np.diff(lufs) >= 3.0), (seed, lufs)
+    quiet, loud = (render_loop(generator, 4.0, 48_000, 2, seed=2, intensity=i).samples
+                   for i in (0.1, 0.9))
+    assert measure_lufs(loud, 48_000) > measure_lufs(quiet, 48_000) + 6.0
 
 
 def test_bundled_model_sweeps_from_light_to_heavy_without_clicks():

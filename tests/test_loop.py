@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 
 from raingan.runtime.generator import Generator
-from raingan.runtime.loop import closed_walk_latents, cyclic_stitch, render_loop
+from raingan.runtime.loop import closed_walk_latents, cyclic_stitch, fft_resample, render_loop
 
 RAINGAN = [str(Path(sys.executable).with_name("raingan"))]
 
@@ -34,6 +34,17 @@ def test_cyclic_stitch_keeps_power_across_every_seam_including_the_wrap():
     assert 0.75 < power.min() and power.max() < 1.3
     head = np.concatenate([out[-250:], out[:250]])  # across the wrap
     assert 0.7 < float(np.mean(head ** 2)) < 1.3
+
+
+
+@pytest.mark.parametrize("frames, num", [(1000, 1088), (1001, 1088), (1088, 1000),
+                                         (1088, 1001), (999, 999), (64, 4000)])
+def test_fft_resample_is_scipy_signal_resample(frames, num):
+    from scipy.signal import resample
+
+    x = np.random.default_rng(frames).standard_normal((frames, 2)).astype(np.float32)
+    np.testing.assert_array_equal(fft_resample(x, num), resample(x, num, axis=0))
+    np.testing.assert_array_equal(fft_resample(x[:, :1], num), resample(x[:, :1], num, axis=0))
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +84,8 @@ def test_loop_cli(tiny_model, tmp_path):
 
 def test_bundled_loop_played_twice_has_no_change_of_texture_at_the_wrap():
     # Issue 4: judge the loop with the eval tool on the loop played twice. A 4 s window
-    # across the wrap must score like a 4 s window inside the loop.
+    # across the wrap must score like 4 s windows inside the loop, which differ among
+    # themselves by as much as 2 dB of seam score (seeds 1-5 of the streaming model).
     from raingan.eval import evaluate
     from raingan.runtime.generator import Generator, default_model_path
 
@@ -81,8 +93,12 @@ def test_bundled_loop_played_twice_has_no_change_of_texture_at_the_wrap():
                        seed=1).samples
     twice = np.concatenate([loop, loop])
     n, half = loop.shape[0], 96_000
-    report = evaluate.evaluate_arrays([loop], [twice[n - half:n + half],
-                                               twice[n // 2 - half:n // 2 + half]], 48_000)
-    across, inside = report.candidates
-    assert across.mean_distance <= inside.mean_distance + 0.25
-    assert across.seam_db <= inside.seam_db + 1.0
+    starts = [n - half] + [n * k // 8 - half + n for k in (2, 3, 4, 5, 6)]
+    report = evaluate.evaluate_arrays([loop], [twice[s:s + 2 * half] for s in starts], 48_000,
+                                      classifier=False)
+    across, *inside = report.candidates
+    assert across.mean_distance <= max(c.mean_distance for c in inside) + 0.25
+    assert across.seam_db <= max(c.seam_db for c in inside) + 1.0
+    # No click where the end meets the start: that step is like any other sample's.
+    steps = np.abs(np.diff(twice[n - 4800:n + 4800], axis=0))
+    assert steps[4799].max() <= 4.0 * np.percentile(steps, 99.9)

@@ -120,6 +120,60 @@ def test_output_safety_does_not_depend_on_block_sizes(split):
     assert np.all(np.isfinite(whole)) and np.max(np.abs(whole)) <= 1.0
 
 
+
+@pytest.mark.parametrize("rate, channels", [(48_000, 2), (8_000, 1), (192_000, 2)])
+def test_dc_blocker_is_lfilters_bit_for_bit(rate, channels):
+    from scipy.signal import lfilter
+
+    from raingan import _native
+
+    rng = np.random.default_rng(rate)
+    audio = 0.3 + rng.standard_normal((3000, channels))
+    pole = float(np.exp(-2.0 * np.pi * 5.0 / rate))
+    state, out = np.zeros(channels), []
+    for piece in np.split(audio, [1, 700, 2999]):
+        piece = piece.copy()
+        _native.dc_block(piece, state, pole)
+        out.append(piece)
+    expected, _ = lfilter([1.0, -1.0], [1.0, -pole], audio, axis=0, zi=np.zeros((1, channels)))
+    np.testing.assert_array_equal(np.concatenate(out), expected)
+    nan = audio.copy()
+    nan[5, 0], nan[9, -1] = np.nan, -np.inf  # taken as 0
+    zeroed = np.where(np.isfinite(nan), nan, 0.0)
+    _native.dc_block(nan, np.zeros(channels), pole)
+    np.testing.assert_array_equal(nan, lfilter([1.0, -1.0], [1.0, -pole], zeroed, axis=0))
+    with pytest.raises(ValueError, match="state"):
+        _native.dc_block(audio.copy(), np.zeros(channels + 1), pole)
+    with pytest.raises(TypeError):
+        _native.dc_block(audio.astype(np.float32), np.zeros(channels), pole)
+
+
+def test_gain_glide_is_the_one_pole_filter_it_replaces(generator):
+    from scipy.signal import lfilter
+
+    stream = RainStream(generator, 48_000, 1, seed=2, gain_db=-20.0)
+    start = stream._gain
+    stream.set_gain_db(6.0)
+    ramp = np.concatenate([stream._gain_ramp(700), stream._gain_ramp(4100)])
+    pole, target = stream._gain_pole, stream._gain_target
+    expected, _ = lfilter([1.0 - pole], [1.0, -pole], np.full(4800, target), zi=[pole * start])
+    np.testing.assert_allclose(ramp, expected.astype(np.float32), rtol=2e-7)
+
+
+
+def test_rendering_and_streaming_import_neither_scipy_signal_nor_the_training_stack():
+    """scipy.signal alone is 50 MB of a render's peak memory (BENCHMARKS.md, "Memory of a
+    render"); the CLI builds its parser without importing what a subcommand may need."""
+    code = ("import sys; from raingan.cli import build_parser; build_parser(); "
+            "import raingan.runtime.render, raingan.runtime.source, raingan.runtime.loop; "
+            "print(sorted({m.split('.')[0] + '.' + m.split('.')[1] if m.startswith('scipy.') "
+            "else m.split('.')[0] for m in sys.modules} & {'scipy.signal', 'sklearn', "
+            "'matplotlib', 'tensorflow', 'keras', 'jax', 'raingan'} - {'raingan'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120).stdout
+    assert out.strip() == "[]"
+
+
 def test_dc_is_removed():
     audio = np.full((48_000, 1), 0.3, np.float32)
     out = OutputSafety(48_000, 1).process(audio)

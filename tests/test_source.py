@@ -181,7 +181,7 @@ def test_mono_sources_take_one_dimensional_buffers(tiny_model):
         assert rain.render(buffer) == 300 and np.abs(buffer).max() > 0
 
 
-def test_render_does_not_hold_the_gil(source):
+def test_long_renders_do_not_hold_the_gil(source):
     ticks = 0
     done = threading.Event()
 
@@ -207,6 +207,74 @@ def test_render_does_not_hold_the_gil(source):
         sys.setswitchinterval(old_interval)
     assert elapsed > 0.005
     assert during > 1000  # the other thread ran while render copied
+
+
+
+def test_short_renders_keep_the_gil_they_were_called_with(source):
+    """A Python audio callback that handed the GIL over for a few microseconds of copying
+    would wait for it to come back from whichever thread took it (BENCHMARKS.md, "Soak")."""
+    ticks = 0
+    done = threading.Event()
+
+    def count() -> None:
+        nonlocal ticks
+        while not done.is_set():
+            ticks += 1
+
+    old_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1.0)  # the counter gets the GIL only when it is let go
+    counter = threading.Thread(target=count)
+    counter.start()
+    try:
+        buffer = np.zeros((512, 2), np.float32)
+        before = ticks
+        for _ in range(20):
+            source.render(buffer)
+        during = ticks - before
+    finally:
+        done.set()
+        counter.join()
+        sys.setswitchinterval(old_interval)
+    assert during == 0
+
+
+def test_the_producer_sleeps_natively_until_the_host_draws_the_ring_down():
+    core = make_core()
+    core.set_running(True)
+    core.write(np.zeros((600, 1), np.float32))
+    assert core.wait_for_room(1000, 0.0)  # already below: returns at once
+    assert not core.wait_for_room(500, 0.02)  # 600 buffered: sleeps out the timeout
+
+    def draw(frames: int) -> None:
+        time.sleep(0.05)
+        core.render(np.zeros((frames, 1), np.float32))
+
+    host = threading.Thread(target=draw, args=(200,))
+    host.start()
+    assert core.wait_for_room(500, 60.0)  # woken by the render, not by the timeout
+    host.join()
+    assert core.readable_frames < 500
+
+    stopper = threading.Timer(0.05, core.set_running, args=(False,))
+    stopper.start()
+    started = time.monotonic()
+    assert not core.wait_for_room(10, 60.0)  # stopping the core wakes it
+    assert time.monotonic() - started < 30.0
+    stopper.join()
+    with pytest.raises(ValueError, match="timeout"):
+        core.wait_for_room(10, -1.0)
+
+
+def test_python_calls_are_timed_from_a_native_thread_of_their_own():
+    from raingan._native import time_python_calls
+
+    callers = []
+    times = time_python_calls(lambda: callers.append(threading.get_ident()), 5, 0.001)
+    assert times.shape == (5, 2) and times.dtype == np.int64 and np.all(times[:, 0] >= 0)
+    assert len(callers) == 5 and len(set(callers)) == 1
+    assert callers[0] != threading.get_ident()
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        time_python_calls(lambda: 1 / 0, 3, 0.0)
 
 
 def test_render_before_start_and_after_stop_is_silent(tiny_model):

@@ -8,11 +8,13 @@ import pytest
 import keras  # noqa: F401  (the train extra is part of the test extra)
 
 from raingan.core.model_meta import FieldLayout, ModelFormatError, ModelMetadata
+from raingan.core.speckle import frame_power_weights, speckle_db
 from raingan.core.spec import SpectralSpec
 from raingan.training.config import PRESETS, ConfigError, TrainConfig
 from raingan.training.models import build_discriminator, build_generator, generator_input_dim
-from raingan.training.streaming import (Speckle, band_interpolation, context_frames,
-                                        field_channels, field_generator_of, field_layout)
+from raingan.training.streaming import (Speckle, WindowSmoothing, band_interpolation,
+                                        context_frames, field_channels, field_generator_of,
+                                        field_layout)
 
 TINY = PRESETS["stream-tiny"]
 
@@ -38,8 +40,8 @@ def test_the_generator_reads_a_field_and_needs_context_on_both_sides():
     images = np.asarray(generator(z.astype(np.float32), training=False))
     assert images.shape == (2, *spec.image_shape) and np.all(np.abs(images) <= 1)
     assert np.asarray(build_discriminator(spec, TINY)(images[..., None])).shape == (2, 1)
-    field_model, context = field_generator_of(generator), context_frames(TINY)
-    assert context == sum(TINY.stream_dilations)
+    field_model, context = field_generator_of(generator), context_frames(spec, TINY)
+    assert context == sum(TINY.stream_dilations) + 2
     field = np.random.default_rng(1).standard_normal((1, 200, field_channels(TINY)))
     whole = np.asarray(field_model(field.astype(np.float32)))
     assert whole.shape == (1, spec.image_shape[0], 200 - 2 * context)
@@ -65,16 +67,26 @@ def test_band_interpolation_is_smooth_and_convex():
     assert ((high > 0).sum(axis=0) <= 2).all()
 
 
-def test_speckle_is_added_in_training_only():
-    layer = Speckle(1.0 / 60.0)
-    means = np.zeros((2, 64, 500), np.float32)
+def test_speckle_is_added_in_training_only_as_the_runtime_adds_it():
+    spec = SpectralSpec()
+    layer = Speckle(spec.to_json())
+    means = np.zeros((4, *spec.image_shape), np.float32)
     assert np.array_equal(np.asarray(layer(means, training=False)), means)
-    noisy = np.asarray(layer(means, training=True)) * 60.0
-    assert abs(float(noisy.mean()) + 2.507) < 0.1 and abs(float(noisy.std()) - 5.57) < 0.1
+    trained = (np.asarray(layer(means, training=True)) * spec.db_per_image_unit)[:, 4:]
+    noise = np.random.default_rng(0).standard_normal(
+        (spec.n_frames * 4 - 1) * spec.hop_length + spec.win_length).astype(np.float32)
+    runtime = speckle_db(noise, spec)[4:]
+
+    def statistics(speckle):
+        return (float(speckle.mean()), float(speckle.std()),
+                np.corrcoef(speckle[..., :-1].ravel(), speckle[..., 1:].ravel())[0, 1],
+                np.corrcoef(speckle[..., :-1, :].ravel(), speckle[..., 1:, :].ravel())[0, 1])
+
+    np.testing.assert_allclose(statistics(trained), statistics(runtime), atol=0.05)
 
 
 def test_field_layout_travels_in_the_metadata():
-    layout = field_layout(TINY)
+    layout = field_layout(SpectralSpec(), TINY)
     meta = ModelMetadata(spec=SpectralSpec(), latent_dim=layout.channels, truncation=3.0,
                          data_fingerprint="ab" * 32, step=10, field=layout,
                          drifting_dims=layout.global_dim)
@@ -86,3 +98,19 @@ def test_field_layout_travels_in_the_metadata():
         ModelMetadata.from_props({**meta.to_props(), "raingan.field": '{"global_dim": 2}'})
     with pytest.raises(ValueError, match="context_frames"):
         FieldLayout(2, 2, -1)
+
+
+def test_window_smoothing_blends_frame_powers_as_the_window_does():
+    spec = SpectralSpec()
+    weights = frame_power_weights(spec)
+    assert weights.shape == (5,) and abs(weights.sum() - 1.0) < 1e-12
+    np.testing.assert_allclose(weights, weights[::-1])
+    layer = WindowSmoothing(spec.to_json())
+    flat = np.full((1, 20, 3), -0.2, np.float32)
+    np.testing.assert_allclose(np.asarray(layer(flat)), -0.2, atol=1e-5)
+    # A frame 30 dB above the rest lends each neighbour its share of power, and no more.
+    spike = flat.copy()
+    spike[0, 10] += 30.0 / spec.db_per_image_unit
+    out_db = (np.asarray(layer(spike))[0, :, 0] + 0.2) * spec.db_per_image_unit
+    expected_db = 10 * np.log10(1 + (1000.0 - 1.0) * weights[::-1])
+    np.testing.assert_allclose(out_db[6:11], expected_db, atol=1e-2)

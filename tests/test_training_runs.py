@@ -209,6 +209,6 @@ def test_a_time_limit_that_is_not_positive_is_refused(data_dir, tmp_path):
                  "--max-minutes", "0")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
-        "raingan train: error: the time limit (--max-minutes) must be a positive number of "
-        "minutes, got 0.0")
+        "raingan train: error: argument --max-minutes: must be 0.0001 to 525600 minutes, "
+        "got 0 (see raingan train --help)")
     assert not (tmp_path / "run").exists()

@@ -125,7 +125,7 @@ class TrainingGenerator:
         # Latents are drawn for the exported graph, which may read the noise in another
         # order; this puts each value where the Keras generator reads it.
         self._keras_order = np.argsort(folded_input_order(spec, config))
-        self.field = field_layout(config) if config.architecture == "stream" else None
+        self.field = field_layout(spec, config) if config.architecture == "stream" else None
 
     def field_images(self, field: np.ndarray) -> np.ndarray:
         """A streaming generator's mean images of a latent field (see

@@ -5,8 +5,9 @@ spectrogram frames rather than image tiles. The generator reads a *latent field*
 column per STFT frame: a global code (the rain's character, shared by every column of a
 training crop, drifting slowly at run time) and local noise of its own. Dilated 1-D
 convolutions over time map the field to the log-power *mean* of every frame, on mel bands
-interpolated to the image rows (smooth across frequency, as a noisy spectrum's envelope is); the speckle of a noisy spectrum (``10 log10 E``, ``E`` exponential)
-is added on top, by the :class:`Speckle` layer in training and by the runtime at render.
+interpolated to the image rows (smooth across frequency, as a noisy spectrum's envelope
+is). The speckle of a noisy spectrum (:mod:`raingan.core.speckle`) is added on top, by the
+:class:`Speckle` layer in training and by the runtime at render.
 
 The convolutions are unpadded ("valid"), so the frames at any time depend only on the field
 around them: the runtime generates any length by running the same network over overlapping
@@ -26,6 +27,7 @@ from keras import ops
 
 from ..core.model_meta import FIELD_INPUT_NAME, INPUT_NAME, OUTPUT_NAME, FieldLayout
 from ..core.mel import mel_interpolation
+from ..core.speckle import frame_power_weights, window_power
 from ..core.spec import SpectralSpec
 from .config import TrainConfig
 from .layers import SNConv1D, SNDense
@@ -34,15 +36,17 @@ LEAKY_SLOPE = 0.2
 BN_MOMENTUM = 0.9
 
 
-def context_frames(config: TrainConfig) -> int:
+def context_frames(spec: SpectralSpec, config: TrainConfig) -> int:
     """Field columns the generator consumes on each side: frame ``t`` depends on field
     columns ``t - context .. t + context``."""
-    return int(sum(config.stream_dilations))
+    smoothing = (len(frame_power_weights(spec)) // 2) if config.stream_window_smoothing else 0
+    return int(sum(config.stream_dilations)) + smoothing
 
 
-def field_layout(config: TrainConfig) -> FieldLayout:
+def field_layout(spec: SpectralSpec, config: TrainConfig) -> FieldLayout:
     """The latent-field layout an exported generator of ``config`` carries."""
-    return FieldLayout(config.field_global_dim, config.field_local_dim, context_frames(config))
+    return FieldLayout(config.field_global_dim, config.field_local_dim,
+                       context_frames(spec, config))
 
 
 def field_channels(config: TrainConfig) -> int:
@@ -52,7 +56,7 @@ def field_channels(config: TrainConfig) -> int:
 
 def field_frames(spec: SpectralSpec, config: TrainConfig) -> int:
     """Field columns that one training crop of ``spec.n_frames`` frames reads."""
-    return spec.n_frames + 2 * context_frames(config)
+    return spec.n_frames + 2 * context_frames(spec, config)
 
 
 def stream_input_dim(spec: SpectralSpec, config: TrainConfig) -> int:
@@ -78,13 +82,13 @@ def build_field_generator(spec: SpectralSpec, config: TrainConfig) -> keras.Mode
         x = keras.layers.Cropping1D(dilation)(x) + h
     x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
     x = keras.layers.LeakyReLU(LEAKY_SLOPE)(x)
+    x = keras.layers.Conv1D(config.field_bands or height, 1, activation="tanh")(x)
+    if config.stream_window_smoothing:
+        x = WindowSmoothing(spec.to_json())(x)
     if config.field_bands:
-        x = keras.layers.Conv1D(config.field_bands, 1, activation="tanh")(x)
         bands_to_rows = band_interpolation(spec, config.field_bands)
         x = keras.layers.Dense(height, use_bias=False, trainable=False, name="bands_to_rows",
                                kernel_initializer=keras.initializers.Constant(bands_to_rows))(x)
-    else:
-        x = keras.layers.Conv1D(height, 1, activation="tanh")(x)  # (batch, frames, height)
     return keras.Model(field, keras.layers.Permute((2, 1), name=OUTPUT_NAME)(x),
                        name="field_generator")
 
@@ -96,6 +100,36 @@ def band_interpolation(spec: SpectralSpec, bands: int) -> np.ndarray:
     [-1, 1]. The fine structure across bins is the speckle's."""
     rows = mel_interpolation(spec.sample_rate_hz, spec.n_fft, bands, 0.0, spec.nyquist_hz)
     return rows[:spec.image_shape[0]].T.astype(np.float32)
+
+
+class WindowSmoothing(keras.layers.Layer):
+    """Mean band levels (batch, frames, bands), image units -> the same, blended in power
+    over neighbouring frames as the STFT window blends a sound's envelope
+    (:func:`raingan.core.speckle.frame_power_weights`); unpadded, so it consumes
+    ``len(weights) // 2`` frames on each side. Without it the generator can write frames
+    whose level jumps alone, which no sound has and which reconstruct with a modulation at
+    the frame rate."""
+
+    def __init__(self, spec_json: str, **kwargs):
+        super().__init__(**kwargs)
+        self.spec_json = spec_json
+        spec = SpectralSpec.from_json(spec_json)
+        self.weights_ = frame_power_weights(spec).astype(np.float32)
+        # Image units -> natural log of power, up to a constant.
+        self.nepers_per_unit = float(spec.db_per_image_unit * np.log(10.0) / 10.0)
+
+    def call(self, x):
+        power = ops.exp(x * self.nepers_per_unit)
+        frames = ops.shape(x)[1] - (len(self.weights_) - 1)
+        blended = sum(float(w) * power[:, k:k + frames] for k, w in enumerate(self.weights_))
+        return ops.log(blended) / self.nepers_per_unit
+
+    def compute_output_shape(self, input_shape):
+        batch, frames, bands = input_shape
+        return (batch, None if frames is None else frames - len(self.weights_) + 1, bands)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "spec_json": self.spec_json}
 
 
 class FieldFromFlat(keras.layers.Layer):
@@ -121,27 +155,36 @@ class FieldFromFlat(keras.layers.Layer):
 
 class Speckle(keras.layers.Layer):
     """Adds the speckle of a noisy spectrum to mean images in training; passes them through
-    at inference, where the runtime adds it (:func:`raingan.runtime.field.speckle`).
+    at inference, where the runtime adds it (:func:`raingan.core.speckle.speckle_db`).
 
-    A bin of a noise-like spectrum has power ``P E`` with ``E`` standard exponential, so its
-    image value is the mean's plus ``10 log10 E`` dB, clipped like a real image.
+    A bin of a noise-like spectrum has power ``P E`` with ``E`` exponential, so its image
+    value is the mean's plus ``10 log10 E`` dB, clipped like a real image. ``E`` is taken
+    from the spec's STFT of white noise, so it is correlated across frames and bins exactly
+    as a real spectrum's is.
     """
 
-    def __init__(self, units_per_db: float, **kwargs):
+    def __init__(self, spec_json: str, **kwargs):
         super().__init__(**kwargs)
-        self.units_per_db = units_per_db
+        self.spec_json = spec_json
+        self.spec = SpectralSpec.from_json(spec_json)
         self.seed = keras.random.SeedGenerator(1)
 
     def call(self, images, training: bool = False):
         if not training:
             return images
-        uniform = keras.random.uniform(ops.shape(images), minval=1e-7, maxval=1.0,
-                                       seed=self.seed)
-        speckle_db = 10.0 * ops.log(-ops.log(uniform)) / np.log(10.0)
-        return ops.clip(images + self.units_per_db * speckle_db, -1.0, 1.0)
+        spec = self.spec
+        height, frames = spec.image_shape
+        samples = (frames - 1) * spec.hop_length + spec.win_length
+        noise = keras.random.normal((ops.shape(images)[0], samples), seed=self.seed)
+        real, imag = ops.stft(noise, spec.win_length, spec.hop_length, spec.n_fft,
+                              window="hann", center=False)
+        power = (ops.square(real) + ops.square(imag))[:, :, :height] / window_power(spec)
+        speckle_db = 10.0 * ops.log(ops.maximum(power, 1e-12)) / np.log(10.0)
+        units = ops.transpose(speckle_db, (0, 2, 1)) / spec.db_per_image_unit
+        return ops.clip(images + units, -1.0, 1.0)
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "units_per_db": self.units_per_db}
+        return {**super().get_config(), "spec_json": self.spec_json}
 
 
 def build_stream_generator(spec: SpectralSpec, config: TrainConfig) -> keras.Model:
@@ -151,7 +194,7 @@ def build_stream_generator(spec: SpectralSpec, config: TrainConfig) -> keras.Mod
     field = FieldFromFlat(config.field_global_dim, config.field_local_dim,
                           field_frames(spec, config))(inputs)
     means = build_field_generator(spec, config)(field)
-    images = Speckle(1.0 / spec.db_per_image_unit)(means)
+    images = Speckle(spec.to_json())(means)
     return keras.Model(inputs, keras.layers.Identity(name=OUTPUT_NAME)(images),
                        name="generator")
 

@@ -2,21 +2,22 @@
 //
 // This module is shared: each native component adds its bindings here, as a thin layer over a
 // plain C++ function or class of raingan_core that knows nothing of Python. Today it holds
-// PGHI phase reconstruction, the Fast Griffin-Lim kernels, the real-time RainCore and the
-// shared-memory ring that `raingan serve` writes (ShmRing, module_shm.cpp).
+// PGHI phase reconstruction, the Fast Griffin-Lim kernels, the DC blocker (module_dsp.cpp),
+// the real-time RainCore (here) and the shared-memory ring that `raingan serve` writes
+// (ShmRing, module_shm.cpp).
 // Conventions for every binding:
 //   - take numpy arrays as py::array_t<..., py::array::c_style> without implicit conversion,
 //     so that a wrong dtype or layout is an error rather than a silent copy;
 //   - validate shapes and arguments while holding the GIL and raise ValueError
 //     (std::invalid_argument) with the offending values;
-//   - release the GIL around the computation, so Python threads can run chunks in parallel.
+//   - release the GIL around the computation, so Python threads can run chunks in parallel
+//     (except RainCore.render of a short buffer: see PyRainCore::render).
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
 #include <atomic>
 #include <chrono>
-#include <complex>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -24,9 +25,8 @@
 #include <string>
 #include <thread>
 
+#include "module_common.hpp"
 #include "raingan/core_abi.hpp"
-#include "raingan/griffin_lim.hpp"
-#include "raingan/pghi.hpp"
 #include "raingan/rain_core.hpp"
 
 namespace py = pybind11;
@@ -35,83 +35,9 @@ void bind_shm_ring(py::module_& m);  // module_shm.cpp
 
 namespace {
 
-using FloatArray = py::array_t<float, py::array::c_style>;
-
-FloatArray pghi_phase(const py::array& magnitudes_in, std::size_t n_fft, std::size_t win_length,
-                      std::size_t hop_length, float tolerance_db, std::size_t num_threads) {
-    // Checked here rather than by the caster, so that the message names the actual dtype.
-    if (!py::isinstance<FloatArray>(magnitudes_in)) {
-        throw std::invalid_argument(
-            "pghi: magnitudes must be a C-contiguous float32 array, got dtype " +
-            std::string(py::str(magnitudes_in.dtype())) +
-            (magnitudes_in.flags() & py::array::c_style ? "" : " (not C-contiguous)"));
-    }
-    const auto magnitudes = py::reinterpret_borrow<FloatArray>(magnitudes_in);
-    if (magnitudes.ndim() != 3) {
-        throw std::invalid_argument("pghi: magnitudes must have shape (batch, n_frames, n_bins), got " +
-                                    std::to_string(magnitudes.ndim()) + " dimensions");
-    }
-    const auto batch = static_cast<std::size_t>(magnitudes.shape(0));
-    const auto n_frames = static_cast<std::size_t>(magnitudes.shape(1));
-    const auto n_bins = static_cast<std::size_t>(magnitudes.shape(2));
-    raingan::check_pghi_arguments(n_frames, n_bins, n_fft, win_length, hop_length, tolerance_db);
-
-    FloatArray phase({batch, n_frames, n_bins});
-    const float* in = magnitudes.data();
-    float* out = phase.mutable_data();
-    {
-        py::gil_scoped_release release;
-        raingan::pghi(in, out, batch, n_frames, n_bins, n_fft, win_length, hop_length,
-                      tolerance_db, num_threads);
-    }
-    return phase;
-}
-
-using ComplexArray = py::array_t<std::complex<float>, py::array::c_style>;
-
-void require(bool condition, const std::string& message) {
-    if (!condition) throw std::invalid_argument(message);
-}
-
-std::size_t dim(const py::array& a, int axis) { return static_cast<std::size_t>(a.shape(axis)); }
-
-void overlap_add_reframe(const FloatArray& frames_in, std::size_t win_length, std::size_t hop_length,
-                         const FloatArray& window, const FloatArray& inverse_window_sum,
-                         FloatArray& signal, FloatArray& frames_out) {
-    require(frames_in.ndim() == 3 && frames_out.ndim() == 3 && signal.ndim() == 2,
-            "overlap_add_reframe: frames_in and frames_out must be 3-d, signal 2-d");
-    const std::size_t batch = dim(frames_in, 0), n_frames = dim(frames_in, 1);
-    const std::size_t signal_len = (n_frames - 1) * hop_length + win_length;
-    require(n_frames > 0 && hop_length > 0 && dim(frames_in, 2) >= win_length,
-            "overlap_add_reframe: frames shorter than the window");
-    require(dim(frames_out, 0) == batch && dim(frames_out, 1) == n_frames &&
-                dim(frames_out, 2) == win_length,
-            "overlap_add_reframe: frames_out must have shape (batch, n_frames, win_length)");
-    require(dim(signal, 0) == batch && dim(signal, 1) == signal_len,
-            "overlap_add_reframe: signal must have shape (batch, (n_frames-1)*hop + win)");
-    require(window.size() == static_cast<py::ssize_t>(win_length) &&
-                inverse_window_sum.size() == static_cast<py::ssize_t>(signal_len),
-            "overlap_add_reframe: window or inverse_window_sum has the wrong length");
-    const float* in = frames_in.data();
-    float* sig = signal.mutable_data();
-    float* out = frames_out.mutable_data();
-    py::gil_scoped_release release;
-    raingan::overlap_add_reframe(in, batch, n_frames, dim(frames_in, 2), win_length, hop_length,
-                                 window.data(), inverse_window_sum.data(), sig, out);
-}
-
-void project_with_momentum(const ComplexArray& rebuilt, const FloatArray& target,
-                           ComplexArray& previous, ComplexArray& spectra, float momentum) {
-    const auto n = rebuilt.size();
-    require(target.size() == n && previous.size() == n && spectra.size() == n,
-            "project_with_momentum: rebuilt, target, previous and spectra must have equal sizes");
-    const auto* r = rebuilt.data();
-    const float* t = target.data();
-    auto* p = previous.mutable_data();
-    auto* s = spectra.mutable_data();
-    py::gil_scoped_release release;
-    raingan::project_with_momentum(r, t, p, s, static_cast<std::size_t>(n), momentum);
-}
+using raingan_bindings::dim;
+using raingan_bindings::FloatArray;
+using raingan_bindings::require;
 
 // -- RainCore -------------------------------------------------------------------------------
 
@@ -187,13 +113,31 @@ public:
         float* out = host_buffer(buffer, core_->channels(), planar, &n_frames);
         if (rendering_.exchange(true, std::memory_order_acquire))
             throw std::runtime_error("render: called from two threads at once");
-        {
-            py::gil_scoped_release release;
-            if (planar) core_->render_planar(out, n_frames);
-            else core_->render_interleaved(out, n_frames);
+        if (n_frames <= kKeepGilFrames) {
+            // Microseconds of copying: keep the GIL the Python caller holds. Handing it over
+            // would let the producer's Python take it, and the caller would wait for it to
+            // come back (the millisecond tail of a Python audio callback, BENCHMARKS.md).
+            render_frames(out, n_frames, planar);
+        } else {
+            py::gil_scoped_release release;  // long copies let other Python threads run
+            render_frames(out, n_frames, planar);
         }
         rendering_.store(false, std::memory_order_release);
         return n_frames;
+    }
+
+    // Producer side: sleep without the GIL until the ring holds fewer than `frames` frames,
+    // the core stops running, or timeout_s passes; returns whether the ring is below `frames`.
+    // (A Python producer polling the ring would take the GIL hundreds of times a second.)
+    bool wait_for_room(std::size_t frames, double timeout_s) {
+        require(timeout_s >= 0 && timeout_s <= 3600, "wait_for_room: timeout must be 0 to 3600 s");
+        py::gil_scoped_release release;
+        using clock = std::chrono::steady_clock;
+        const auto deadline = clock::now() + std::chrono::duration_cast<clock::duration>(
+                                                 std::chrono::duration<double>(timeout_s));
+        while (core_->readable_frames() >= frames && core_->running() && clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        return core_->readable_frames() < frames;
     }
 
     // Render n_buffers buffers of `frames` frames, one every period_s seconds, on this thread
@@ -240,9 +184,62 @@ public:
     raingan::RainCore& core() { return *core_; }
 
 private:
+    // Buffers up to this many frames are rendered holding the GIL (about 40 us at most).
+    static constexpr std::size_t kKeepGilFrames = 4096;
+
+    void render_frames(float* out, std::size_t n_frames, bool planar) {
+        if (planar) core_->render_planar(out, n_frames);
+        else core_->render_interleaved(out, n_frames);
+    }
+
     std::unique_ptr<raingan::RainCore> core_;
     std::atomic<bool> rendering_{false};
 };
+
+// Call `callback()` n_calls times, period_s apart, from a native thread of its own, as an
+// audio API calls a Python audio callback: wake at the due time, take the GIL, call, release.
+// Returns, per call, the nanoseconds from waking to holding the GIL (what other Python
+// threads make the callback wait) and from the due time to waking (the OS's share), shape
+// (n_calls, 2). The callback's own work is the callback's to time. A Python exception stops
+// the calls and is raised here (benchmarks/soak.py).
+py::array_t<std::int64_t> time_python_calls(const py::function& callback, std::size_t n_calls,
+                                            double period_s) {
+    require(n_calls > 0 && period_s >= 0, "time_python_calls: bad arguments");
+    py::array_t<std::int64_t> times({static_cast<py::ssize_t>(n_calls), py::ssize_t{2}});
+    std::int64_t* out = times.mutable_data();
+    std::string failure;
+    {
+        py::gil_scoped_release release;
+        std::thread caller([&] {
+            using clock = std::chrono::steady_clock;
+            const auto period = std::chrono::duration_cast<clock::duration>(
+                std::chrono::duration<double>(period_s));
+            auto due = clock::now();
+            py::gil_scoped_acquire thread_state;  // made once, as an audio API's thread keeps one
+            for (std::size_t i = 0; i < n_calls; ++i) {
+                due += period;
+                clock::time_point woke;
+                {
+                    py::gil_scoped_release sleeping;
+                    std::this_thread::sleep_until(due);
+                    woke = clock::now();
+                }  // takes the GIL back here
+                const auto holding = clock::now();
+                out[2 * i] = std::chrono::duration_cast<std::chrono::nanoseconds>(holding - woke).count();
+                out[2 * i + 1] = std::chrono::duration_cast<std::chrono::nanoseconds>(woke - due).count();
+                try {
+                    callback();
+                } catch (py::error_already_set& error) {
+                    failure = error.what();
+                    return;
+                }
+            }
+        });
+        caller.join();
+    }
+    if (!failure.empty()) throw std::runtime_error("time_python_calls: the callback raised " + failure);
+    return times;
+}
 
 py::dict rain_core_abi() {
     constexpr raingan::RainCoreAbi abi = raingan::this_build_rain_core_abi();
@@ -288,10 +285,16 @@ smoothing_s : time constant of gain and width glides, seconds)doc")
              "how many fitted.")
         .def("render", [](PyRainCore& self, const py::handle& buffer) { return self.render(buffer, false); },
              py::arg("buffer"),
-             "Fill a (frames, channels) float32 C-contiguous buffer in place; returns frames.")
+             "Fill a (frames, channels) float32 C-contiguous buffer in place; returns frames. "
+             "Keeps the GIL for buffers of up to 4096 frames (microseconds), releases it for "
+             "longer ones.")
         .def("render_planar", [](PyRainCore& self, const py::handle& buffer) { return self.render(buffer, true); },
              py::arg("buffer"),
-             "Fill a (channels, frames) float32 C-contiguous buffer in place; returns frames.")
+             "Fill a (channels, frames) float32 C-contiguous buffer in place; returns frames. "
+             "Keeps the GIL for buffers of up to 4096 frames, as render does.")
+        .def("wait_for_room", &PyRainCore::wait_for_room, py::arg("frames"), py::arg("timeout_s"),
+             "Producer side: sleep without the GIL until fewer than `frames` frames are "
+             "buffered, the core stops running, or timeout_s passes; returns whether fewer are.")
         .def("time_renders", &PyRainCore::time_renders, py::arg("frames"), py::arg("n_buffers"),
              py::arg("period_s"),
              "Benchmark: render n_buffers buffers paced period_s apart without the GIL; "
@@ -317,46 +320,10 @@ smoothing_s : time constant of gain and width glides, seconds)doc")
 
     bind_shm_ring(m);
 
-    m.def("overlap_add_reframe", &overlap_add_reframe, py::arg("frames_in").noconvert(),
-          py::arg("win_length"), py::arg("hop_length"), py::arg("window").noconvert(),
-          py::arg("inverse_window_sum").noconvert(), py::arg("signal").noconvert(),
-          py::arg("frames_out").noconvert(),
-          "Griffin-Lim's consistency step between the FFTs: window the inverse-FFT frames, "
-          "overlap-add them into `signal` (least squares), and write its windowed frames to "
-          "`frames_out`. All arrays float32, C-contiguous; outputs are written in place.");
-    m.def("project_with_momentum", &project_with_momentum, py::arg("rebuilt").noconvert(),
-          py::arg("target").noconvert(), py::arg("previous").noconvert(),
-          py::arg("spectra").noconvert(), py::arg("momentum"),
-          "One Fast Griffin-Lim update, in place: projected = rebuilt * target / |rebuilt|; "
-          "spectra = projected + momentum * (projected - previous); previous = projected. "
-          "Complex arrays complex64, target float32, all C-contiguous and of equal size.");
-
-    m.def("pghi", &pghi_phase, py::arg("magnitudes").noconvert(), py::arg("n_fft"),
-          py::arg("win_length"), py::arg("hop_length"),
-          py::arg("tolerance_db") = raingan::kDefaultPghiToleranceDb, py::arg("num_threads") = 0,
-          R"doc(Phase Gradient Heuristic Integration (Prusa, Balazs & Sondergaard 2017).
-
-Estimates the STFT phase from STFT magnitudes without iterating, for the STFT convention of
-raingan.runtime.stft (periodic Hann window of length win_length at the start of an n_fft
-buffer, hop hop_length, no centre padding).
-
-Parameters
-----------
-magnitudes : np.ndarray, shape (batch, n_frames, n_fft // 2 + 1), float32, C-contiguous
-n_fft, win_length, hop_length : int, samples; win_length <= n_fft, hop_length <= win_length
-tolerance_db : float, negative: coefficients this far below each chunk's maximum get a
-    pseudo-random phase instead of an integrated one
-num_threads : int, worker threads over the batch; 0 uses every core. Pass 1 when the caller
-    already runs chunks on several threads.
-
-Returns
--------
-np.ndarray, same shape, float32: phase in radians, in [-pi, pi]. Each chunk's phase depends on
-that chunk's magnitudes only.
-
-Raises
-------
-ValueError
-    on a wrong dtype, layout or shape, or inconsistent STFT sizes.
-)doc");
+    m.def("time_python_calls", &time_python_calls, py::arg("callback"), py::arg("n_calls"),
+          py::arg("period_s"),
+          "Benchmark: call callback() n_calls times, period_s apart, from a native thread that "
+          "takes the GIL for each call, as an audio API calls a Python audio callback; returns "
+          "(n_calls, 2) int64 ns: waking to holding the GIL, and the due time to waking.");
+    raingan_bindings::add_dsp_kernels(m);
 }

@@ -2,10 +2,11 @@
 RainGAN native core: PGHI phase reconstruction, Fast Griffin-Lim kernels, the real-time RainCore and the shared-memory ShmRing.
 """
 from __future__ import annotations
+import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['RainCore', 'ShmRing', 'overlap_add_reframe', 'pghi', 'project_with_momentum']
+__all__: list[str] = ['RainCore', 'ShmRing', 'dc_block', 'overlap_add_reframe', 'pghi', 'project_with_momentum', 'time_python_calls']
 class RainCore:
     """
     The real-time half of raingan.RainSource.
@@ -37,11 +38,11 @@ class RainCore:
         """
     def render(self, buffer: typing.Any) -> int:
         """
-        Fill a (frames, channels) float32 C-contiguous buffer in place; returns frames.
+        Fill a (frames, channels) float32 C-contiguous buffer in place; returns frames. Keeps the GIL for buffers of up to 4096 frames (microseconds), releases it for longer ones.
         """
     def render_planar(self, buffer: typing.Any) -> int:
         """
-        Fill a (channels, frames) float32 C-contiguous buffer in place; returns frames.
+        Fill a (channels, frames) float32 C-contiguous buffer in place; returns frames. Keeps the GIL for buffers of up to 4096 frames, as render does.
         """
     def set_gain_db(self, gain_db: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
@@ -78,6 +79,10 @@ class RainCore:
     def running(self) -> bool:
         ...
     @property
+    def wait_for_room(self, frames: typing.SupportsInt | typing.SupportsIndex, timeout_s: typing.SupportsFloat | typing.SupportsIndex) -> bool:
+        """
+        Producer side: sleep without the GIL until fewer than `frames` frames are buffered, the core stops running, or timeout_s passes; returns whether fewer are.
+        """
     def writable_frames(self) -> int:
         ...
 class ShmRing:
@@ -185,6 +190,10 @@ class ShmRing:
     @property
     def writable_frames(self) -> int:
         ...
+def dc_block(samples: numpy.typing.NDArray[numpy.float64], state: numpy.typing.NDArray[numpy.float64], pole: typing.SupportsFloat | typing.SupportsIndex) -> None:
+    """
+    The output's DC blocker, in place: y[n] = x[n] - x[n-1] + pole * y[n-1] per channel of (frames, channels) float64 samples, NaN and infinities taken as 0; state (channels,) float64 carries each channel's filter from block to block. Bit for bit scipy.signal.lfilter([1, -1], [1, -pole], x, axis=0, zi=state[None]).
+    """
 def overlap_add_reframe(frames_in: numpy.typing.NDArray[numpy.float32], win_length: typing.SupportsInt | typing.SupportsIndex, hop_length: typing.SupportsInt | typing.SupportsIndex, window: numpy.typing.NDArray[numpy.float32], inverse_window_sum: numpy.typing.NDArray[numpy.float32], signal: numpy.typing.NDArray[numpy.float32], frames_out: numpy.typing.NDArray[numpy.float32]) -> None:
     """
     Griffin-Lim's consistency step between the FFTs: window the inverse-FFT frames, overlap-add them into `signal` (least squares), and write its windowed frames to `frames_out`. All arrays float32, C-contiguous; outputs are written in place.
@@ -219,4 +228,8 @@ def pghi(magnitudes: numpy.ndarray, n_fft: typing.SupportsInt | typing.SupportsI
 def project_with_momentum(rebuilt: numpy.typing.NDArray[numpy.complex64], target: numpy.typing.NDArray[numpy.float32], previous: numpy.typing.NDArray[numpy.complex64], spectra: numpy.typing.NDArray[numpy.complex64], momentum: typing.SupportsFloat | typing.SupportsIndex) -> None:
     """
     One Fast Griffin-Lim update, in place: projected = rebuilt * target / |rebuilt|; spectra = projected + momentum * (projected - previous); previous = projected. Complex arrays complex64, target float32, all C-contiguous and of equal size.
+    """
+def time_python_calls(callback: collections.abc.Callable, n_calls: typing.SupportsInt | typing.SupportsIndex, period_s: typing.SupportsFloat | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.int64]:
+    """
+    Benchmark: call callback() n_calls times, period_s apart, from a native thread that takes the GIL for each call, as an audio API calls a Python audio callback; returns (n_calls, 2) int64 ns: waking to holding the GIL, and the due time to waking.
     """

@@ -230,7 +230,18 @@ static void test_audio(void) {
     CHECK(stats.producer_restarts == 0);
     const pid_t producer = stats.producer_pid;
     CHECK_STATUS(raingan_destroy(rain), RAINGAN_OK);
-    CHECK(kill(producer, 0) == -1 && errno == ESRCH);  /* stopped and reaped */
+    CHECK(producer > 0 && kill(producer, 0) == -1 && errno == ESRCH);  /* stopped and reaped */
+}
+
+/* Signals the producer, never anything else: kill() with a pid of 0 or below would signal
+ * this program's whole process group (pytest and its workers) or every process. */
+static int signal_producer(long long pid, int signal_number) {
+    if (pid <= 0) {
+        printf("no producer to signal (pid %lld)\n", pid);
+        ++failures;
+        return 0;
+    }
+    return kill((pid_t)pid, signal_number) == 0;
 }
 
 static void test_killed(void) {
@@ -246,7 +257,10 @@ static void test_killed(void) {
     }
     const raingan_stats_t before = stats_of(rain);
     CHECK(before.loop_ready == 1);
-    CHECK(kill(before.producer_pid, SIGKILL) == 0);
+    if (!signal_producer(before.producer_pid, SIGKILL)) {
+        raingan_destroy(rain);
+        return;
+    }
     const double killed_at = now_s();
     double back_s = -1.0, streaming_s = -1.0;
     size_t silent_buffers = 0;
@@ -293,7 +307,10 @@ static void test_hung(void) {
     raingan_t* rain = start(13, 1);
     float frames[kBlock];
     const raingan_stats_t before = stats_of(rain);
-    CHECK(kill(before.producer_pid, SIGSTOP) == 0);
+    if (!signal_producer(before.producer_pid, SIGSTOP)) {
+        raingan_destroy(rain);
+        return;
+    }
     const double stopped_at = now_s();
     double replaced_s = -1.0, next = stopped_at;
     size_t silent_buffers = 0;
@@ -312,7 +329,7 @@ static void test_hung(void) {
     char message[256];
     CHECK_STATUS(raingan_producer_message(rain, message, sizeof message), RAINGAN_OK);
     CHECK(strstr(message, "heartbeat stopped") != NULL);
-    CHECK(kill(before.producer_pid, 0) == -1 && errno == ESRCH);  /* killed and reaped */
+    CHECK(before.producer_pid > 0 && kill(before.producer_pid, 0) == -1 && errno == ESRCH);  /* killed and reaped */
     CHECK_STATUS(raingan_destroy(rain), RAINGAN_OK);
 }
 

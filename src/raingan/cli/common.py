@@ -47,6 +47,7 @@ def ranged(kind: Callable[[str], float], limits) -> Callable[[str], float]:
             raise argparse.ArgumentTypeError(f"must be {limits}, got {text}")
         return value
 
+    parse.range = limits  # type: ignore[attr-defined]  (tests find every ranged option)
     return parse
 
 
@@ -73,9 +74,9 @@ def add_phase_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--iterations", type=ranged(int, limits.PHASE_ITERATIONS), default=defaults.n_iter,
                    help=f"Fast Griffin-Lim iterations, {limits.PHASE_ITERATIONS} "
                         f"(default {defaults.n_iter})")
-    p.add_argument("--momentum", type=float, default=defaults.momentum,
-                   help=f"Fast Griffin-Lim momentum, 0 to below 2; 0 for plain Griffin-Lim "
-                        f"(default {defaults.momentum})")
+    p.add_argument("--momentum", type=ranged(float, limits.MOMENTUM), default=defaults.momentum,
+                   help=f"Fast Griffin-Lim momentum, {limits.MOMENTUM}; 0 for plain "
+                        f"Griffin-Lim (default {defaults.momentum})")
     p.add_argument("--seed", type=ranged(int, limits.SEED), default=defaults.seed,
                    help=f"seed of random initial phase, {limits.SEED}")
 

@@ -42,7 +42,8 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                         f"(default: the model's)")
     p.add_argument("--drift-s", type=ranged(float, limits.DRIFT_S), metavar="S",
                    help=f"time over which the rain's character drifts, {limits.DRIFT_S}; 0 makes "
-                        f"every chunk independent (default 10)")
+                        f"every chunk independent (default: the model's, 10 for a chunk "
+                        f"model, 600 for a streaming one)")
     p.add_argument("--intensity", type=ranged(float, limits.INTENSITY), metavar="I",
                    help=f"{limits.INTENSITY}: light to heavy rain, along the model's intensity "
                         f"axis (default: as the latent walk makes it)")

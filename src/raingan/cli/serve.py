@@ -30,8 +30,9 @@ def add_serve(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--intensity", type=ranged(float, limits.INTENSITY), metavar="I",
                    help=f"{limits.INTENSITY}, until the consumer sets one (default: as the latent "
                         f"walk makes it)")
-    p.add_argument("--drift-s", type=ranged(float, limits.DRIFT_S), default=10.0, metavar="S",
-                   help=f"time over which the rain's character drifts, {limits.DRIFT_S} (default 10)")
+    p.add_argument("--drift-s", type=ranged(float, limits.DRIFT_S), metavar="S",
+                   help=f"time over which the rain's character drifts, {limits.DRIFT_S} "
+                        f"(default: the model's, 10 for a chunk model, 600 for a streaming one)")
     p.add_argument("--truncation", type=ranged(float, limits.TRUNCATION),
                    help=f"latent truncation, {limits.TRUNCATION} (default: the model's)")
     p.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"),

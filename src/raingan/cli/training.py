@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import os
 import signal
 import sys
 from pathlib import Path
 
+from raingan.core import limits
+
 from ..training.config import PRESETS
-from .common import EXIT_BAD_INPUT, load_spec
+from .common import EXIT_BAD_INPUT, load_spec, ranged
 from .quiet import native_log_filter
 
 #: Keep TensorFlow's C++ start-up chatter (CUDA probing on machines without a GPU) off stderr.
@@ -81,11 +82,13 @@ def add_train(commands: argparse._SubParsersAction) -> None:
                         "(seconds, for tests), *cpu (about an hour on two cores), *full (for a "
                         "GPU; full is the article's scale); default cpu, or the run's own when "
                         "resuming")
-    p.add_argument("--steps", type=int, help="train until this step (default: the preset's)")
-    p.add_argument("--max-minutes", type=float, metavar="M",
-                   help="stop after the first step past M minutes of wall-clock time (set-up "
-                        "included), with a checkpoint that --resume continues; Ctrl-C and "
-                        "SIGTERM stop the same way (exit status 130 and 143)")
+    p.add_argument("--steps", type=ranged(int, limits.TRAIN_STEPS),
+                   help=f"train until this step, {limits.TRAIN_STEPS} (default: the preset's)")
+    p.add_argument("--max-minutes", type=ranged(float, limits.TRAIN_MINUTES), metavar="M",
+                   help=f"stop after the first step past M minutes of wall-clock time (set-up "
+                        f"included), {limits.TRAIN_MINUTES}, with a checkpoint that --resume "
+                        f"continues; Ctrl-C and SIGTERM stop the same way (exit status 130 "
+                        f"and 143)")
     p.add_argument("--resume", action="store_true",
                    help="continue RUN_DIR's last checkpoint (it may change --g-texture-weight, "
                         "--g-texture-heard, --g-texture-audio, --g-texture-phase-iterations, "
@@ -94,62 +97,79 @@ def add_train(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--strategy", default="default", choices=("default", "mirrored", "multiworker"),
                    help="tf.distribute strategy: mirrored (all local GPUs, or CPU devices), "
                         "multiworker (cluster from TF_CONFIG)")
-    p.add_argument("--cpu-devices", type=int, metavar="N",
-                   help="split the CPU into N logical devices (to try --strategy mirrored)")
+    p.add_argument("--cpu-devices", type=ranged(int, limits.CPU_DEVICES), metavar="N",
+                   help=f"split the CPU into N logical devices, {limits.CPU_DEVICES} (to try "
+                        f"--strategy mirrored)")
     p.add_argument("--deterministic", action="store_true",
                    help="train to the same weights every time from one seed: one thread, no "
                         "oneDNN, deterministic ops (about 4x slower on two cores; JAX needs "
                         "none of this on a CPU, and gets XLA's deterministic GPU kernels)")
     p.add_argument("--spec", metavar="SPEC",
                    help="spectral spec: default, article, or a JSON file (default: default)")
-    p.add_argument("--train-fraction", type=float, metavar="F",
-                   help="train on the first F of each recording, leaving the rest held out "
-                        "(default: 1, or the resumed run's)")
+    p.add_argument("--train-fraction", type=ranged(float, limits.TRAIN_FRACTION), metavar="F",
+                   help=f"train on the first F of each recording, {limits.TRAIN_FRACTION}, "
+                        f"leaving the rest held out (default: 1, or the resumed run's)")
     p.add_argument("--loss", choices=("hinge", "nonsaturating", "wgan-gp"),
                    help="GAN loss (default: the preset's, hinge)")
-    p.add_argument("--batch-size", type=int, help="global batch size (default: the preset's)")
-    p.add_argument("--latent-dim", type=int, help="latent size (default: the preset's; full: 256)")
-    p.add_argument("--g-lr", type=float, help="generator learning rate")
-    p.add_argument("--d-lr", type=float, help="discriminator learning rate")
-    p.add_argument("--seed", type=int, help="seed of crops, latents and initial weights")
+    p.add_argument("--batch-size", type=ranged(int, limits.BATCH_SIZE),
+                   help=f"global batch size, {limits.BATCH_SIZE} (default: the preset's)")
+    p.add_argument("--latent-dim", type=ranged(int, limits.LATENT_DIM),
+                   help=f"latent size, {limits.LATENT_DIM} (default: the preset's; full: 256)")
+    p.add_argument("--g-lr", type=ranged(float, limits.LEARNING_RATE),
+                   help=f"generator learning rate, {limits.LEARNING_RATE}")
+    p.add_argument("--d-lr", type=ranged(float, limits.LEARNING_RATE),
+                   help=f"discriminator learning rate, {limits.LEARNING_RATE}")
+    p.add_argument("--seed", type=ranged(int, limits.SEED),
+                   help=f"seed of crops, latents and initial weights, {limits.SEED}")
     p.add_argument("--g-upsample", choices=("nearest", "bilinear", "time-linear"),
                    help="how the generator doubles its maps (default: nearest)")
     p.add_argument("--g-channels", type=_channel_counts, metavar="C,C,...",
-                   help="generator feature maps per resolution, coarsest first, e.g. "
-                        "128,64,32,16,16,8 (default: the preset's; cpu 128,64,32,16,8,4)")
-    p.add_argument("--g-noise-levels", type=int,
-                   help="finest generator resolutions given noise inputs (default: 2; 0: none)")
-    p.add_argument("--g-average-decay", type=float, metavar="D",
-                   help="decay per step of the generator weight average that is scored and "
-                        "exported (default: the preset's; cpu 0: none, full 0.999)")
-    p.add_argument("--g-texture-weight", type=float, metavar="W",
-                   help="weight of the generator's texture-matching loss (band-envelope "
-                        "statistics of its images against real ones; default: the preset's)")
+                   help=f"generator feature maps per resolution, coarsest first, at least two "
+                        f"resolutions of {limits.MAP_CHANNELS}, e.g. 128,64,32,16,16,8 "
+                        f"(default: the preset's; cpu 128,64,32,16,8,4)")
+    p.add_argument("--g-noise-levels", type=ranged(int, limits.NOISE_LEVELS),
+                   help=f"finest generator resolutions given noise inputs, {limits.NOISE_LEVELS} "
+                        f"and fewer than the generator's resolutions (default: 2; 0: none)")
+    p.add_argument("--g-average-decay", type=ranged(float, limits.AVERAGE_DECAY), metavar="D",
+                   help=f"decay per step of the generator weight average that is scored and "
+                        f"exported, {limits.AVERAGE_DECAY} (default: the preset's; cpu 0: "
+                        f"none, full 0.999)")
+    p.add_argument("--g-texture-weight", type=ranged(float, limits.TEXTURE_WEIGHT), metavar="W",
+                   help=f"weight of the generator's texture-matching loss, "
+                        f"{limits.TEXTURE_WEIGHT} (band-envelope statistics of its images "
+                        f"against real ones; default: the preset's)")
     p.add_argument("--g-texture-heard", action=argparse.BooleanOptionalAction, default=None,
                    help="take the texture statistics of the generated images as they sound, "
                         "after the runtime's phase reconstruction (default: the preset's, off)")
     p.add_argument("--g-texture-audio", action=argparse.BooleanOptionalAction, default=None,
                    help="with --g-texture-heard, take them on that sound's cochlear envelopes, "
                         "as raingan eval does, against the corpus's chunks (default: off)")
-    p.add_argument("--g-texture-phase-iterations", type=int, metavar="N",
-                   help="with --g-texture-heard, Fast Griffin-Lim iterations after PGHI in the "
-                        "phase the images are heard with (default: 16; the runtime renders "
-                        "generated rain with 2)")
-    p.add_argument("--checkpoint-every", type=int,
-                   help="steps between checkpoints (default: the preset's)")
-    p.add_argument("--keep-checkpoints", type=int, metavar="N",
-                   help="how many of the latest checkpoints stay on disk (default: 3)")
+    p.add_argument("--g-texture-phase-iterations", type=ranged(int, limits.PHASE_ITERATIONS),
+                   metavar="N",
+                   help=f"with --g-texture-heard, Fast Griffin-Lim iterations after PGHI in the "
+                        f"phase the images are heard with, {limits.PHASE_ITERATIONS} (default: "
+                        f"16; the runtime renders generated rain with 2)")
+    p.add_argument("--checkpoint-every", type=ranged(int, limits.CHECKPOINT_EVERY),
+                   help=f"steps between checkpoints, {limits.CHECKPOINT_EVERY} (default: the "
+                        f"preset's)")
+    p.add_argument("--keep-checkpoints", type=ranged(int, limits.KEEP_CHECKPOINTS), metavar="N",
+                   help=f"how many of the latest checkpoints stay on disk, "
+                        f"{limits.KEEP_CHECKPOINTS} (default: 3)")
     _add_verbose(p)
     p.set_defaults(run=_run_train)
 
 
 def _channel_counts(text: str) -> tuple[int, ...]:
-    """``"128,64,32"`` -> ``(128, 64, 32)``; argparse turns the ValueError into one line."""
+    """``"128,64,32"`` -> ``(128, 64, 32)``, each count in :data:`limits.MAP_CHANNELS`;
+    argparse turns the ArgumentTypeError into one line."""
     try:
         counts = tuple(int(part) for part in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated channel counts such as 128,64,32,16,8,4, got {text!r}")
+    if len(counts) < 2 or any(count not in limits.MAP_CHANNELS for count in counts):
+        raise argparse.ArgumentTypeError(
+            f"must be at least two channel counts of {limits.MAP_CHANNELS}, got {text}")
     return counts
 
 
@@ -195,8 +215,8 @@ def _train(args: argparse.Namespace) -> int:
 # -- export ----------------------------------------------------------------------------------
 
 def add_export(commands: argparse._SubParsersAction) -> None:
-    from raingan.export import CALIBRATION_SECONDS
-
+    # The export's defaults come from raingan.core.limits: importing raingan.export here
+    # would load the runtime and scipy for every subcommand (50 MB and half a second).
     p = commands.add_parser(
         "export", help="write a run's generator as an .onnx model with its spec inside",
         description="Export the generator of RUN_DIR's latest checkpoint to ONNX (inference "
@@ -208,16 +228,19 @@ def add_export(commands: argparse._SubParsersAction) -> None:
                    help="a checkpoint folder (default: the latest); give it several times to "
                         "export the mean of those checkpoints' generators (checkpoint "
                         "averaging; batch-norm statistics measured afresh)")
-    p.add_argument("--opset", type=int, default=17, help="ONNX opset, 15 or newer (default 17)")
+    p.add_argument("--opset", type=ranged(int, limits.ONNX_OPSET), default=17,
+                   help=f"ONNX opset, {limits.ONNX_OPSET} (default 17)")
     p.add_argument("--raw-weights", action="store_true",
                    help="export the generator's last weights, not the run's weight average")
     p.add_argument("--data", type=Path, metavar="DATA_DIR",
                    help="the recordings the run was trained on, for checkpoints that do not "
                         "hold their band levels (older checkpoints): the model's "
                         "colour is calibrated to them")
-    p.add_argument("--colour-seconds", type=float, default=CALIBRATION_SECONDS, metavar="S",
-                   help=f"seconds of the model rendered per colour calibration round "
-                        f"(default {CALIBRATION_SECONDS:g}; 0: do not calibrate)")
+    p.add_argument("--colour-seconds", type=ranged(float, limits.COLOUR_SECONDS),
+                   default=limits.DEFAULT_COLOUR_SECONDS, metavar="S",
+                   help=f"seconds of the model rendered per colour calibration round, "
+                        f"{limits.COLOUR_SECONDS} (default {limits.DEFAULT_COLOUR_SECONDS:g}; "
+                        f"0: do not calibrate)")
     p.add_argument("--int8", action="store_true",
                    help="quantize the finest-level convolutions to 8-bit integers (static, "
                         "per channel): the bundled model's graph runs 1.4x faster on CPUs, "
@@ -234,9 +257,6 @@ def _run_export(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    if args.opset < 15:
-        print("raingan export: error: --opset must be 15 or newer", file=sys.stderr)
-        return EXIT_BAD_INPUT
     os.environ["KERAS_BACKEND"] = "tensorflow"  # a JAX-trained run exports with TensorFlow
     try:
         from raingan.export.onnx_export import export_model
@@ -248,9 +268,6 @@ def _export(args: argparse.Namespace) -> int:
               f"the training audio's", file=sys.stderr)
 
     seconds = args.colour_seconds
-    if not (math.isfinite(seconds) and seconds >= 0):
-        print("raingan export: error: --colour-seconds must be 0 or more", file=sys.stderr)
-        return EXIT_BAD_INPUT
     result = export_model(args.run_dir, args.out, args.checkpoint, args.opset,
                           args.raw_weights, args.data, seconds, progress, args.int8)
     int8 = ("" if result.int8_mean_difference is None else

@@ -79,3 +79,34 @@ STEM_COUNT = Range(1, 1000)
 #: Intensity layers per stem; 0 means none, 1 is refused (a layer needs a neighbour).
 LAYERS = Range(0, 16)
 PHASE_ITERATIONS = Range(0, 1000)
+#: Fast Griffin-Lim momentum: 0 is plain Griffin-Lim; it diverges from 2 on.
+MOMENTUM = Range(0.0, 1.99)
+#: Audio rendered per colour calibration round of ``raingan export``, seconds; 0 skips the
+#: calibration (:data:`raingan.export.colour_fit.CALIBRATION_SECONDS` says why the default).
+COLOUR_SECONDS = Range(0.0, 3600.0, "s")
+DEFAULT_COLOUR_SECONDS = 240.0
+
+# Training and export (``raingan train``, ``raingan export``). The upper bounds only stop a
+# slip of the keyboard from asking for years of training or terabytes of weights; the
+# training configuration checks what depends on other settings (a noise level per
+# resolution, for instance).
+TRAIN_STEPS = Range(1, 100_000_000)
+#: A time limit of a year at most; 0.0001 minutes (6 ms) stops after the first step.
+TRAIN_MINUTES = Range(0.0001, 525_600.0, "minutes")
+#: Below a hundredth, most recordings are shorter than one training chunk.
+TRAIN_FRACTION = Range(0.01, 1.0)
+CPU_DEVICES = Range(1, 256)
+BATCH_SIZE = Range(1, 65_536)
+LATENT_DIM = Range(1, 10_000_000)
+LEARNING_RATE = Range(1e-9, 1.0)
+#: Feature maps of one resolution of the generator.
+MAP_CHANNELS = Range(1, 4096)
+#: Generator resolutions given noise inputs (fewer than the generator has resolutions).
+NOISE_LEVELS = Range(0, 15)
+#: Decay of the generator weight average per step: below 1, or the average never moves.
+AVERAGE_DECAY = Range(0.0, 0.999999)
+TEXTURE_WEIGHT = Range(0.0, 1000.0)
+CHECKPOINT_EVERY = Range(1, 100_000_000)
+KEEP_CHECKPOINTS = Range(1, 10_000)
+#: The generator's ops need opset 15; tf2onnx knows opsets up to 18.
+ONNX_OPSET = Range(15, 18)

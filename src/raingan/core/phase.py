@@ -26,7 +26,8 @@ from .stft import hann_window, inverse_window_sum, samples_for_frames
 PhaseInit = Literal["pghi", "random", "zero"]
 
 #: Chunks per thread-pool task: small enough to stay in cache, large enough to amortise.
-PIECE_CHUNKS = 8
+#: A piece of 4 holds about 15 MB of spectra and frames while it runs (8: 30 MB).
+PIECE_CHUNKS = 4
 
 _POOL: ThreadPoolExecutor | None = None
 
@@ -70,12 +71,14 @@ ARTICLE_PHASE = PhaseSettings(init="random", n_iter=30, momentum=0.0)
 
 
 def reconstruct(magnitudes: np.ndarray, spec: SpectralSpec,
-                settings: PhaseSettings = PhaseSettings()) -> np.ndarray:
+                settings: PhaseSettings = PhaseSettings(),
+                initial_phase: np.ndarray | None = None) -> np.ndarray:
     """Audio whose STFT magnitudes approximate ``magnitudes``.
 
     Parameters
     ----------
     magnitudes : np.ndarray, shape (batch, n_frames, n_fft // 2 + 1), float32
+    initial_phase : same shape, radians: the starting phase, instead of ``settings.init``'s
 
     Returns
     -------
@@ -83,12 +86,15 @@ def reconstruct(magnitudes: np.ndarray, spec: SpectralSpec,
         Deterministic for given magnitudes and settings, whatever the thread count.
     """
     magnitudes = _checked_magnitudes(magnitudes, spec)
+    if initial_phase is not None and initial_phase.shape != magnitudes.shape:
+        raise ValueError(f"initial phase of shape {initial_phase.shape} for magnitudes of "
+                         f"shape {magnitudes.shape}")
     out = np.empty((magnitudes.shape[0], spec.context_samples), dtype=np.float32)
 
     def finish(piece: slice, spectra: np.ndarray) -> None:
         out[piece] = spec.istft(spectra, workers=1)
 
-    _run_pieces(magnitudes, spec, settings, finish)
+    _run_pieces(magnitudes, spec, settings, finish, initial_phase)
     return out
 
 
@@ -119,19 +125,22 @@ def _checked_magnitudes(magnitudes: np.ndarray, spec: SpectralSpec) -> np.ndarra
 
 
 def _run_pieces(magnitudes: np.ndarray, spec: SpectralSpec, settings: PhaseSettings,
-                finish: Callable[[slice, np.ndarray], None]) -> None:
+                finish: Callable[[slice, np.ndarray], None],
+                given_phase: np.ndarray | None = None) -> None:
     """Phase-reconstruct the checked batch in pieces on the thread pool;
     ``finish(piece, spectra)`` takes each piece's complex spectra."""
-    random_phase = None
-    if settings.init == "random":
+    random_phase = given_phase
+    if given_phase is None and settings.init == "random":
         rng = np.random.default_rng(settings.seed)
         random_phase = rng.uniform(-np.pi, np.pi, size=magnitudes.shape).astype(np.float32)
 
     def run_piece(start: int) -> None:
         piece = slice(start, start + PIECE_CHUNKS)
         mags = magnitudes[piece]
-        init = random_phase[piece] if random_phase is not None else None
-        spectra = polar(mags, _initial_phase(mags, spec, settings, init))
+        if random_phase is not None:
+            spectra = polar(mags, random_phase[piece])
+        else:
+            spectra = polar(mags, _initial_phase(mags, spec, settings, None))
         finish(piece, fast_griffin_lim(spectra, mags, spec, settings.n_iter, settings.momentum))
 
     starts = range(0, magnitudes.shape[0], PIECE_CHUNKS)
