@@ -20,9 +20,9 @@ from ..core.loudness import power_loudness_db
 from ..core.spec import SpectralSpec
 from .intensity import IntensityAxis, intensity_target_db
 
-#: Time constant of the loudness track, seconds: slower than gusts, fast enough that a
-#: knob move is heard within a couple of seconds.
-LEVEL_TRACK_S = 3.0
+#: Time constant of the loudness track, seconds: slower than a drop, fast enough that a
+#: knob move is heard at once and a 10 s sweep rises window by 2 s window.
+LEVEL_TRACK_S = 1.5
 #: The largest gain the level takes either way, dB: a seed far from the knob's level is
 #: moved towards it, not made into another sound.
 MAX_GAIN_DB = 18.0
