@@ -11,7 +11,10 @@ a Python caller), the ``render`` call, and their sum, the time from waking to ho
 samples (p50 / p99.9 / max).
 
     python benchmarks/soak.py [--minutes 60] [--speed 4] [--buffer 512] [--model M.onnx]
-        [--realtime] [--json out.json]
+        [--realtime] [--served] [--json out.json]
+
+--served runs a ServedRainSource instead (its producer is a ``raingan serve`` process; the
+RSS figures are then the host process's alone).
 
 --realtime gives the callback's thread SCHED_FIFO priority (Linux, with the right to it), as
 audio APIs give theirs: the figures then leave out the OS preempting the caller for other
@@ -29,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from raingan import _native
-from raingan import RainSource
+from raingan import RainSource, ServedRainSource
 
 KNOB_PERIOD_S = 0.05
 RSS_MINUTES = (1, 10, 60)
@@ -48,7 +51,8 @@ def rss_mb() -> float:
 
 
 def soak(minutes: float, speed: float, frames: int = 512, model: Path | None = None,
-         rate_hz: int = 48_000, seed: int = 1, realtime: bool = False) -> dict:
+         rate_hz: int = 48_000, seed: int = 1, realtime: bool = False,
+         served: bool = False) -> dict:
     """Run the soak; ``speed`` 0 renders as fast as possible (no pacing)."""
     rng = np.random.default_rng(seed)
     n_buffers = int(minutes * 60 * rate_hz / frames)
@@ -58,8 +62,9 @@ def soak(minutes: float, speed: float, frames: int = 512, model: Path | None = N
     render_ns = np.zeros(n_buffers, np.int64)
     state = {"i": 0, "non_finite": 0, "peak": 0.0, "rss": {}}
     next_rss = [m for m in RSS_MINUTES if m <= minutes]
-    with RainSource(model, sample_rate=rate_hz, channels=2, seed=seed) as rain:
-        has_intensity = rain._stream.generator.intensity_axis is not None
+    source = ServedRainSource if served else RainSource
+    with source(model, sample_rate=rate_hz, channels=2, seed=seed) as rain:
+        has_intensity = served or rain._stream.generator.intensity_axis is not None
 
         def callback() -> None:
             i = state["i"]
@@ -93,7 +98,7 @@ def soak(minutes: float, speed: float, frames: int = 512, model: Path | None = N
                 "max": round(float(us.max()), 1)}
 
     return {"simulated_minutes": minutes, "speed": speed, "buffer_frames": frames,
-            "buffers": n_buffers, "realtime": realtime, "wall_s": round(wall_s, 1),
+            "buffers": n_buffers, "realtime": realtime, "served": served, "wall_s": round(wall_s, 1),
             "underruns": stats.underruns, "loop_heard_frames": stats.loop_heard_frames,
             "non_finite_samples": state["non_finite"], "max_abs": state["peak"],
             "rss_mb": state["rss"], "producer_error": stats.error,
@@ -111,9 +116,12 @@ def main() -> None:
     parser.add_argument("--model", type=Path, help="exported .onnx model (default: bundled)")
     parser.add_argument("--realtime", action="store_true",
                         help="SCHED_FIFO for the callback's thread, as audio APIs give theirs")
+    parser.add_argument("--served", action="store_true",
+                        help="a ServedRainSource: the producer in its own process")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
-    result = soak(args.minutes, args.speed, args.buffer, args.model, realtime=args.realtime)
+    result = soak(args.minutes, args.speed, args.buffer, args.model, realtime=args.realtime,
+                  served=args.served)
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:

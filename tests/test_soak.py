@@ -3,14 +3,18 @@
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "soak.py"
 
 
-def test_a_minute_of_moving_knobs_stays_finite_and_within_one():
+@pytest.mark.parametrize("served", [False, True], ids=["thread", "served"])
+def test_a_minute_of_moving_knobs_stays_finite_and_within_one(served):
     spec = importlib.util.spec_from_file_location("soak", BENCHMARK)
     soak = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(soak)
-    result = soak.soak(minutes=1.0, speed=10.0)
+    result = soak.soak(minutes=1.0, speed=10.0, served=served)
+    assert result["served"] is served
     assert result["buffers"] == int(60 * 48_000 / 512)
     assert result["non_finite_samples"] == 0
     assert 0 < result["max_abs"] <= 1.0

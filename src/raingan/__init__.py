@@ -5,6 +5,7 @@ The public surface, importable from ``raingan`` itself:
 * generating: :func:`load_model`, :class:`Generator`, :func:`render`,
   :class:`RenderSettings`, :func:`render_loop`, :func:`render_stems`;
 * hosts and audio callbacks: :class:`RainSource` and its :class:`SourceStats`;
+  :class:`ServedRainSource` (its producer in another process) and its :class:`ServedStats`;
 * judging: :func:`evaluate` and its :class:`EvalReport`;
 * the representation: :class:`SpectralSpec`;
 * errors: :class:`RainGANError`, the base of every error RainGAN raises on bad input.
@@ -36,6 +37,8 @@ _PUBLIC = {
     "render_stems": "raingan.runtime.stems",
     "RainSource": "raingan.runtime.source",
     "SourceStats": "raingan.runtime.source",
+    "ServedRainSource": "raingan.runtime.served_source",
+    "ServedStats": "raingan.runtime.served_source",
     "evaluate": "raingan.eval.evaluate",
     "EvalReport": "raingan.eval.report",
     "SpectralSpec": "raingan.core.spec",
@@ -54,6 +57,7 @@ if TYPE_CHECKING:
     from raingan.runtime.generator import Generator, load_model  # noqa: F401
     from raingan.runtime.loop import render_loop  # noqa: F401
     from raingan.runtime.render import RenderSettings, render  # noqa: F401
+    from raingan.runtime.served_source import ServedRainSource, ServedStats  # noqa: F401
     from raingan.runtime.source import RainSource, SourceStats  # noqa: F401
     from raingan.runtime.stems import render_stems  # noqa: F401
 

@@ -74,6 +74,8 @@ TRUNCATION = Range(0.1, 10.0)
 DRIFT_S = Range(0.0, 3600.0, "s")
 #: numpy's SeedSequence takes non-negative integers; drawn seeds have 63 bits.
 SEED = Range(0, 2**63 - 1)
+#: Audio a producer process keeps buffered ahead of its host (raingan.h's latency_ms).
+SERVED_LATENCY_MS = Range(20.0, 10_000.0, "ms")
 TARGET_LUFS = Range(-70.0, 0.0, "LUFS")
 STEM_COUNT = Range(1, 1000)
 #: Intensity layers per stem; 0 means none, 1 is refused (a layer needs a neighbour).
