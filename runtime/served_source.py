@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import _native
 from ..core import limits
 from ..core.errors import RainGANError
 
@@ -65,8 +66,9 @@ class _Stats(ctypes.Structure):
 
 def _library() -> tuple[ctypes.CDLL, ctypes.PyDLL]:
     """libraingan.so twice: through CDLL (calls release the GIL: creating, waiting,
-    stopping) and through PyDLL (calls keep it: render, which takes microseconds, and which
-    :meth:`ServedRainSource.stop` then cannot free the handle under)."""
+    stopping) and through PyDLL (calls keep it: the knobs, which take nanoseconds, and which
+    :meth:`ServedRainSource.stop` then cannot free the handle under). Rendering goes through
+    :func:`raingan._native.c_abi_render`, one call."""
     if not _LIBRARY.is_file():
         raise ServedSourceError(f"{_LIBRARY}: the C ABI library is missing from this install")
     released, kept = ctypes.CDLL(str(_LIBRARY)), ctypes.PyDLL(str(_LIBRARY))
@@ -81,9 +83,7 @@ def _library() -> tuple[ctypes.CDLL, ctypes.PyDLL]:
         getattr(released, name).restype = ctypes.c_int
     released.raingan_status_text.argtypes = [ctypes.c_int]
     released.raingan_status_text.restype = ctypes.c_char_p
-    for name, args in (("raingan_render_interleaved", [handle, ctypes.c_void_p, ctypes.c_uint32]),
-                       ("raingan_render_planar", [handle, ctypes.c_void_p, ctypes.c_uint32]),
-                       ("raingan_set_gain_db", [handle, ctypes.c_float]),
+    for name, args in (("raingan_set_gain_db", [handle, ctypes.c_float]),
                        ("raingan_set_width", [handle, ctypes.c_float]),
                        ("raingan_set_intensity", [handle, ctypes.c_float])):
         getattr(kept, name).argtypes = args
@@ -210,8 +210,9 @@ class ServedRainSource:
     # -- audio thread --------------------------------------------------------------------------
     def render(self, buffer: np.ndarray) -> int:
         """Fill ``buffer``, shape (frames, channels), float32, C-contiguous, in place, with
-        the next frames; silence before :meth:`start` and after :meth:`stop`. Keeps the
-        caller's GIL for the microseconds the copy takes. Returns the frames written.
+        the next frames; silence before :meth:`start` and after :meth:`stop`. One native
+        call that keeps the caller's GIL for the microseconds the copy takes (so
+        :meth:`stop` cannot free the ring under it). Returns the frames written.
 
         Raises
         ------
@@ -220,41 +221,30 @@ class ServedRainSource:
         ValueError
             Wrong shape, not C-contiguous, read-only, or more than :data:`MAX_FRAMES` frames.
         """
-        frames = self._frames(buffer, buffer.shape[0] if buffer.ndim == 2 else -1,
-                              buffer.ndim == 2 and buffer.shape[1] == self.channels,
-                              "(frames, channels)")
-        if self._handle is None:
-            buffer.fill(0.0)
-            return frames
-        # c_char.from_buffer: the address at a third of ndarray.ctypes's cost, in a callback
-        # whose caches are cold.
-        self._kept.raingan_render_interleaved(
-            self._handle, ctypes.addressof(ctypes.c_char.from_buffer(buffer)), frames)
-        return frames
+        return self._render(buffer, False)
 
     def render_planar(self, buffer: np.ndarray) -> int:
         """As :meth:`render`, for a (channels, frames) buffer (JUCE, CLAP, VST3, Wwise)."""
-        frames = self._frames(buffer, buffer.shape[1] if buffer.ndim == 2 else -1,
-                              buffer.ndim == 2 and buffer.shape[0] == self.channels,
-                              "(channels, frames)")
-        if self._handle is None:
-            buffer.fill(0.0)
-            return frames
-        start = ctypes.addressof(ctypes.c_char.from_buffer(buffer))
-        rows = (ctypes.c_void_p * self.channels)(
-            *(start + c * buffer.strides[0] for c in range(self.channels)))
-        self._kept.raingan_render_planar(self._handle, rows, frames)
-        return frames
+        return self._render(buffer, True)
 
-    def _frames(self, buffer: np.ndarray, frames: int, shape_ok: bool, layout: str) -> int:
+    def _render(self, buffer: np.ndarray, planar: bool) -> int:
+        handle = self._handle
+        if handle is not None:
+            return _native.c_abi_render(handle.value, buffer, self.channels, planar)
+        # Stopped: the same checks, then silence.
         if not isinstance(buffer, np.ndarray) or buffer.dtype != np.float32:
-            raise TypeError("buffer must be a float32 numpy array")
-        if not shape_ok or not 1 <= frames <= MAX_FRAMES:
-            raise ValueError(f"buffer must have shape {layout} with {self.channels} channels "
-                             f"and 1 to {MAX_FRAMES} frames, got {buffer.shape}")
+            raise TypeError("render: buffer must be a numpy float32 array")
+        frames_axis, channels_axis = (1, 0) if planar else (0, 1)
+        if buffer.ndim != 2 or buffer.shape[channels_axis] != self.channels:
+            raise ValueError(f"render: buffer must have shape "
+                             f"{'(channels, frames)' if planar else '(frames, channels)'} "
+                             f"with {self.channels} channels, got {buffer.shape}")
         if not buffer.flags.c_contiguous or not buffer.flags.writeable:
-            raise ValueError("buffer must be C-contiguous and writeable")
-        return frames
+            raise ValueError("render: buffer must be C-contiguous and writeable")
+        if not 1 <= buffer.shape[frames_axis] <= MAX_FRAMES:
+            raise ValueError(f"render: 1 to {MAX_FRAMES} frames, got {buffer.shape[frames_axis]}")
+        buffer.fill(0.0)
+        return buffer.shape[frames_axis]
 
     # -- controls (any thread) -----------------------------------------------------------------
     @property

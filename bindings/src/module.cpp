@@ -26,6 +26,7 @@
 #include <thread>
 
 #include "module_common.hpp"
+#include "raingan.h"
 #include "raingan/core_abi.hpp"
 #include "raingan/rain_core.hpp"
 
@@ -70,6 +71,30 @@ float* host_buffer(const py::handle& buffer, std::size_t channels, bool planar,
     if (!array.writeable()) throw py::value_error("render: buffer is read-only");
     *n_frames = mono_1d ? dim(array, 0) : dim(array, planar ? 1 : 0);
     return static_cast<float*>(array.mutable_data());
+}
+
+// raingan.ServedRainSource's render: the C ABI's, reached in one call from Python (through
+// ctypes, argument conversion and the buffer's address cost several times the copy in a
+// callback whose caches are cold). Keeps the GIL, as RainCore.render does for short buffers:
+// the copy takes microseconds, and ServedRainSource.stop cannot free the handle under it.
+std::size_t c_abi_render(std::uintptr_t handle, const py::handle& buffer, std::size_t channels,
+                         bool planar) {
+    require(handle != 0, "render: no C ABI handle");
+    std::size_t n_frames = 0;
+    float* data = host_buffer(buffer, channels, planar, &n_frames);
+    auto* rain = reinterpret_cast<raingan_t*>(handle);
+    raingan_status status;
+    if (planar) {
+        float* rows[2] = {data, data + (channels > 1 ? n_frames : 0)};
+        status = raingan_render_planar(rain, rows, static_cast<std::uint32_t>(n_frames));
+    } else {
+        status = raingan_render_interleaved(rain, data, static_cast<std::uint32_t>(n_frames));
+    }
+    if (status == RAINGAN_ERROR_FRAME_COUNT || status == RAINGAN_ERROR_INVALID_ARGUMENT)
+        throw py::value_error(std::string("render: ") + raingan_status_text(status));
+    if (status != RAINGAN_OK)
+        throw std::runtime_error(std::string("render: ") + raingan_status_text(status));
+    return n_frames;
 }
 
 // The Python face of raingan::RainCore. It adds one guard the C++ core leaves to its host:
@@ -256,6 +281,12 @@ py::dict rain_core_abi() {
 PYBIND11_MODULE(_native, m) {
     m.doc() = "RainGAN native core: PGHI phase reconstruction, Fast Griffin-Lim kernels, "
               "the real-time RainCore and the shared-memory ShmRing.";
+
+    m.def("c_abi_render", &c_abi_render, py::arg("handle"), py::arg("buffer"),
+          py::arg("channels"), py::arg("planar"),
+          "Render through libraingan (raingan.h) into a (frames, channels) buffer, or "
+          "(channels, frames) when planar; handle is the raingan_t* as an integer. Keeps the "
+          "GIL. Returns frames.");
 
     py::class_<PyRainCore>(m, "RainCore", R"doc(The real-time half of raingan.RainSource.
 

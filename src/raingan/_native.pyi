@@ -190,6 +190,10 @@ class ShmRing:
     @property
     def writable_frames(self) -> int:
         ...
+def c_abi_render(handle: typing.SupportsInt | typing.SupportsIndex, buffer: typing.Any, channels: typing.SupportsInt | typing.SupportsIndex, planar: bool) -> int:
+    """
+    Render through libraingan (raingan.h) into a (frames, channels) buffer, or (channels, frames) when planar; handle is the raingan_t* as an integer. Keeps the GIL. Returns frames.
+    """
 def dc_block(samples: numpy.typing.NDArray[numpy.float64], state: numpy.typing.NDArray[numpy.float64], pole: typing.SupportsFloat | typing.SupportsIndex) -> None:
     """
     The output's DC blocker, in place: y[n] = x[n] - x[n-1] + pole * y[n-1] per channel of (frames, channels) float64 samples, NaN and infinities taken as 0; state (channels,) float64 carries each channel's filter from block to block. Bit for bit scipy.signal.lfilter([1, -1], [1, -pole], x, axis=0, zi=state[None]).
