@@ -22,6 +22,15 @@ def _first_buffers(seed: int, count: int = 8) -> np.ndarray:
             out.append(buffer.copy())
         planar = np.zeros((2, 256), np.float32)
         assert rain.render_planar(planar) == 256
+        # Checked natively, as RainSource's core checks them, before anything is written.
+        with pytest.raises(TypeError, match="float32"):
+            rain.render(np.zeros((64, 2)))
+        with pytest.raises(ValueError, match="shape"):
+            rain.render(np.zeros((64, 3), np.float32))
+        with pytest.raises(ValueError, match="C-contiguous"):
+            rain.render_planar(np.zeros((64, 2), np.float32).T)
+        with pytest.raises(ValueError, match="frame"):
+            rain.render(np.zeros((70_000, 2), np.float32))
         rain.gain_db, rain.width, rain.intensity = -6.0, 0.5, 0.8
         stats = rain.stats()
         assert stats.frames_rendered == count * 512 + 256 and stats.error is None
