@@ -89,9 +89,12 @@ def test_the_chunk_model_is_the_export_of_the_weights_kept_in_the_repository(tmp
     latents = bundled.latents(np.random.default_rng(4), 2)
     difference = np.abs(rebuilt.images(latents) - bundled.images(latents))
     # The int8 scales are measured on the float model at export: across TensorFlow and
-    # onnxruntime releases a value at a rounding boundary can land one step over (16 of
-    # 131,072 pixels by 1.3e-3 with TF 2.21 and onnxruntime 1.32); everything else is equal.
-    assert difference.max() <= 2e-3 and difference.mean() <= 1e-5
+    # onnxruntime releases, and across CPUs (their float kernels sum in another order), a
+    # value at a rounding boundary can land one step over (16 of 131,072 pixels by 1.3e-3
+    # on one machine, 8 by up to 0.036 on another); everything else is equal, and other
+    # weights would move every pixel.
+    assert np.count_nonzero(difference > 1e-4) <= difference.size // 1000
+    assert difference.max() <= 0.1 and difference.mean() <= 1e-5
     np.testing.assert_allclose(rebuilt.intensity_axis.direction,
                                bundled.intensity_axis.direction, atol=1e-5)
     np.testing.assert_allclose(rebuilt.intensity_axis.projections,
