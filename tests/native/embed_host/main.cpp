@@ -12,7 +12,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <iostream>
 #include <stdexcept>
 #include <string>
@@ -20,6 +19,7 @@
 #include <vector>
 
 #include "raingan/embed.hpp"
+#include "wav_file.hpp"
 
 namespace py = pybind11;
 
@@ -56,40 +56,6 @@ Options parse(int argc, char** argv) {
     if (!(o.seconds > 0) || o.buffer_frames == 0 || !(o.speed > 0))
         throw std::invalid_argument("--seconds, --buffer and --speed must be positive");
     return o;
-}
-
-template <typename T>
-void put(std::ofstream& f, T value) {
-    f.write(reinterpret_cast<const char*>(&value), sizeof(T));  // WAV is little-endian
-}
-
-// 32-bit float WAV, written under a temporary name and renamed, so no half file is left.
-void write_wav(const std::string& path, const std::vector<float>& samples, int channels,
-               int rate_hz) {
-    const std::string temp = path + ".part";
-    {
-        std::ofstream f(temp, std::ios::binary);
-        if (!f) throw std::runtime_error("cannot write " + path);
-        const auto data_bytes = static_cast<std::uint32_t>(samples.size() * sizeof(float));
-        f.write("RIFF", 4);
-        put<std::uint32_t>(f, 36 + data_bytes);
-        f.write("WAVEfmt ", 8);
-        put<std::uint32_t>(f, 16);
-        put<std::uint16_t>(f, 3);  // IEEE float
-        put<std::uint16_t>(f, static_cast<std::uint16_t>(channels));
-        put<std::uint32_t>(f, static_cast<std::uint32_t>(rate_hz));
-        put<std::uint32_t>(f, static_cast<std::uint32_t>(rate_hz * channels * sizeof(float)));
-        put<std::uint16_t>(f, static_cast<std::uint16_t>(channels * sizeof(float)));
-        put<std::uint16_t>(f, 32);
-        f.write("data", 4);
-        put<std::uint32_t>(f, data_bytes);
-        f.write(reinterpret_cast<const char*>(samples.data()), data_bytes);
-        if (!f) throw std::runtime_error("cannot write " + path);
-    }
-    if (std::rename(temp.c_str(), path.c_str()) != 0) {
-        std::remove(temp.c_str());
-        throw std::runtime_error("cannot write " + path);
-    }
 }
 
 int render_to_file(const Options& o);
@@ -136,7 +102,7 @@ int render_to_file(const Options& o) {
     }
     rain.stop();
     recording.resize(total_frames * channels);
-    write_wav(o.out_path, recording, static_cast<int>(channels), o.sample_rate_hz);
+    wav_file::write(o.out_path, recording, static_cast<int>(channels), o.sample_rate_hz);
     const py::dict stats = rain.stats();
     std::cout << "wrote " << o.out_path << " (" << o.seconds << " s, " << channels
               << " channels, " << o.sample_rate_hz << " Hz); underruns "
