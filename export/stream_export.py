@@ -23,8 +23,8 @@ from ..runtime.latent import truncated_normal
 from ..training.checkpoint import CheckpointState
 from ..runtime.leveling import ChunkLeveller
 from .intensity_fit import calibrated_levels_db, fit_intensity_axis
-from ..training.streaming import (context_frames, field_channels, field_generator_of,
-                                  field_layout)
+from ..training.streaming import (band_interpolation, context_frames, field_channels,
+                                  field_generator_of, field_layout)
 
 #: Field lengths of the parity check, in chunk widths: the training crop's and a longer one.
 PARITY_WIDTHS = (1, 3)
@@ -97,26 +97,80 @@ def refit_stream_intensity(path: Path) -> IntensityAxis:
     """Fit an exported streaming model's intensity axis again from its own graph and store
     it in the file (through a temporary file, so a failure leaves the model as it was): how
     a model exported before the axis carried its levels gets them."""
+    model, metadata = _load_stream_model(path)
+    axis = _refit_axis(model, metadata)
+    _save(model, replace(metadata, intensity=axis.to_dict()), path)
+    return axis
+
+
+def smooth_stream_bands(path: Path, passes: int) -> IntensityAxis:
+    """Give an exported streaming model that was trained without band smoothing the
+    ``passes`` of :func:`raingan.core.mel.band_smoothing` that
+    :attr:`~raingan.training.config.TrainConfig.field_band_smoothing` now trains with: its
+    graph's fixed bands-to-rows matrix becomes :func:`~raingan.training.streaming.
+    band_interpolation`'s with the smoothing, the training metadata records it, and the
+    intensity axis is fitted again through the new graph. Written through a temporary file;
+    a model whose matrix is not the unsmoothed interpolation is refused."""
+    from onnx import numpy_helper
+
+    model, metadata = _load_stream_model(path)
+    if (metadata.training or {}).get("band_smoothing", 0):
+        raise ModelFormatError(f"{path}: its bands are smoothed already")
+    initializer = _bands_to_rows(model, path)
+    plain = numpy_helper.to_array(initializer)
+    bands = plain.shape[0]
+    if not np.allclose(plain, band_interpolation(metadata.spec, bands, 0), atol=1e-6):
+        raise ModelFormatError(f"{path}: its bands-to-rows matrix is not the mel interpolation")
+    initializer.CopyFrom(numpy_helper.from_array(
+        band_interpolation(metadata.spec, bands, passes), initializer.name))
+    metadata = replace(metadata, training={**(metadata.training or {}), "band_smoothing": passes})
+    axis = _refit_axis(model, metadata)
+    _save(model, replace(metadata, intensity=axis.to_dict()), path)
+    return axis
+
+
+def _load_stream_model(path: Path) -> tuple[Any, ModelMetadata]:
     import onnx
-    import onnxruntime
 
     model = onnx.load(str(path))
-    props = {p.key: p.value for p in model.metadata_props}
-    metadata = ModelMetadata.from_props(props, str(path))
+    metadata = ModelMetadata.from_props({p.key: p.value for p in model.metadata_props},
+                                        str(path))
     if metadata.field is None:
         raise ModelFormatError(f"{path}: not a streaming model")
+    return model, metadata
+
+
+def _bands_to_rows(model: Any, path: Path) -> Any:
+    """The initializer of the graph's fixed bands-to-rows matrix."""
+    initializers = {i.name: i for i in model.graph.initializer}
+    for node in model.graph.node:
+        if node.op_type == "MatMul" and "bands_to_rows" in node.name:
+            if node.input[1] in initializers:
+                return initializers[node.input[1]]
+    raise ModelFormatError(f"{path}: no bands-to-rows matrix in its graph")
+
+
+def _refit_axis(model: Any, metadata: ModelMetadata) -> IntensityAxis:
+    import onnxruntime
+
     session = onnxruntime.InferenceSession(model.SerializeToString(),
                                            providers=["CPUExecutionProvider"])
-    axis = stream_intensity_axis(session, metadata.spec, metadata.field, metadata.truncation,
+    return stream_intensity_axis(session, metadata.spec, metadata.field, metadata.truncation,
                                  metadata.colour_db, metadata.ceiling_db)
-    props.update(replace(metadata, intensity=axis.to_dict()).to_props())
+
+
+def _save(model: Any, metadata: ModelMetadata, path: Path) -> None:
+    """Store the model with ``metadata`` through a temporary file."""
+    import onnx
+
+    props = {p.key: p.value for p in model.metadata_props}
+    props.update(metadata.to_props())
     del model.metadata_props[:]
     for key, value in props.items():
         model.metadata_props.add(key=key, value=value)
     temporary = path.with_name(path.name + ".tmp")
     onnx.save(model, str(temporary))
     temporary.replace(path)
-    return axis
 
 
 def stream_metadata(state: CheckpointState, weights: str, steps: Sequence[int],
@@ -130,6 +184,7 @@ def stream_metadata(state: CheckpointState, weights: str, steps: Sequence[int],
         drifting_dims=layout.global_dim, ceiling_db=state.ceiling_db, field=layout,
         intensity=None if axis is None else axis.to_dict(),
         training={"architecture": "stream", "loss": config.loss,
+                  "band_smoothing": config.field_band_smoothing if config.field_bands else 0,
                   "g_channels": list(config.g_channels), "d_channels": list(config.d_channels),
                   "stream_dilations": list(config.stream_dilations), "weights": weights,
                   "backend": state.backend,

@@ -11,6 +11,7 @@ import soundfile as sf
 
 from raingan import RainSource
 from raingan.runtime.generator import CPU_BATCH_LATENTS, Generator, default_model_path
+from raingan.training.config import PRESETS
 
 CANDIDATES = Path(__file__).resolve().parent.parent / "candidates"
 #: The chunk model bundled before the streaming one, and the weights it was exported from.
@@ -30,6 +31,9 @@ def test_bundled_model_is_found_small_streaming_and_trained_on_the_corpus():
     assert generator.ceiling_db is not None and generator.colour_db is not None
     assert generator.intensity_axis is not None
     assert generator.metadata.data_fingerprint.startswith("8caed776b3d8")
+    # Its bands are blended as the stream presets now train them (given after training,
+    # by raingan.export.stream_export.smooth_stream_bands).
+    assert generator.metadata.training["band_smoothing"] == PRESETS["stream-cpu"].field_band_smoothing
 
 
 def test_render_needs_no_model_argument(tmp_path):

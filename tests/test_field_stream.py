@@ -200,3 +200,50 @@ def test_export_stores_the_levels_a_stream_holds_and_a_refit_finds_them_again(
     np.testing.assert_allclose(again["levels_db"], stored["levels_db"], atol=1e-3)
     np.testing.assert_allclose(again["direction"], stored["direction"], atol=1e-5)
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_band_smoothing_given_to_an_exported_model_is_the_one_training_builds(
+        tiny_stream_model, tmp_path):
+    # tiny_stream_model was trained and exported with the preset's band smoothing. A copy
+    # whose graph has the plain interpolation (as models exported before the smoothing
+    # existed have) gets back exactly that graph's images from smooth_stream_bands.
+    import shutil
+
+    import onnx
+    from onnx import numpy_helper
+
+    from raingan.export.stream_export import smooth_stream_bands
+    from raingan.training.config import PRESETS
+    from raingan.training.streaming import band_interpolation
+
+    trained = load_model(tiny_stream_model)
+    passes = PRESETS["stream-tiny"].field_band_smoothing
+    assert passes > 0 and trained.metadata.training["band_smoothing"] == passes
+    copy = tmp_path / "plain.onnx"
+    shutil.copy(tiny_stream_model, copy)
+    model = onnx.load(str(copy))
+    matrix = next(i for i in model.graph.initializer
+                  if numpy_helper.to_array(i).shape == (PRESETS["stream-tiny"].field_bands,
+                                                        trained.spec.image_shape[0]))
+    np.testing.assert_allclose(numpy_helper.to_array(matrix),
+                               band_interpolation(trained.spec, matrix.dims[0], passes), atol=1e-6)
+    matrix.CopyFrom(numpy_helper.from_array(band_interpolation(trained.spec, matrix.dims[0]),
+                                            matrix.name))
+    for prop in model.metadata_props:
+        if prop.key == "raingan.training":
+            prop.value = prop.value.replace(f'"band_smoothing": {passes}', '"band_smoothing": 0')
+    onnx.save(model, str(copy))
+    field = np.random.default_rng(3).standard_normal(
+        (1, 80, trained.field.channels)).astype(np.float32)
+    plain = load_model(copy).field_images(field)
+    assert np.abs(plain - trained.field_images(field)).max() > 1e-3
+
+    smooth_stream_bands(copy, passes)
+    smoothed = load_model(copy)
+    np.testing.assert_allclose(smoothed.field_images(field), trained.field_images(field),
+                               atol=1e-5)
+    assert smoothed.metadata.training["band_smoothing"] == passes
+    assert smoothed.intensity_axis.levels_db is not None
+    with pytest.raises(ModelFormatError, match="smoothed already"):
+        smooth_stream_bands(copy, passes)
+    assert not list(tmp_path.glob("*.tmp"))

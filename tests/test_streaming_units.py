@@ -7,6 +7,7 @@ import pytest
 
 import keras  # noqa: F401  (the train extra is part of the test extra)
 
+from raingan.core.mel import band_smoothing
 from raingan.core.model_meta import FieldLayout, ModelFormatError, ModelMetadata
 from raingan.core.speckle import frame_power_weights, speckle_db
 from raingan.core.spec import SpectralSpec
@@ -31,6 +32,12 @@ def test_stream_config_validates_and_round_trips():
         TINY.replace(field_bands=-1)
     with pytest.raises(ConfigError, match="adversarially only"):
         TINY.replace(g_texture_weight=1.0)
+    for passes in (-1, 99):
+        with pytest.raises(ConfigError, match="field_band_smoothing"):
+            TINY.replace(field_band_smoothing=passes)
+    # Runs saved before the smoothing existed trained without it.
+    older = {k: v for k, v in TINY.to_dict().items() if k != "field_band_smoothing"}
+    assert TrainConfig.from_dict(older).field_band_smoothing == 0
 
 
 def test_the_generator_reads_a_field_and_needs_context_on_both_sides():
@@ -65,6 +72,32 @@ def test_band_interpolation_is_smooth_and_convex():
     high = rows[:, spec.image_row_hz() > 2000.0]
     assert np.abs(np.diff(high, axis=1)).max() < 0.5
     assert ((high > 0).sum(axis=0) <= 2).all()
+
+
+def test_band_smoothing_removes_a_band_to_band_zigzag_and_keeps_levels_in_range():
+    bands = 32
+    assert np.array_equal(band_smoothing(bands, 0), np.eye(bands, dtype=np.float32))
+    smoothing = band_smoothing(bands, 2)
+    np.testing.assert_allclose(smoothing.sum(axis=0), 1.0, atol=1e-6)
+    assert smoothing.min() >= 0.0 and np.count_nonzero(smoothing[:, bands // 2]) == 5
+    zigzag = np.where(np.arange(bands) % 2 == 0, 1.0, -1.0)
+    assert np.abs((zigzag @ smoothing)[2:-2]).max() < 1e-6
+    np.testing.assert_allclose(np.full(bands, -0.7) @ smoothing, -0.7, atol=1e-6)
+    edge = np.where(np.arange(bands) < bands // 2, 1.0, -1.0) @ smoothing
+    assert np.all(np.diff(edge) <= 1e-7) and edge[0] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="passes"):
+        band_smoothing(bands, -1)
+
+
+def test_smoothed_band_interpolation_is_the_plain_one_after_the_band_blend():
+    spec = SpectralSpec()
+    rows = band_interpolation(spec, 64, 2)
+    np.testing.assert_allclose(rows.sum(axis=0), 1.0, atol=1e-5)
+    assert rows.min() >= 0.0
+    np.testing.assert_allclose(rows, band_smoothing(64, 2) @ band_interpolation(spec, 64),
+                               atol=1e-6)
+    levels = np.random.default_rng(0).uniform(-1, 1, (3, 64)).astype(np.float32)
+    assert np.abs(levels @ rows).max() <= 1.0
 
 
 def test_speckle_is_added_in_training_only_as_the_runtime_adds_it():

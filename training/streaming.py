@@ -26,7 +26,7 @@ import numpy as np
 from keras import ops
 
 from ..core.model_meta import FIELD_INPUT_NAME, INPUT_NAME, OUTPUT_NAME, FieldLayout
-from ..core.mel import mel_interpolation
+from ..core.mel import band_smoothing, mel_interpolation
 from ..core.speckle import frame_power_weights, window_power
 from ..core.spec import SpectralSpec
 from .config import TrainConfig
@@ -86,20 +86,24 @@ def build_field_generator(spec: SpectralSpec, config: TrainConfig) -> keras.Mode
     if config.stream_window_smoothing:
         x = WindowSmoothing(spec.to_json())(x)
     if config.field_bands:
-        bands_to_rows = band_interpolation(spec, config.field_bands)
+        bands_to_rows = band_interpolation(spec, config.field_bands, config.field_band_smoothing)
         x = keras.layers.Dense(height, use_bias=False, trainable=False, name="bands_to_rows",
                                kernel_initializer=keras.initializers.Constant(bands_to_rows))(x)
     return keras.Model(field, keras.layers.Permute((2, 1), name=OUTPUT_NAME)(x),
                        name="field_generator")
 
 
-def band_interpolation(spec: SpectralSpec, bands: int) -> np.ndarray:
+def band_interpolation(spec: SpectralSpec, bands: int, smoothing_passes: int = 0
+                       ) -> np.ndarray:
     """Mel bands -> image rows, shape (bands, height): each row a convex combination of the
-    bands around it (:func:`raingan.core.mel.mel_interpolation`), so the mean spectrum is
-    smooth across frequency, as a noisy spectrum's envelope is, and its values stay in
-    [-1, 1]. The fine structure across bins is the speckle's."""
+    bands around it (:func:`raingan.core.mel.mel_interpolation`), after ``smoothing_passes``
+    of :func:`raingan.core.mel.band_smoothing`, so the mean spectrum is smooth across
+    frequency, as a noisy spectrum's envelope is, and its values stay in [-1, 1]. The fine
+    structure across bins is the speckle's."""
     rows = mel_interpolation(spec.sample_rate_hz, spec.n_fft, bands, 0.0, spec.nyquist_hz)
-    return rows[:spec.image_shape[0]].T.astype(np.float32)
+    to_rows = rows[:spec.image_shape[0]].T.astype(np.float64)
+    return (band_smoothing(bands, smoothing_passes).astype(np.float64) @ to_rows
+            ).astype(np.float32)
 
 
 class WindowSmoothing(keras.layers.Layer):

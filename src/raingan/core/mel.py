@@ -72,3 +72,22 @@ def mel_interpolation(sample_rate_hz: int, n_fft: int, n_mels: int, fmin_hz: flo
     interp = interp.astype(np.float32)
     interp.flags.writeable = False
     return interp
+
+
+def band_smoothing(n_bands: int, passes: int) -> np.ndarray:
+    """Blend of neighbouring bands, shape (n_bands, n_bands): ``levels @ band_smoothing(...)``
+    takes each band's level to ``(1/4, 1/2, 1/4)`` of its neighbours' and its own, ``passes``
+    times (a binomial kernel of ``2 * passes + 1`` taps); a band at either end counts itself
+    in place of the missing neighbour.
+
+    Each column sums to one, so levels in [-1, 1] stay there and a flat spectrum stays flat.
+    A level that alternates from band to band is removed entirely, as real spectra's
+    envelopes have no such ripple; an edge spreads over about ``passes`` bands each side.
+    """
+    if passes < 0:
+        raise ValueError(f"passes must be >= 0, got {passes}")
+    step = np.zeros((n_bands, n_bands))
+    for band in range(n_bands):
+        for offset, weight in ((-1, 0.25), (0, 0.5), (1, 0.25)):
+            step[min(max(band + offset, 0), n_bands - 1), band] += weight
+    return np.linalg.matrix_power(step, passes).astype(np.float32)
