@@ -20,7 +20,10 @@ from ..core.model_meta import (FIELD_INPUT_NAME, OUTPUT_NAME, FieldLayout, Model
 from ..core.spec import SpectralSpec
 from ..runtime.intensity import IntensityAxis
 from ..runtime.latent import truncated_normal
+from ..core.speckle import Drops
 from ..training.checkpoint import CheckpointState
+from ..training.corpus import load_corpus
+from ..training.drops import fit_drops
 from ..runtime.leveling import ChunkLeveller
 from .intensity_fit import calibrated_levels_db, fit_intensity_axis
 from ..training.streaming import (band_interpolation, context_frames, field_channels,
@@ -129,6 +132,26 @@ def smooth_stream_bands(path: Path, passes: int) -> IntensityAxis:
     return axis
 
 
+def fit_stream_drops(path: Path, data_dir: Path, train_fraction: float) -> Drops | None:
+    """Fit the drops of an exported streaming model that has none
+    (:func:`raingan.training.drops.fit_drops`) on the recordings it was trained on, the first
+    ``train_fraction`` of each file in ``data_dir``, and store them in the file (through a
+    temporary file). Refuses recordings whose data fingerprint is not the model's."""
+    model, metadata = _load_stream_model(path)
+    if metadata.drops is not None:
+        raise ModelFormatError(f"{path}: it has drops already")
+    corpus = load_corpus(Path(data_dir), metadata.spec, train_fraction)
+    if corpus.fingerprint != metadata.data_fingerprint:
+        raise ModelFormatError(f"{data_dir} with train fraction {train_fraction:g} is not what "
+                               f"{path} was trained on (data fingerprint "
+                               f"{corpus.fingerprint[:12]}, the model's "
+                               f"{metadata.data_fingerprint[:12]})")
+    drops = fit_drops(corpus.signals, metadata.spec)
+    if drops is not None:
+        _save(model, replace(metadata, drops=drops.to_dict()), path)
+    return drops
+
+
 def _load_stream_model(path: Path) -> tuple[Any, ModelMetadata]:
     import onnx
 
@@ -182,6 +205,7 @@ def stream_metadata(state: CheckpointState, weights: str, steps: Sequence[int],
         spec=state.spec, latent_dim=layout.channels, truncation=config.truncation,
         data_fingerprint=state.data_fingerprint, step=state.step,
         drifting_dims=layout.global_dim, ceiling_db=state.ceiling_db, field=layout,
+        drops=None if state.drops is None else state.drops.to_dict(),
         intensity=None if axis is None else axis.to_dict(),
         training={"architecture": "stream", "loss": config.loss,
                   "band_smoothing": config.field_band_smoothing if config.field_bands else 0,

@@ -6,7 +6,7 @@ per channel and runs the graph over consecutive windows of it, each with the gra
 context on both sides, so consecutive windows' frames continue each other exactly. It then
 adds a noisy spectrum's speckle (:func:`raingan.core.speckle.speckle_and_phase`, the STFT
 of one endless white noise, so that it is correlated across frames and bins as a real
-spectrum's is; its phase is where phase reconstruction starts) and hands the frames on as chunk images
+spectrum's is, with the model's drops in it; its phase is where phase reconstruction starts) and hands the frames on as chunk images
 that overlap by the spec's crossfade, the shape the rest of the runtime (phase
 reconstruction, stitching, loops, stems) takes.
 
@@ -22,7 +22,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from ..core.model_meta import FieldLayout
-from ..core.speckle import speckle_and_phase
+from ..core.speckle import Drops, excitation, speckle_and_phase
 from ..core.spec import SpectralSpec
 from .latent import LatentWalk, truncated_normal
 
@@ -34,6 +34,9 @@ class FieldModel(Protocol):
 
     @property
     def field(self) -> FieldLayout: ...
+
+    @property
+    def drops(self) -> Drops | None: ...
 
     def field_images(self, field: np.ndarray) -> np.ndarray: ...
 
@@ -92,7 +95,8 @@ class FieldStream:
         self._extend(count + 2 * context - self._columns.shape[0])
         means = self.model.field_images(self._columns[None, :count + 2 * context])[0]
         self._columns = self._columns[count:]
-        fresh = self._speckle_rng.standard_normal(count * self.spec.hop_length, dtype=np.float32)
+        fresh = excitation(self._speckle_rng, count * self.spec.hop_length, self.model.drops,
+                           self.spec.sample_rate_hz)
         noise = np.concatenate([self._noise, fresh])
         self._noise = noise[noise.shape[0] - self._noise.shape[0]:]
         return with_speckle(means, noise, self.spec)
@@ -147,7 +151,7 @@ def closed_field_images(model: FieldModel, rng: np.random.Generator, knots: np.n
     columns = np.concatenate([codes, local], axis=1)
     wrapped = np.arange(-layout.context_frames, period + layout.context_frames) % period
     means = model.field_images(columns[None, wrapped])[0]
-    noise = speckle_rng.standard_normal(period * spec.hop_length, dtype=np.float32)
+    noise = excitation(speckle_rng, period * spec.hop_length, model.drops, spec.sample_rate_hz)
     noise = np.concatenate([noise, noise[:spec.win_length - spec.hop_length]])  # periodic
     frames, phase = with_speckle(means, noise, spec)
     return chunk_views(frames, phase, spec, n_chunks, periodic=True)

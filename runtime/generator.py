@@ -16,6 +16,7 @@ from .latent import LatentWalk, truncated_normal
 from ..core.model_meta import (FIELD_INPUT_NAME, INPUT_NAME, OUTPUT_NAME, FieldLayout,
                                ModelFormatError, ModelMetadata)
 from ..core.phase import STREAM_PHASE, PhaseSettings
+from ..core.speckle import Drops
 from ..core.synthesis import images_to_chunks
 
 #: Latents per onnxruntime call: amortises call overhead, bounds memory.
@@ -99,6 +100,12 @@ class Generator:
                                                                self.latent_dim)
             except (KeyError, TypeError, ValueError) as exc:
                 raise ModelFormatError(f"{path}: damaged intensity axis ({exc})") from None
+        self._drops = None
+        if self.metadata.drops is not None:
+            try:
+                self._drops = Drops.from_dict(self.metadata.drops)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ModelFormatError(f"{path}: damaged drops ({exc})") from None
 
     @property
     def spec(self):
@@ -112,6 +119,12 @@ class Generator:
     @property
     def latent_dim(self) -> int:
         return self.metadata.latent_dim
+
+    @property
+    def drops(self) -> Drops | None:
+        """A streaming model's impulses in its speckle's excitation
+        (:func:`raingan.core.speckle.excitation`); None: Gaussian noise."""
+        return self._drops
 
     @property
     def ceiling_db(self) -> np.ndarray | None:

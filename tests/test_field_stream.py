@@ -22,6 +22,7 @@ class RecordingModel:
 
     def __init__(self, generator):
         self.generator, self.spec, self.field = generator, generator.spec, generator.field
+        self.drops = generator.drops
         self.fields: list[np.ndarray] = []
 
     def field_images(self, field):

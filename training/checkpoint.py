@@ -23,6 +23,7 @@ import numpy as np
 
 from ..core.errors import RainGANError
 from ..core.spec import SpectralSpec
+from ..core.speckle import Drops
 from .config import TrainConfig
 
 CHECKPOINT_FORMAT = 1
@@ -45,7 +46,10 @@ class CheckpointState:
     :func:`.corpus.corpus_ceiling_db`; None in checkpoints written before it existed;
     ``average_from_step``: the step the generator's weight average began at, None when the
     checkpoint holds no average; ``colour_db``: the training data's band levels, see
-    :func:`.corpus.corpus_colour_db`, None in checkpoints written before they existed)."""
+    :func:`.corpus.corpus_colour_db`, None in checkpoints written before they existed;
+    ``drops``: the excitation's impulses fitted to the training data, see
+    :func:`.drops.fit_drops`, None for Gaussian noise, for chunk runs and for checkpoints
+    written before they existed)."""
 
     step: int
     spec: SpectralSpec
@@ -55,6 +59,7 @@ class CheckpointState:
     ceiling_db: tuple[float, ...] | None = None
     average_from_step: int | None = None
     colour_db: tuple[float, ...] | None = None
+    drops: Drops | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = {"format": CHECKPOINT_FORMAT, "step": self.step, "spec": self.spec.to_dict(),
@@ -66,6 +71,8 @@ class CheckpointState:
             data["average_from_step"] = self.average_from_step
         if self.colour_db is not None:
             data["colour_db"] = [round(v, 2) for v in self.colour_db]
+        if self.drops is not None:
+            data["drops"] = self.drops.to_dict()
         return data
 
     @classmethod
@@ -73,13 +80,14 @@ class CheckpointState:
         if data.get("format") != CHECKPOINT_FORMAT:
             raise CheckpointError(f"checkpoint format {data.get('format')} is not supported")
         ceiling, average_from = data.get("ceiling_db"), data.get("average_from_step")
-        colour = data.get("colour_db")
+        colour, drops = data.get("colour_db"), data.get("drops")
         return cls(step=int(data["step"]), spec=SpectralSpec.from_dict(data["spec"]),
                    config=TrainConfig.from_dict(data["config"]),
                    data_fingerprint=str(data["data_fingerprint"]), backend=str(data["backend"]),
                    ceiling_db=None if ceiling is None else tuple(float(v) for v in ceiling),
                    average_from_step=None if average_from is None else int(average_from),
-                   colour_db=None if colour is None else tuple(float(v) for v in colour))
+                   colour_db=None if colour is None else tuple(float(v) for v in colour),
+                   drops=None if drops is None else Drops.from_dict(drops))
 
 
 def checkpoint_dirs(run_dir: Path) -> list[Path]:

@@ -109,10 +109,12 @@ class TrainingGenerator:
     """A Keras generator in the role of :class:`~raingan.runtime.generator.Generator`, as far
     as a :class:`~raingan.runtime.stream.RainStream` needs one (spec, metadata truncation,
     latent walk, images, level ceiling), so that samples are rendered exactly as an exported
-    model's are, but for the colour gains, which only the export measures."""
+    model's are, but for the colour gains, which only the export measures, and the drops in
+    the speckle, which training's speckle does not have either."""
 
     intensity_axis = None
     colour_db = None
+    drops = None
     phase = STREAM_PHASE
 
     def __init__(self, model: keras.Model, spec: SpectralSpec, config: TrainConfig,

@@ -22,6 +22,7 @@ from .checkpoint import (AVERAGE_FILE, CheckpointError, CheckpointState, latest_
 from .config import PRESETS, RESUMABLE_FIELDS, ConfigError, TrainConfig
 from .cochlear import CochlearTexture, corpus_chunks
 from .corpus import CropSampler, corpus_ceiling_db, corpus_colour_db, load_corpus
+from .drops import fit_drops
 from .distribute import make_strategy, split_cpu
 from .models import build_discriminator, build_generator, generator_input_dim
 from .monitor import RunLog, SampleScorer
@@ -158,6 +159,7 @@ def train(request: TrainRequest) -> TrainResult:
              corpus.total_s, len(corpus.files))
     ceiling_db = corpus_ceiling_db(corpus, spec, config.gain_db)
     colour_db = corpus_colour_db(corpus)
+    drops = fit_drops(corpus.signals, spec) if config.architecture == "stream" else None
     cochlear = target = None
     if config.hears_images and config.g_texture_audio:
         cochlear = CochlearTexture.for_spec(spec)
@@ -209,7 +211,7 @@ def train(request: TrainRequest) -> TrainResult:
     def checkpoint_state(step: int) -> CheckpointState:
         return CheckpointState(step, spec, config, corpus.fingerprint, keras.backend.backend(),
                                ceiling_db, None if average is None else average.first_step,
-                               colour_db)
+                               colour_db, drops)
 
     run_log, scorer = RunLog(run_dir), SampleScorer(corpus, spec, config, ceiling_db)
     last_checkpoint = checkpoint

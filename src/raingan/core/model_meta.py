@@ -92,6 +92,9 @@ class ModelMetadata:
         (:class:`FieldLayout`): the graph reads a field of columns, one per frame, of
         ``latent_dim`` channels, and writes mean images of any width. None for a chunk
         generator, whose graph reads one latent vector per image.
+    drops : for a streaming generator, the impulses in the excitation its speckle comes from
+        (:class:`raingan.core.speckle.Drops`, as a dict), fitted to its training audio; None:
+        Gaussian noise only.
     """
 
     spec: SpectralSpec
@@ -106,6 +109,7 @@ class ModelMetadata:
     ceiling_db: tuple[float, ...] | None = None
     colour_db: tuple[float, ...] | None = None
     field: "FieldLayout | None" = None
+    drops: Mapping[str, float] | None = None
 
     def __post_init__(self) -> None:
         for name in ("ceiling_db", "colour_db"):
@@ -142,6 +146,8 @@ class ModelMetadata:
                                                     for v in getattr(self, name)])
         if self.field is not None:
             props[_PREFIX + "field"] = json.dumps(dataclasses.asdict(self.field), sort_keys=True)
+        if self.drops is not None:
+            props[_PREFIX + "drops"] = json.dumps(dict(self.drops), sort_keys=True)
         if self.training is not None:
             props[_PREFIX + "training"] = json.dumps(dict(self.training), sort_keys=True)
         return props
@@ -162,6 +168,7 @@ class ModelMetadata:
             ceiling = props.get(_PREFIX + "ceiling_db")
             colour = props.get(_PREFIX + "colour_db")
             field = props.get(_PREFIX + "field")
+            drops = props.get(_PREFIX + "drops")
             return cls(spec=SpectralSpec.from_json(props[SPEC_KEY]),
                        latent_dim=int(json.loads(props[_PREFIX + "latent_dim"])),
                        truncation=float(json.loads(props[_PREFIX + "truncation"])),
@@ -175,7 +182,8 @@ class ModelMetadata:
                            float(v) for v in json.loads(ceiling)),
                        colour_db=None if colour is None else tuple(
                            float(v) for v in json.loads(colour)),
-                       field=None if field is None else FieldLayout(**json.loads(field)))
+                       field=None if field is None else FieldLayout(**json.loads(field)),
+                       drops=None if drops is None else json.loads(drops))
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, ModelFormatError):
                 raise

@@ -8,9 +8,18 @@ frame changes the level of every frame at random, a modulation at the frame rate
 that no recording has; taking it from the STFT of white noise gives it exactly the
 correlations of a real spectrum. A streaming generator writes ``P``; training and the
 runtime add ``10 log10 E`` (:func:`speckle_db`).
+
+Rain is not quite Gaussian inside a frame: drops are clicks shorter than the window. The
+runtime can take its speckle from an :func:`excitation` with a share of its power in sparse
+impulses (:class:`Drops`, fitted to the training audio by :mod:`raingan.training.drops`), whose
+phase then puts each click where it falls.
 """
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -71,3 +80,51 @@ def frame_power_weights(spec: SpectralSpec) -> np.ndarray:
     weights = np.array(weights)
     weights = 0.5 * (weights + weights[::-1])
     return weights / weights.sum()
+
+
+@dataclass(frozen=True)
+class Drops:
+    """Sparse impulses in the excitation that the speckle and its phase come from.
+
+    Attributes
+    ----------
+    rate_hz : mean number of impulses per second (a Poisson process), > 0
+    share : fraction of the excitation's power in the impulses, in [0, 1); the rest is
+        white Gaussian noise
+    """
+
+    rate_hz: float
+    share: float
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.rate_hz) and self.rate_hz > 0):
+            raise ValueError(f"drop rate must be a positive number of Hz, got {self.rate_hz}")
+        if not 0.0 <= self.share < 1.0:
+            raise ValueError(f"drop share must be in [0, 1), got {self.share}")
+
+    def to_dict(self) -> dict[str, float]:
+        return {"rate_hz": self.rate_hz, "share": self.share}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Drops":
+        return cls(rate_hz=float(data["rate_hz"]), share=float(data["share"]))
+
+
+def excitation(rng: np.random.Generator, n_samples: int, drops: Drops | None,
+               sample_rate_hz: float) -> np.ndarray:
+    """White noise of unit power to take the speckle from, shape (n_samples,), float32.
+
+    Without ``drops`` it is standard normal (one draw of ``n_samples``). With them, a
+    ``1 - share`` part of its power is Gaussian and a ``share`` part single-sample impulses
+    of random sign at ``rate_hz`` on average: the same flat mean spectrum, but each impulse
+    is one click, spread over the frames whose windows hold it, in the right place.
+    """
+    gaussian = rng.standard_normal(n_samples, dtype=np.float32)
+    if drops is None or drops.share == 0.0:
+        return gaussian
+    probability = min(drops.rate_hz / sample_rate_hz, 1.0)
+    hits = np.flatnonzero(rng.random(n_samples) < probability)
+    signs = rng.integers(0, 2, hits.size).astype(np.float32) * 2.0 - 1.0
+    noise = gaussian * np.float32(math.sqrt(1.0 - drops.share))
+    noise[hits] += signs * np.float32(math.sqrt(drops.share / probability))
+    return noise

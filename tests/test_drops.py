@@ -1,0 +1,124 @@
+"""Drops in the speckle's excitation: the noise itself, the fit on training audio, and the
+way from a training run through the export into the runtime's streams."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import onnx
+import pytest
+import soundfile as sf
+
+from raingan.core.model_meta import ModelFormatError
+from raingan.core.speckle import Drops, excitation
+from raingan.core.spec import SpectralSpec
+from raingan.runtime.field import FieldStream
+from raingan.runtime.generator import load_model
+from raingan.training.drops import drop_statistics, fit_drops
+
+SPEC = SpectralSpec()
+
+
+def test_without_drops_the_excitation_is_the_standard_normal_draw():
+    plain = excitation(np.random.default_rng(3), 5000, None, SPEC.sample_rate_hz)
+    np.testing.assert_array_equal(
+        plain, np.random.default_rng(3).standard_normal(5000, dtype=np.float32))
+    assert excitation(np.random.default_rng(3), 10, Drops(100.0, 0.0), 44100).dtype == np.float32
+
+
+def test_drops_keep_the_power_and_put_it_in_sparse_clicks():
+    rate = SPEC.sample_rate_hz
+    drops = Drops(rate_hz=200.0, share=0.3)
+    noise = excitation(np.random.default_rng(0), 20 * rate, drops, rate)
+    assert noise.dtype == np.float32 and noise.shape == (20 * rate,)
+    assert np.mean(noise.astype(np.float64) ** 2) == pytest.approx(1.0, rel=0.05)
+    clicks = np.abs(noise) > 5.0  # a click is about 8.1 out; a Gaussian sample never 6
+    assert np.count_nonzero(clicks) / 20 == pytest.approx(200.0, rel=0.1)
+    again = excitation(np.random.default_rng(0), 20 * rate, drops, rate)
+    np.testing.assert_array_equal(noise, again)
+
+
+@pytest.mark.parametrize("rate_hz, share, match", [(0.0, 0.1, "rate"), (float("nan"), 0.1, "rate"),
+                                                   (100.0, 1.0, "share"), (100.0, -0.1, "share")])
+def test_drops_refuse_impossible_values(rate_hz, share, match):
+    with pytest.raises(ValueError, match=match):
+        Drops(rate_hz, share)
+
+
+def test_the_fit_finds_the_drops_a_signal_was_made_with_and_none_in_gaussian_noise():
+    rng = np.random.default_rng(1)
+    n = 15 * SPEC.sample_rate_hz
+    made = Drops(rate_hz=100.0, share=0.3)
+    clicky = [excitation(rng, n, made, SPEC.sample_rate_hz) for _ in range(2)]
+    assert fit_drops(clicky, SPEC) == made
+    assert fit_drops([rng.standard_normal(n)], SPEC) is None
+    kurtosis, tail = drop_statistics(clicky[0], SPEC)
+    assert kurtosis > 4 and tail > 1e-3
+    with pytest.raises(ValueError, match="samples"):
+        drop_statistics(np.zeros(3000), SPEC)
+
+
+def test_real_rain_has_drops_and_they_are_a_training_statistic():
+    # Some recordings are as smooth as Gaussian noise inside a window (flightgear_rain:
+    # kurtosis 2.96); OpenClonk's rain patters.
+    from conftest import DATA
+
+    audio, rate = sf.read(DATA / "openclonk_stereo_rain.ogg", dtype="float32",
+                          frames=10 * SPEC.sample_rate_hz)
+    assert rate == SPEC.sample_rate_hz
+    kurtosis, _ = drop_statistics(audio[:, 0], SPEC)
+    gaussian, _ = drop_statistics(np.random.default_rng(2).standard_normal(audio.shape[0]), SPEC)
+    assert kurtosis > gaussian + 0.4
+    # The judges of raingan.eval never read them: training and judging features stay apart.
+    import raingan.eval
+    from pathlib import Path
+    for module in Path(raingan.eval.__file__).parent.glob("*.py"):
+        text = module.read_text()
+        assert "drop_statistics" not in text and "training.drops" not in text
+
+
+def test_a_run_fits_its_drops_and_the_export_and_the_runtime_take_them(tmp_path):
+    from raingan.export.onnx_export import export_model
+    from raingan.training.train import TrainRequest, train
+
+    (tmp_path / "data").mkdir()
+    made = Drops(rate_hz=100.0, share=0.3)
+    clicks = excitation(np.random.default_rng(4), 120_000, made, SPEC.sample_rate_hz)
+    sf.write(tmp_path / "data" / "clicks.wav", 0.05 * clicks, SPEC.sample_rate_hz)
+    train(TrainRequest(tmp_path / "data", tmp_path / "run", preset="stream-tiny", steps=2,
+                       overrides={"eval_every": 0}, progress=False))
+    state = json.loads(next((tmp_path / "run" / "checkpoints").glob("*/state.json")).read_text())
+    assert Drops.from_dict(state["drops"]) == made
+    path = export_model(tmp_path / "run", tmp_path / "m.onnx", colour_seconds=0).path
+    model = load_model(path)
+    assert model.drops == made
+
+    # The stream's speckle comes from the drops' excitation: the same field with plain
+    # noise has the same means but other frames.
+    class Plain:
+        spec, field, drops = model.spec, model.field, None
+
+        def field_images(self, field):
+            return model.field_images(field)
+
+    with_drops = FieldStream(model, np.random.default_rng(7), 0.9, 3.0).next_images(2)[1]
+    plain = FieldStream(Plain(), np.random.default_rng(7), 0.9, 3.0).next_images(2)[1]
+    assert with_drops.shape == plain.shape and not np.allclose(with_drops, plain)
+
+    damaged = tmp_path / "damaged.onnx"
+    shutil.copy(path, damaged)
+    proto = onnx.load(str(damaged))
+    for prop in proto.metadata_props:
+        if prop.key == "raingan.drops":
+            prop.value = '{"rate_hz": -5, "share": 0.1}'
+    onnx.save(proto, str(damaged))
+    with pytest.raises(ModelFormatError, match="damaged drops"):
+        load_model(damaged)
+
+
+def test_the_bundled_model_has_the_drops_of_its_training_audio():
+    from raingan.runtime.generator import default_model_path
+
+    assert load_model(default_model_path()).drops == Drops(rate_hz=200.0, share=0.1)
