@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -47,3 +48,20 @@ def tiny_model(tmp_path_factory) -> Path:
 def tiny_stream_model(tmp_path_factory) -> Path:
     """A streaming generator (the ``stream-tiny`` preset; see :func:`tiny_export`)."""
     return tiny_export(tmp_path_factory, "stream-tiny", 4)
+
+
+def run_leaving_no_ring(args: list[str], timeout: float, **kwargs) -> subprocess.CompletedProcess:
+    """Run a program that makes RainGAN shared-memory rings (a C ABI consumer names each
+    ``/dev/shm/raingan-<its pid>-...``) and assert it left none behind. Only its own rings
+    count: tests on the other worker may hold theirs meanwhile."""
+    with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          **kwargs) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+    shm = Path("/dev/shm")
+    left = sorted(p.name for p in shm.glob(f"raingan-{process.pid}-*")) if shm.is_dir() else []
+    assert not left, f"a ring was left behind: {left}"
+    return subprocess.CompletedProcess(args, process.returncode, stdout, stderr)

@@ -10,18 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, run_leaving_no_ring
 
 import raingan
 
 PACKAGE = Path(raingan.__file__).parent
 SOURCE = REPO / "tests" / "native" / "test_c_abi.c"
-
-
-def rings() -> set[str]:
-    """RainGAN's shared-memory rings that exist now."""
-    shm = Path("/dev/shm")
-    return {p.name for p in shm.glob("raingan-*")} if shm.is_dir() else set()
 
 
 @pytest.fixture(scope="module")
@@ -40,13 +34,10 @@ def program(tmp_path_factory) -> Path:
 
 
 def run_case(program: Path, case: str, timeout: float) -> str:
-    before = rings()
-    result = subprocess.run([str(program), case, sys.executable], capture_output=True,
-                            text=True, timeout=timeout)
+    result = run_leaving_no_ring([str(program), case, sys.executable], timeout)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "all checks passed" in output
-    assert rings() - before == set(), "a ring was left behind"
     print(output)  # its figures, with -s (BENCHMARKS.md, "The C ABI")
     return output
 
@@ -100,11 +91,9 @@ lib.raingan_producer_message(handle, message, 256)
 print(status, message.value.decode())
 assert lib.raingan_destroy(handle) == 0
 """
-    before = rings()
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=120, env={**os.environ, "PYTHONPATH": ""})
+    result = run_leaving_no_ring([sys.executable, "-c", code], 120,
+                                 env={**os.environ, "PYTHONPATH": ""})
     assert result.returncode == 0, result.stderr
     status, message = result.stdout.strip().split(" ", 1)
     assert status == "8"  # RAINGAN_ERROR_PRODUCER_FAILED
     assert "fake.onnx: not a readable ONNX model" in message
-    assert rings() - before == set()

@@ -34,6 +34,7 @@ def build_host(source_root: Path, build: Path) -> Path:
 def copy_sources(root: Path) -> Path:
     shutil.copytree(HOST, root / "tests" / "native" / "embed_host")
     shutil.copytree(REPO / "bindings", root / "bindings")
+    shutil.copytree(REPO / "examples" / "cpp_host", root / "examples" / "cpp_host")  # wav_file.hpp
     return root
 
 

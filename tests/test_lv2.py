@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import REPO
+from conftest import REPO, run_leaving_no_ring
 
 import raingan
 
@@ -38,10 +38,6 @@ def tool(name: str) -> str:
     path = shutil.which(name)
     assert path, f"{name} is missing: apt-get install {PACKAGES[name]} (.ci/run installs it)"
     return path
-
-
-def rings() -> set[str]:
-    return {p.name for p in Path("/dev/shm").glob("raingan-*")}
 
 
 @pytest.fixture(scope="module")
@@ -67,11 +63,8 @@ def lv2_host(tmp_path_factory) -> Path:
 
 
 def host_run(lv2_host: Path, env: dict[str, str], *args: str, timeout: float) -> str:
-    before = rings()
-    result = subprocess.run([str(lv2_host), URI, *args], capture_output=True, text=True,
-                            env=env, timeout=timeout)
+    result = run_leaving_no_ring([str(lv2_host), URI, *args], timeout, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert rings() - before == set(), "a ring was left behind"
     return result.stdout
 
 
@@ -160,13 +153,11 @@ def test_lv2info_shows_the_generator_and_its_ports(lv2_env):
 
 
 def test_lv2bench_runs_it(lv2_env):
-    before = rings()
-    bench = subprocess.run([tool("lv2bench"), "-b", "512", "-n", "96000", URI],
-                           capture_output=True, text=True, env=lv2_env, timeout=120)
+    bench = run_leaving_no_ring([tool("lv2bench"), "-b", "512", "-n", "96000", URI], 120,
+                                env=lv2_env)
     assert bench.returncode == 0, bench.stderr
     seconds, uri = bench.stdout.split()[-2:]
     assert uri == URI and 0 < float(seconds) < 10
-    assert rings() - before == set()
 
 
 def test_four_instances_with_four_seeds_make_four_streams(lv2_env, lv2_host, tmp_path):
