@@ -79,7 +79,9 @@ def test_real_rain_has_drops_and_they_are_a_training_statistic():
         assert "drop_statistics" not in text and "training.drops" not in text
 
 
-def test_a_run_fits_its_drops_and_the_export_and_the_runtime_take_them(tmp_path):
+def test_a_run_fits_its_drops_and_the_export_and_the_runtime_take_them(tmp_path, caplog):
+    import logging
+
     from raingan.export.onnx_export import export_model
     from raingan.training.train import TrainRequest, train
 
@@ -87,8 +89,10 @@ def test_a_run_fits_its_drops_and_the_export_and_the_runtime_take_them(tmp_path)
     made = Drops(rate_hz=100.0, share=0.3)
     clicks = excitation(np.random.default_rng(4), 120_000, made, SPEC.sample_rate_hz)
     sf.write(tmp_path / "data" / "clicks.wav", 0.05 * clicks, SPEC.sample_rate_hz)
+    caplog.set_level(logging.INFO)
     train(TrainRequest(tmp_path / "data", tmp_path / "run", preset="stream-tiny", steps=2,
                        overrides={"eval_every": 0}, progress=False))
+    assert "drops in the speckle: 100 a second, 30 % of its power" in caplog.text
     state = json.loads(next((tmp_path / "run" / "checkpoints").glob("*/state.json")).read_text())
     assert Drops.from_dict(state["drops"]) == made
     path = export_model(tmp_path / "run", tmp_path / "m.onnx", colour_seconds=0).path

@@ -160,6 +160,9 @@ def train(request: TrainRequest) -> TrainResult:
     ceiling_db = corpus_ceiling_db(corpus, spec, config.gain_db)
     colour_db = corpus_colour_db(corpus)
     drops = fit_drops(corpus.signals, spec) if config.architecture == "stream" else None
+    if drops is not None:
+        log.info("drops in the speckle: %.0f a second, %.0f %% of its power", drops.rate_hz,
+                 100 * drops.share)
     cochlear = target = None
     if config.hears_images and config.g_texture_audio:
         cochlear = CochlearTexture.for_spec(spec)
