@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import onnx
 import pytest
 import soundfile as sf
+from conftest import DATA
 
+import raingan.eval
 from raingan.core.model_meta import ModelFormatError
 from raingan.core.speckle import Drops, excitation
 from raingan.core.spec import SpectralSpec
@@ -63,8 +66,6 @@ def test_the_fit_finds_the_drops_a_signal_was_made_with_and_none_in_gaussian_noi
 def test_real_rain_has_drops_and_they_are_a_training_statistic():
     # Some recordings are as smooth as Gaussian noise inside a window (flightgear_rain:
     # kurtosis 2.96); OpenClonk's rain patters.
-    from conftest import DATA
-
     audio, rate = sf.read(DATA / "openclonk_stereo_rain.ogg", dtype="float32",
                           frames=10 * SPEC.sample_rate_hz)
     assert rate == SPEC.sample_rate_hz
@@ -72,8 +73,6 @@ def test_real_rain_has_drops_and_they_are_a_training_statistic():
     gaussian, _ = drop_statistics(np.random.default_rng(2).standard_normal(audio.shape[0]), SPEC)
     assert kurtosis > gaussian + 0.4
     # The judges of raingan.eval never read them: training and judging features stay apart.
-    import raingan.eval
-    from pathlib import Path
     for module in Path(raingan.eval.__file__).parent.glob("*.py"):
         text = module.read_text()
         assert "drop_statistics" not in text and "training.drops" not in text
