@@ -9,10 +9,14 @@ p99, p99.9 and the maximum of the per-call durations of run() (the plugin's whol
 control ports, the C ABI's render and stats, the notify port) and the underruns after the
 ring was primed. --realtime gives the calling thread SCHED_FIFO priority once the producers
 run, as audio APIs give their callback threads; --off switches the plugin off (its enabled
-port) for the timed part, which leaves run() without the render.
+port) for the timed part, which leaves run() without the render; --floor times, in run()'s
+place and with the plugin running untimed after it, a plain copy of one block out of a
+96 KiB ring (what any generator's run() does at least): this machine's floor for the figure;
+--warm runs each block twice and times the second run() (the plugin's own work with warm
+caches; it reads the ring twice as fast, so give it --speed 0.5).
 
     python benchmarks/lv2_run.py [--seconds 60] [--speed 1] [--block 512] [--instances 1]
-        [--realtime] [--off]
+        [--realtime] [--off] [--floor] [--warm]
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ def main() -> None:
     parser.add_argument("--instances", type=int, default=1, choices=range(1, 9))
     parser.add_argument("--realtime", action="store_true")
     parser.add_argument("--off", action="store_true")
+    parser.add_argument("--floor", action="store_true")
+    parser.add_argument("--warm", action="store_true")
     args = parser.parse_args()
     compiler = shutil.which("gcc") or shutil.which("cc")
     if compiler is None or not Path("/usr/include/lilv-0/lilv/lilv.h").is_file():
@@ -53,7 +59,9 @@ def main() -> None:
         output = subprocess.run([str(host), URI, str(args.seconds), *seeds, "--speed",
                                  str(args.speed), "--block", str(args.block),
                                  *(["--realtime"] if args.realtime else []),
-                                 *(["--off"] if args.off else [])],
+                                 *(["--off"] if args.off else []),
+                                 *(["--floor"] if args.floor else []),
+                                 *(["--warm"] if args.warm else [])],
                                 env={**os.environ, "LV2_PATH": str(prefix)}, check=True,
                                 capture_output=True, text=True).stdout
     timing = dict(item.split("=") for item in re.search(r"run_us (.*)", output).group(1).split())

@@ -10,7 +10,7 @@ judges them against the recording's last third with `raingan eval`'s engine:
 - the texture distance, as a ratio to the training two thirds' own distance from the last
   third (the streaming architecture trains adversarially only, so no loss uses it).
 
-    python benchmarks/user_run.py [--recording PATH] [--minutes 60] [--out DIR]
+    python benchmarks/user_run.py [--recording PATH] [--minutes 60] [--out DIR] [--judge-only]
 
 Not run in CI: it takes MINUTES plus a few.
 """
@@ -55,6 +55,8 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--out", type=Path, default=Path("user_run"))
+    parser.add_argument("--judge-only", action="store_true",
+                        help="judge OUT/model.onnx again, without training or exporting")
     args = parser.parse_args()
     recording = args.recording or longest(HOLDOUT)
     started = time.perf_counter()
@@ -65,14 +67,20 @@ def main() -> int:
     head, tail = split_thirds(audio)
     sf.write(data / f"{recording.stem}.wav", audio, RATE_HZ, subtype="FLOAT")
     run_dir, model = args.out / "run", args.out / "model.onnx"
-    raingan("train", data, "--out", run_dir, "--preset", "stream-cpu", "--train-fraction",
-            "0.6666", "--max-minutes", args.minutes)
-    raingan("export", run_dir, "--out", model)
+    if not args.judge_only:
+        raingan("train", data, "--out", run_dir, "--preset", "stream-cpu", "--train-fraction",
+                "0.6666", "--max-minutes", args.minutes)
+        raingan("export", run_dir, "--out", model)
     generator = load_model(model)
     renders = [render(generator, RenderSettings(seconds=args.seconds, seed=seed)).samples
                for seed in SEEDS]
     judged = evaluate_arrays([tail], renders, RATE_HZ, noise_baseline=True)
     real = evaluate_arrays([tail], [head], RATE_HZ)
+    # The classifier needs two reference windows of 4 s; a last third shorter than 8 s holds
+    # one. Its channels, as two signals (as training takes them), hold two when it is stereo.
+    channels = [tail[:, c] for c in range(tail.shape[1])] if tail.ndim == 2 else [tail]
+    by_channel = evaluate_arrays(channels, renders, RATE_HZ, noise_baseline=True)
+    real_by_channel = evaluate_arrays(channels, [head], RATE_HZ)
     ratio = judged.overall.mean_distance / real.overall.mean_distance
     worst = max(c.mean_distance for c in judged.candidates) / real.overall.mean_distance
 
@@ -84,10 +92,13 @@ def main() -> int:
     print(f"texture distance: model {judged.overall.mean_distance:.3f} = {ratio:.2f}x the "
           f"training two thirds' {real.overall.mean_distance:.3f} (worst seed {worst:.2f}x); "
           f"noise twins {judged.noise_overall.mean_distance / real.overall.mean_distance:.2f}x")
-    c = judged.classifier
-    print(f"classifier: model {accuracy(c.candidates)}, noise twins {accuracy(c.noise_twins)}, "
-          f"real against real {accuracy(c.real_vs_real)}, training thirds "
-          f"{accuracy(real.classifier.candidates)}")
+    for label, test, yardstick in (("", judged.classifier, real.classifier),
+                                   (f" (reference: the last third's {len(channels)} channels)",
+                                    by_channel.classifier, real_by_channel.classifier)):
+        print(f"classifier{label}: model {accuracy(test.candidates)}, noise twins "
+              f"{accuracy(test.noise_twins)}, real against real {accuracy(test.real_vs_real)}, "
+              f"training thirds {accuracy(yardstick.candidates)}; windows (reference, model) "
+              f"{None if test.candidates is None else test.candidates.n_windows}")
     print(f"modulation line {judged.overall.modulation.peak_db:+.2f} dB @ "
           f"{judged.overall.modulation.peak_hz:.2f} Hz")
     print(f"{(time.perf_counter() - started) / 60:.1f} min in all")

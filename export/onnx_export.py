@@ -27,8 +27,10 @@ from ..runtime.latent import truncated_normal  # noqa: E402
 from ..core.model_meta import INPUT_NAME, OUTPUT_NAME, ModelMetadata  # noqa: E402
 from ..training.average import mean_generator  # noqa: E402
 from ..training.checkpoint import (AVERAGE_FILE, CheckpointError,  # noqa: E402
-                                   CheckpointState, latest_checkpoint, load_weights, read_state)
+                                   CheckpointState, checkpoint_folder, latest_checkpoint,
+                                   load_weights, read_state)
 from ..training.config import RESUMABLE_FIELDS  # noqa: E402
+from ..training.selection import read_best  # noqa: E402
 from ..training.layers import (NoiseInjection, SelfAttention, SNConv2D,  # noqa: E402
                                SNDense, _SpectralNormalized)
 from ..training.models import (build_generator, drifting_latent_dims,  # noqa: E402
@@ -65,6 +67,7 @@ class ExportResult:
     weights: str  # "average" (the run's weight average), "raw", or "the mean of N checkpoints' ..."
     colour_calibrated: bool = False  # False: the checkpoint has no band levels and no --data
     int8_mean_difference: float | None = None  # mean |TF - int8 model|; None: a float model
+    chosen: str = "given"  # "best" (the run's, by level spread), "latest", or "given"
 
 
 def _copy_inference_weights(trained: keras.layers.Layer, plain: keras.layers.Layer) -> None:
@@ -187,7 +190,8 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | Sequence[Path] | N
                  data_dir: Path | None = None, colour_seconds: float = CALIBRATION_SECONDS,
                  progress: Callable[[int, float], None] | None = None,
                  int8: bool = False) -> ExportResult:
-    """Export a run's generator (its latest checkpoint unless one is named) to ``out``.
+    """Export a run's generator to ``out``: the checkpoint named, else the run's best (when
+    it scored its checkpoints, :mod:`raingan.training.selection`), else its latest.
 
     The checkpoint's weight average is exported when it holds one (see
     :mod:`raingan.training.average`), unless ``raw_weights``. Several checkpoints export the
@@ -220,8 +224,13 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | Sequence[Path] | N
         raise ExportError(f"export needs the TensorFlow Keras backend, not "
                           f"{keras.backend.backend()} (unset KERAS_BACKEND)")
     run_dir = Path(run_dir)
+    chosen = "given"
     if checkpoint is None or isinstance(checkpoint, (str, os.PathLike)):
-        checkpoint = checkpoint or latest_checkpoint(run_dir)
+        if checkpoint is None:
+            best = read_best(run_dir)
+            checkpoint = (latest_checkpoint(run_dir) if best is None
+                          else checkpoint_folder(run_dir) / best.name)
+            chosen = "latest" if best is None else "best"
         if checkpoint is None:
             raise CheckpointError(f"{run_dir}: no checkpoint to export (is it a training run "
                                   f"folder?)")
@@ -265,7 +274,7 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | Sequence[Path] | N
     with atomic_output(out, suffix=".onnx") as temp:
         Path(temp).write_bytes(serialized)
     return ExportResult(Path(out), state.step, difference, len(model_proto.graph.node), weights,
-                        metadata.colour_db is not None, int8_difference)
+                        metadata.colour_db is not None, int8_difference, chosen)
 
 
 def _check_parity(difference: float) -> None:

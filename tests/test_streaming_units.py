@@ -9,7 +9,7 @@ import keras  # noqa: F401  (the train extra is part of the test extra)
 
 from raingan.core.mel import band_smoothing
 from raingan.core.model_meta import FieldLayout, ModelFormatError, ModelMetadata
-from raingan.core.speckle import frame_power_weights, speckle_db
+from raingan.core.speckle import Drops, excitation, frame_power_weights, speckle_db
 from raingan.core.spec import SpectralSpec
 from raingan.training.config import PRESETS, ConfigError, TrainConfig
 from raingan.training.models import build_discriminator, build_generator, generator_input_dim
@@ -116,6 +116,35 @@ def test_speckle_is_added_in_training_only_as_the_runtime_adds_it():
                 np.corrcoef(speckle[..., :-1, :].ravel(), speckle[..., 1:, :].ravel())[0, 1])
 
     np.testing.assert_allclose(statistics(trained), statistics(runtime), atol=0.05)
+
+
+def test_the_training_speckle_holds_the_runs_drops_as_the_runtimes_does():
+    spec = SpectralSpec()
+    rows = spec.image_shape[0]
+    drops = Drops(rate_hz=60.0, share=0.5)
+    layer = Speckle(spec.to_json())
+    layer.set_drops(drops)
+    means = np.zeros((8, *spec.image_shape), np.float32)
+    assert np.array_equal(np.asarray(layer(means, training=False)), means)
+
+    def trained_frames():  # (batch, rows, frames) -> (frames, rows) dB, edge frames left out
+        images = np.asarray(layer(means, training=True)).transpose(0, 2, 1)[:, 4:-4]
+        return (images * spec.db_per_image_unit).reshape(-1, rows)
+
+    def runtime_frames(with_drops):  # the runtime's speckle, (rows, frames) -> (frames, rows)
+        n = (spec.n_frames * 8 - 1) * spec.hop_length + spec.win_length
+        noise = excitation(np.random.default_rng(0), n, with_drops, spec.sample_rate_hz)
+        return speckle_db(noise, spec).T[4:-4]
+
+    def frame_spread(speckle):
+        # A click lifts every row of the frames whose windows hold it: broadband frames.
+        return float(speckle.mean(axis=-1).std())
+
+    clicky, gaussian = frame_spread(runtime_frames(drops)), frame_spread(runtime_frames(None))
+    assert clicky > 1.5 * gaussian
+    assert frame_spread(trained_frames()) == pytest.approx(clicky, rel=0.15)
+    layer.set_drops(None)
+    assert frame_spread(trained_frames()) == pytest.approx(gaussian, rel=0.15)
 
 
 def test_field_layout_travels_in_the_metadata():

@@ -116,9 +116,13 @@ def test_jax_trained_run_exports_with_tensorflow(data_dir, tmp_path):
     run_dir = tmp_path / "jax"
     result = run("train", data_dir, "--out", run_dir, "--preset", "tiny", "--loss", "wgan-gp",
                  "--g-texture-weight", "2", "--g-texture-heard", "--g-texture-audio",
-                 env={"KERAS_BACKEND": "jax"})  # the penalty's nested gradient, in JAX
+                 "--d-r1-weight", "1",
+                 env={"KERAS_BACKEND": "jax"})  # the penalties' nested gradients, in JAX
     assert result.returncode == 0, result.stderr
     assert "training with jax" in result.stderr
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    r1 = [m["d_r1"] for m in records if "d_r1" in m]
+    assert r1 and all(np.isfinite(r1)) and max(r1) > 0
     assert_texture_term_trained(run_dir, 2.0, True)
     assert json.loads((run_dir / "run.json").read_text())["config"]["g_texture_audio"]
     state = json.loads((run_dir / "checkpoints" / "step_00000004" / "state.json").read_text())

@@ -90,6 +90,11 @@ class CheckpointState:
                    drops=None if drops is None else Drops.from_dict(drops))
 
 
+def checkpoint_folder(run_dir: Path) -> Path:
+    """The folder holding a run's checkpoints."""
+    return Path(run_dir) / _DIR
+
+
 def checkpoint_dirs(run_dir: Path) -> list[Path]:
     """Finished checkpoints of a run, oldest first."""
     folder = Path(run_dir) / _DIR
@@ -121,8 +126,9 @@ def _optimizer_arrays(prefix: str, optimizer: keras.optimizers.Optimizer) -> dic
 def save_checkpoint(run_dir: Path, state: CheckpointState, generator: keras.Model,
                     discriminator: keras.Model, g_optimizer: keras.optimizers.Optimizer,
                     d_optimizer: keras.optimizers.Optimizer, keep: int,
-                    average: keras.Model | None = None) -> Path:
-    """Write a checkpoint for ``state.step`` and delete all but the ``keep`` newest.
+                    average: keras.Model | None = None, spare: str | None = None) -> Path:
+    """Write a checkpoint for ``state.step`` and delete all but the ``keep`` newest and the
+    one named ``spare`` (the run's best, :mod:`.selection`).
 
     ``average`` is the generator holding the run's weight average, when it keeps one.
     """
@@ -147,7 +153,8 @@ def save_checkpoint(run_dir: Path, state: CheckpointState, generator: keras.Mode
         shutil.rmtree(temp, ignore_errors=True)
         raise
     for old in checkpoint_dirs(run_dir)[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
+        if old.name != spare:
+            shutil.rmtree(old, ignore_errors=True)
     return final
 
 

@@ -41,7 +41,8 @@ def column_latent_split(latent_dim: int, columns: int) -> tuple[int, int]:
 MAX_BAND_SMOOTHING = 8
 
 RESUMABLE_FIELDS: tuple[str, ...] = ("g_texture_weight", "g_texture_heard", "g_texture_audio",
-                                     "g_texture_phase_iterations", "g_average_decay", "g_lr", "d_lr", "checkpoint_every",
+                                     "g_texture_phase_iterations", "g_average_decay", "g_lr", "d_lr", "d_r1_weight",
+                                     "checkpoint_every",
                                      "keep_checkpoints")
 
 
@@ -65,6 +66,10 @@ class TrainConfig:
     stream_window_smoothing : "stream" only: blend the mean band levels of neighbouring
         frames in power as the STFT window does (:class:`.streaming.WindowSmoothing`); without
         it the stream-cpu preset's renders carried a line at the frame rate (+3.6 dB)
+    stream_speckle_drops : "stream" only: the training speckle's noise holds the drops that
+        the run fits at its start (:mod:`.drops`), as the runtime's does; without them (runs
+        before 2026-12-08) the generator trained on Gaussian speckle and the clicks were
+        added at run time only
     stream_dilations : "stream" only: dilations of the generator's 3-tap convolutions over
         time, one residual block each; their sum is the context each side of a frame
     latent_dim : size of the generator's latent vector ("chunk")
@@ -118,6 +123,10 @@ class TrainConfig:
         gets a self-attention block; None for none
     loss : "hinge" (default, SAGAN), "nonsaturating" (the RainGAN article) or "wgan-gp"
     gp_weight : gradient-penalty weight for "wgan-gp"
+    d_r1_weight : weight ``gamma / 2`` of the R1 penalty on the discriminator's gradient at
+        real images (:func:`.losses.r1_penalty`), any loss; 0 (the article's) for none. The
+        stream presets use it: on 27 s of one recording, stream-cpu without it diverged
+        after step 500 (BENCHMARKS.md, "A user's one-recording run")
     d_steps : discriminator updates per generator update
     g_lr, d_lr : Adam learning rates (two time-scale update rule: D learns faster)
     beta_1, beta_2 : Adam moment decays
@@ -126,6 +135,10 @@ class TrainConfig:
     truncation : latent truncation threshold, standard deviations (also the export default)
     gain_db : crops are scaled by a random gain, uniform in +-gain_db (0 disables)
     checkpoint_every : steps between checkpoints
+    select_checkpoint : score every checkpoint's generator by the training statistic of
+        :mod:`.selection` (its band levels' frame-to-frame spread against the training
+        audio's) and keep the best beside the newest; ``raingan export`` takes it. Off: the
+        export takes the last checkpoint
     eval_every : steps between rendered, scored samples (0 disables)
     eval_seconds : seconds of audio rendered for each scored sample
     log_every : steps between scalar log entries
@@ -139,6 +152,7 @@ class TrainConfig:
     field_bands: int = 128
     field_band_smoothing: int = 2
     stream_window_smoothing: bool = True
+    stream_speckle_drops: bool = True
     stream_dilations: tuple[int, ...] = (1, 2, 4, 8, 1, 2, 4, 8)
     latent_dim: int = 256
     g_channels: tuple[int, ...] = (256, 128, 64, 32, 16, 8)
@@ -157,6 +171,7 @@ class TrainConfig:
     d_attention_level: int | None = 3
     loss: str = "hinge"
     gp_weight: float = 10.0
+    d_r1_weight: float = 0.0
     d_steps: int = 1
     g_lr: float = 1e-4
     d_lr: float = 4e-4
@@ -167,6 +182,7 @@ class TrainConfig:
     truncation: float = DEFAULT_TRUNCATION
     gain_db: float = 6.0
     checkpoint_every: int = 250
+    select_checkpoint: bool = False
     eval_every: int = 250
     eval_seconds: float = 6.0
     log_every: int = 10
@@ -196,6 +212,9 @@ class TrainConfig:
             if not 0 <= self.field_band_smoothing <= MAX_BAND_SMOOTHING:
                 raise ConfigError(f"field_band_smoothing must be in 0..{MAX_BAND_SMOOTHING}, "
                                   f"got {self.field_band_smoothing}")
+            if not isinstance(self.stream_speckle_drops, bool):
+                raise ConfigError(f"stream_speckle_drops must be true or false, got "
+                                  f"{self.stream_speckle_drops!r}")
             if not self.stream_dilations or min(self.stream_dilations) < 1:
                 raise ConfigError("stream_dilations must be positive integers")
             if self.g_texture_weight > 0:
@@ -217,6 +236,9 @@ class TrainConfig:
             raise ConfigError(f"g_average_decay must be in [0, 1), got {self.g_average_decay}")
         if not isinstance(self.g_texture_heard, bool):
             raise ConfigError(f"g_texture_heard must be true or false, got {self.g_texture_heard!r}")
+        if not isinstance(self.select_checkpoint, bool):
+            raise ConfigError(f"select_checkpoint must be true or false, got "
+                              f"{self.select_checkpoint!r}")
         if not isinstance(self.g_texture_audio, bool):
             raise ConfigError(f"g_texture_audio must be true or false, got {self.g_texture_audio!r}")
         if self.g_texture_audio and not self.g_texture_heard:
@@ -247,6 +269,8 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not (self.g_lr > 0 and self.d_lr > 0 and self.truncation > 0):
             raise ConfigError("learning rates and truncation must be > 0")
+        if not (0.0 <= self.d_r1_weight < float("inf")):
+            raise ConfigError(f"d_r1_weight must be finite and >= 0, got {self.d_r1_weight}")
         if self.eval_every < 0 or self.gain_db < 0 or self.eval_seconds <= 0:
             raise ConfigError("eval_every and gain_db must be >= 0, eval_seconds > 0")
 
@@ -263,7 +287,7 @@ class TrainConfig:
         # noise and no weight average.
         older = {"architecture": "chunk", "g_coarse": "dense", "g_time_padding": "zero", "g_upsample": "nearest",
                  "g_noise_levels": 0, "g_frame_noise": False, "g_average_decay": 0.0,
-                 "field_band_smoothing": 0}
+                 "field_band_smoothing": 0, "stream_speckle_drops": False}
         return from_known_fields(cls, {**older, **data}, "config", ConfigError)
 
     def replace(self, **changes: Any) -> "TrainConfig":
@@ -286,17 +310,18 @@ PRESETS: dict[str, TrainConfig] = {
                                g_noise_levels=0, g_attention_level=None,
                                d_attention_level=None,
                                batch_size=4, steps=4, checkpoint_every=2, eval_every=4,
-                               eval_seconds=2.0, log_every=1),
+                               eval_seconds=2.0, log_every=1, select_checkpoint=True),
     "stream-cpu": TrainConfig(architecture="stream", g_channels=(128, 128), g_noise_levels=0,
                               d_channels=(128, 128, 256, 256), g_attention_level=None,
                               d_attention_level=None, batch_size=16, steps=6000,
-                              checkpoint_every=500, eval_every=500),
+                              checkpoint_every=500, eval_every=500, select_checkpoint=True,
+                              d_r1_weight=10.0),
     "stream-full": TrainConfig(architecture="stream", g_channels=(512, 512), g_noise_levels=0,
                                stream_dilations=(1, 2, 4, 8, 16, 1, 2, 4, 8, 16),
                                d_channels=(512, 512, 512, 512), g_attention_level=None,
                                d_attention_level=None, g_average_decay=0.999, batch_size=64,
                                steps=30000, checkpoint_every=1000, eval_every=1000,
-                               eval_seconds=10.0),
+                               eval_seconds=10.0, select_checkpoint=True, d_r1_weight=10.0),
     # The article's scale, for a GPU.
     "full": TrainConfig(g_channels=(512, 256, 128, 64, 32, 16), g_average_decay=0.999,
                         d_channels=(16, 32, 64, 128, 256, 512), batch_size=64, steps=30000,

@@ -24,6 +24,7 @@ from ..core.errors import AudioInputError
 from ..eval.evaluate import evaluate_arrays
 from ..runtime.latent import LatentWalk
 from ..core.phase import STREAM_PHASE
+from ..core.speckle import Drops
 from ..core.spec import SpectralSpec
 from ..runtime.stream import RainStream
 from .config import TrainConfig
@@ -108,18 +109,17 @@ class _Truncation:
 class TrainingGenerator:
     """A Keras generator in the role of :class:`~raingan.runtime.generator.Generator`, as far
     as a :class:`~raingan.runtime.stream.RainStream` needs one (spec, metadata truncation,
-    latent walk, images, level ceiling), so that samples are rendered exactly as an exported
-    model's are, but for the colour gains, which only the export measures, and the drops in
-    the speckle, which training's speckle does not have either."""
+    latent walk, images, level ceiling, the run's drops), so that samples are rendered
+    exactly as an exported model's are, but for the colour gains, which only the export
+    measures."""
 
     intensity_axis = None
     colour_db = None
-    drops = None
     phase = STREAM_PHASE
 
     def __init__(self, model: keras.Model, spec: SpectralSpec, config: TrainConfig,
-                 ceiling_db: Sequence[float] | None = None):
-        self.model, self.spec = model, spec
+                 ceiling_db: Sequence[float] | None = None, drops: Drops | None = None):
+        self.model, self.spec, self.drops = model, spec, drops
         self.ceiling_db = None if ceiling_db is None else np.asarray(ceiling_db, np.float64)
         self.metadata = _Truncation(config.truncation)
         self.latent_dim = generator_input_dim(spec, config)
@@ -157,8 +157,8 @@ class SampleScorer:
     """
 
     def __init__(self, corpus: Corpus, spec: SpectralSpec, config: TrainConfig,
-                 ceiling_db: Sequence[float] | None = None):
-        self.spec, self.config, self.ceiling_db = spec, config, ceiling_db
+                 ceiling_db: Sequence[float] | None = None, drops: Drops | None = None):
+        self.spec, self.config, self.ceiling_db, self.drops = spec, config, ceiling_db, drops
         keep = int(REFERENCE_S_PER_SIGNAL * spec.sample_rate_hz)
         self.references = [s[:keep] for s in corpus.signals]
         self.n_samples = int(round(config.eval_seconds * spec.sample_rate_hz))
@@ -166,7 +166,7 @@ class SampleScorer:
     def render(self, generator: keras.Model) -> np.ndarray:
         """Mono audio, shape (n_samples,), at the spec's rate: the start of a fixed stream."""
         stream = RainStream(TrainingGenerator(generator, self.spec, self.config,
-                                              self.ceiling_db),
+                                              self.ceiling_db, self.drops),
                             self.spec.sample_rate_hz, 1, seed=_EVAL_STREAM)
         blocks, produced = [], 0
         while produced < self.n_samples:

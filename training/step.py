@@ -17,7 +17,7 @@ from keras import ops
 
 from .config import ConfigError, TrainConfig
 from .corpus import Batch
-from .losses import discriminator_loss, generator_loss, gradient_penalty, interpolate
+from .losses import discriminator_loss, generator_loss, gradient_penalty, interpolate, r1_penalty
 from .reanalysis import Reanalysis
 from .cochlear import CochlearTarget, CochlearTexture
 from .texture_loss import ImageTexture
@@ -155,9 +155,19 @@ class TensorFlowStep:
 
     def _replica_step(self, real, z_d, z_g, mix):
         tf, G, D, kind = self.tf, self.generator, self.discriminator, self.config.loss
+        r1_weight = self.config.d_r1_weight
         with tf.GradientTape() as tape:
             fake = G(z_d, training=True)[..., None]
-            d_loss = discriminator_loss(kind, D(real, training=True), D(fake, training=True))
+            # The gradient is taken at the images as D reads them (float), not the batch's.
+            real = tf.cast(real, self.discriminator.compute_dtype)
+            with tf.GradientTape(watch_accessed_variables=False) as at_real:
+                at_real.watch(real)
+                real_logits = D(real, training=True)
+                real_score = tf.reduce_sum(real_logits)
+            d_loss = discriminator_loss(kind, real_logits, D(fake, training=True))
+            r1 = (r1_penalty(at_real.gradient(real_score, real))
+                  if r1_weight > 0 else tf.constant(0.0))
+            d_loss = d_loss + r1_weight * r1
             if kind == "wgan-gp":
                 mixed = interpolate(real, fake, mix)
                 with tf.GradientTape() as inner:
@@ -176,7 +186,7 @@ class TensorFlowStep:
             scaled = g_total * self.loss_scale
         g_grads = tape.gradient(scaled, G.trainable_variables)
         self.g_optimizer.apply_gradients(zip(g_grads, G.trainable_variables))
-        return {"d_loss": d_loss, "g_loss": g_loss, "g_total_loss": g_total,
+        return {"d_loss": d_loss, "d_r1": r1, "g_loss": g_loss, "g_total_loss": g_total,
                 "d_grad_norm": _global_norm(d_grads) / self.loss_scale,
                 "g_grad_norm": _global_norm(g_grads) / self.loss_scale}
 
@@ -236,13 +246,20 @@ class JaxStep:
         real_logits, d_fixed = D.stateless_call(d_train, d_fixed, real, training=True)
         fake_logits, d_fixed = D.stateless_call(d_train, d_fixed, fake, training=True)
         loss = discriminator_loss(kind, real_logits, fake_logits)
+        r1 = ops.convert_to_tensor(0.0)
+        if self.config.d_r1_weight > 0:
+            def real_score(x):
+                return ops.sum(D.stateless_call(d_train, d_fixed, x, training=True)[0])
+
+            r1 = r1_penalty(self.jax.grad(real_score)(real))
+            loss = loss + self.config.d_r1_weight * r1
         if kind == "wgan-gp":
             def score(x):
                 return ops.sum(D.stateless_call(d_train, d_fixed, x, training=True)[0])
 
             mixed = interpolate(real, self.jax.lax.stop_gradient(fake), mix)
             loss = loss + self.config.gp_weight * gradient_penalty(self.jax.grad(score)(mixed))
-        return loss, (d_fixed, g_fixed)
+        return loss, (d_fixed, g_fixed, r1)
 
     def _g_loss(self, g_train, g_fixed, d_train, d_fixed, z, real):
         G, D = self.generator, self.discriminator
@@ -255,13 +272,13 @@ class JaxStep:
     def _step(self, state, real, z_d, z_g, mix):
         g_train, g_fixed, d_train, d_fixed, g_opt, d_opt = state
         grad = self.jax.value_and_grad
-        (d_loss, (d_fixed, g_fixed)), d_grads = grad(self._d_loss, has_aux=True)(
+        (d_loss, (d_fixed, g_fixed, r1)), d_grads = grad(self._d_loss, has_aux=True)(
             d_train, d_fixed, g_train, g_fixed, real, z_d, mix)
         d_train, d_opt = self.d_optimizer.stateless_apply(d_opt, d_grads, d_train)
         (g_total, (g_loss, g_fixed, d_fixed)), g_grads = grad(self._g_loss, has_aux=True)(
             g_train, g_fixed, d_train, d_fixed, z_g, real)
         g_train, g_opt = self.g_optimizer.stateless_apply(g_opt, g_grads, g_train)
-        metrics = {"d_loss": d_loss, "g_loss": g_loss, "g_total_loss": g_total,
+        metrics = {"d_loss": d_loss, "d_r1": r1, "g_loss": g_loss, "g_total_loss": g_total,
                    "d_grad_norm": _global_norm(d_grads), "g_grad_norm": _global_norm(g_grads)}
         return (g_train, g_fixed, d_train, d_fixed, g_opt, d_opt), metrics
 

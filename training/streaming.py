@@ -27,7 +27,7 @@ from keras import ops
 
 from ..core.model_meta import FIELD_INPUT_NAME, INPUT_NAME, OUTPUT_NAME, FieldLayout
 from ..core.mel import band_smoothing, mel_interpolation
-from ..core.speckle import frame_power_weights, window_power
+from ..core.speckle import Drops, frame_power_weights, window_power
 from ..core.spec import SpectralSpec
 from .config import TrainConfig
 from .layers import SNConv1D, SNDense
@@ -164,7 +164,10 @@ class Speckle(keras.layers.Layer):
     A bin of a noise-like spectrum has power ``P E`` with ``E`` exponential, so its image
     value is the mean's plus ``10 log10 E`` dB, clipped like a real image. ``E`` is taken
     from the spec's STFT of white noise, so it is correlated across frames and bins exactly
-    as a real spectrum's is.
+    as a real spectrum's is. With :meth:`set_drops`, that noise holds the run's drops as
+    the runtime's does (:func:`raingan.core.speckle.excitation`): the discriminator then
+    sees clicks in generated images as in real ones, and the generator has no reason to
+    imitate them with its band levels.
     """
 
     def __init__(self, spec_json: str, **kwargs):
@@ -172,6 +175,22 @@ class Speckle(keras.layers.Layer):
         self.spec_json = spec_json
         self.spec = SpectralSpec.from_json(spec_json)
         self.seed = keras.random.SeedGenerator(1)
+        self.drops: Drops | None = None
+
+    def set_drops(self, drops: Drops | None) -> None:
+        """Clicks in the noise from now on (None: Gaussian); before the step is compiled."""
+        self.drops = None if drops is None or drops.share == 0.0 else drops
+
+    def _excitation(self, batch, samples: int):
+        noise = keras.random.normal((batch, samples), seed=self.seed)
+        if self.drops is None:
+            return noise
+        probability = min(self.drops.rate_hz / self.spec.sample_rate_hz, 1.0)
+        # One uniform draw gives both the hit (u < p) and its sign (which half of [0, p)).
+        u = keras.random.uniform((batch, samples), seed=self.seed)
+        clicks = ops.where(u < 0.5 * probability, -1.0, ops.where(u < probability, 1.0, 0.0))
+        return (noise * float(np.sqrt(1.0 - self.drops.share))
+                + clicks * float(np.sqrt(self.drops.share / probability)))
 
     def call(self, images, training: bool = False):
         if not training:
@@ -179,7 +198,7 @@ class Speckle(keras.layers.Layer):
         spec = self.spec
         height, frames = spec.image_shape
         samples = (frames - 1) * spec.hop_length + spec.win_length
-        noise = keras.random.normal((ops.shape(images)[0], samples), seed=self.seed)
+        noise = self._excitation(ops.shape(images)[0], samples)
         real, imag = ops.stft(noise, spec.win_length, spec.hop_length, spec.n_fft,
                               window="hann", center=False)
         power = (ops.square(real) + ops.square(imag))[:, :, :height] / window_power(spec)
@@ -189,6 +208,13 @@ class Speckle(keras.layers.Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "spec_json": self.spec_json}
+
+
+def set_speckle_drops(generator: keras.Model, drops: Drops | None) -> None:
+    """Give a :func:`build_stream_generator` model's training speckle the run's drops."""
+    for layer in generator.layers:
+        if isinstance(layer, Speckle):
+            layer.set_drops(drops)
 
 
 def build_stream_generator(spec: SpectralSpec, config: TrainConfig) -> keras.Model:

@@ -29,7 +29,9 @@ from .monitor import RunLog, SampleScorer
 from .pipeline import tf_batches
 from .step import TrainStep, as_numpy, make_train_step
 from .reanalysis import Reanalysis
+from .selection import BestCheckpoint, LevelSpreadScore, read_best
 from .stopping import StopRequest
+from .streaming import set_speckle_drops
 from .texture_loss import ImageTexture
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,8 @@ class TrainResult:
     steps_per_s: float
     #: Why the run stopped before its last step ("time limit", "SIGINT", "SIGTERM"), or None.
     stopped_by: str | None = None
+    #: The checkpoint that :mod:`.selection` scored best (what export takes), or None.
+    best: Path | None = None
 
 
 def _resolve(request: TrainRequest
@@ -176,6 +180,8 @@ def train(request: TrainRequest) -> TrainResult:
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
     with scope:
         generator = build_generator(spec, config)
+        if config.architecture == "stream" and config.stream_speckle_drops:
+            set_speckle_drops(generator, drops)
         discriminator = build_discriminator(spec, config)
         g_optimizer = keras.optimizers.Adam(config.g_lr, config.beta_1, config.beta_2)
         d_optimizer = keras.optimizers.Adam(config.d_lr, config.beta_1, config.beta_2)
@@ -192,6 +198,11 @@ def train(request: TrainRequest) -> TrainResult:
         step_fn = make_train_step(generator, discriminator, g_optimizer, d_optimizer, config,
                                   strategy, texture, reanalysis, cochlear, target)
     average = _weight_average(spec, config, step_fn, checkpoint, resumed, first_step)
+    if average is not None and config.architecture == "stream" and config.stream_speckle_drops:
+        set_speckle_drops(average.model, drops)
+    selection = (LevelSpreadScore(corpus, spec, generator_input_dim(spec, config),
+                                  config.truncation) if config.select_checkpoint else None)
+    best = read_best(run_dir) if resumed is not None else None
 
     if checkpoint is None:
         (run_dir / RUN_FILE).write_text(json.dumps(
@@ -216,7 +227,7 @@ def train(request: TrainRequest) -> TrainResult:
                                ceiling_db, None if average is None else average.first_step,
                                colour_db, drops)
 
-    run_log, scorer = RunLog(run_dir), SampleScorer(corpus, spec, config, ceiling_db)
+    run_log, scorer = RunLog(run_dir), SampleScorer(corpus, spec, config, ceiling_db, drops)
     last_checkpoint = checkpoint
     step, started, timed_from = first_step, time.perf_counter(), first_step
     interval_start = started
@@ -256,18 +267,28 @@ def train(request: TrainRequest) -> TrainResult:
                 run_log.scalars(step, scores)
                 run_log.audio(step, "sample", audio, spec.sample_rate_hz)
                 bar.write(f"step {step}: texture distance {scores['eval/texture_distance']:.3f}")
+            spread = selection(scored_model) if saved and selection is not None else None
             if saved:
                 last_checkpoint = save_checkpoint(run_dir, checkpoint_state(step), generator,
                                                   discriminator, g_optimizer, d_optimizer,
                                                   config.keep_checkpoints,
-                                                  None if average is None else average.model)
+                                                  None if average is None else average.model,
+                                                  spare=None if best is None else best.name)
+            if spread is not None:
+                if best is None or spread < best.level_spread_db:
+                    best = BestCheckpoint(step, last_checkpoint.name, spread)
+                    best.write(run_dir)
+                run_log.scalars(step, {"select/level_spread_db": spread})
+                bar.write(f"step {step}: level spread off by {spread:.2f} dB (best: step "
+                          f"{best.step}, {best.level_spread_db:.2f} dB)")
             if stopped_by is not None:
                 break
     elapsed = time.perf_counter() - started
     assert last_checkpoint is not None  # the last step always saves
     return TrainResult(run_dir, step, last_checkpoint,
                        (step - first_step) / elapsed if elapsed > 0 else float("nan"),
-                       stopped_by)
+                       stopped_by,
+                       None if best is None else last_checkpoint.parent / best.name)
 
 
 def _weight_average(spec: SpectralSpec, config: TrainConfig, step_fn: TrainStep,

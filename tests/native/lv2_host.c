@@ -4,7 +4,7 @@
  *
  *     lv2_host URI SECONDS SEED [SEED...] [--out PREFIX] [--speed X] [--block N]
  *              [--seed-at T:SEED] [--kill-at T] [--model-at T:PATH] [--state] [--realtime]
- *              [--off]
+ *              [--off] [--floor] [--warm]
  *
  * Each instance gets the seed given; the host waits (at real time) until every producer
  * streams and then 1 s more, then runs SECONDS of audio at X times real time and writes
@@ -14,7 +14,13 @@
  * --state saves instance 0's state at the end, restores it into a new, deactivated instance,
  * prints both states, and activates the new instance until its producer streams. --realtime gives the host's thread SCHED_FIFO priority 50 once every producer is
  * running, as audio APIs give their callback threads (the producers keep normal priority).
- * --off switches every instance off (the enabled port) for the timed part. The worker runs
+ * --off switches every instance off (the enabled port) for the timed part. --floor times,
+ * in run()'s place, what any generator's run() must do at least (copy a block of stereo
+ * frames out of a 96 KiB ring that moves on by a block a call, as RainGAN's does) and then
+ * runs the plugin untimed: the cost of touching fresh memory just after the thread wakes,
+ * on this machine, with the producers busy as usual. --warm runs each block twice and times
+ * the second run() only: the plugin's own work with its code and data in the caches (it
+ * reads the ring twice as fast: give it --speed 0.5). The worker runs
  * each job right after the run() that scheduled it, as offline hosts do (the host's clock
  * starts again after a job). Prints run() durations (p50, p99, p99.9, max) and each
  * instance's underruns. */
@@ -155,10 +161,29 @@ static void sleep_until(double t) {
 static int worked = 0; /* a job ran in the last step: the host's clock starts again */
 
 /* One block: run() (timed), then the worker's jobs and their replies, then the notify port. */
+static int floor_only = 0, warm_only = 0;
+static float floor_ring[96 * 1024 / sizeof(float)];
+static size_t floor_at = 0;
+
 static double step(Slot* s) {
-    const double t0 = now_s();
-    lilv_instance_run(s->instance, block);
-    const double took = now_s() - t0;
+    double took;
+    if (floor_only) {
+        const size_t frames = sizeof floor_ring / sizeof(float) / 2;
+        if (floor_at + block > frames) floor_at = 0;
+        const double t0 = now_s();
+        for (uint32_t f = 0; f < block; ++f) {
+            s->out[0][f] = floor_ring[2 * (floor_at + f)];
+            s->out[1][f] = floor_ring[2 * (floor_at + f) + 1];
+        }
+        took = now_s() - t0;
+        floor_at += block;
+        lilv_instance_run(s->instance, block);
+    } else {
+        if (warm_only) lilv_instance_run(s->instance, block);
+        const double t0 = now_s();
+        lilv_instance_run(s->instance, block);
+        took = now_s() - t0;
+    }
     for (int j = 0; j < s->n_jobs; ++j)
         s->worker->work(lilv_instance_get_handle(s->instance), respond, s, s->jobs[j].size, s->jobs[j].data);
     worked |= s->n_jobs > 0;
@@ -247,9 +272,13 @@ int main(int argc, char** argv) {
         else if (!strcmp(argv[i], "--state")) state = 1;
         else if (!strcmp(argv[i], "--realtime")) realtime = 1;
         else if (!strcmp(argv[i], "--off")) off = 1;
+        else if (!strcmp(argv[i], "--floor")) floor_only = 1;
+        else if (!strcmp(argv[i], "--warm")) warm_only = 1;
         else { fprintf(stderr, "lv2_host: unknown option %s\n", argv[i]); return 2; }
     }
     if (block == 0 || block > 8192) { fprintf(stderr, "lv2_host: --block is 1 to 8192\n"); return 2; }
+    /* Real pages, not the zero page that untouched static memory reads from. */
+    for (size_t k = 0; k < sizeof floor_ring / sizeof(float); ++k) floor_ring[k] = 1e-3f * (float)(k % 97);
     world = lilv_world_new();
     lilv_world_load_all(world);
     LilvNode* uri = lilv_new_uri(world, argv[1]);

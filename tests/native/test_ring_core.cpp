@@ -148,6 +148,57 @@ void test_core_without_a_loop_fades_to_silence_and_takes_one_loop() {
     CHECK(std::fabs(out[127] - 0.25f) < 1e-6f);
 }
 
+// Gain and width glide per frame and the limiter bends what passes its knee, in the block
+// loops (gliding, settled, loud) as a plain per-frame model of them says; NaN is silenced.
+void test_core_shapes_as_a_per_frame_glide_and_limiter_would() {
+    constexpr std::size_t kFrames = 6000;
+    const double smoothing_s = 0.002;
+    raingan::RainCore core(8192, 2, kRateHz, 10, 4, 8, smoothing_s);
+    std::vector<float> stream(kFrames * 2);
+    for (std::size_t i = 0; i < stream.size(); ++i)
+        stream[i] = 0.6f * std::sin(0.37f * static_cast<float>(i)) * (i % 7 == 0 ? 3.0f : 1.0f);
+    stream[2 * 4100 + 1] = std::nanf("");
+    core.set_running(true);
+    CHECK(core.write(stream.data(), kFrames) == kFrames);
+    std::vector<float> out(kFrames * 2);
+    core.set_gain_db(-6.0f);
+    core.set_width(0.3f);
+    // The fade in from silence takes 4 frames; the glides start from the targets there.
+    core.render_interleaved(out.data(), 1000);
+    core.set_gain_db(6.0f);  // the glide moves again, then settles
+    core.render_interleaved(out.data() + 2000, kFrames - 1000 - 12);
+
+    const float glide = static_cast<float>(1.0 - std::exp(-1.0 / (smoothing_s * kRateHz)));
+    auto limit = [](float x) {
+        if (!std::isfinite(x)) return 0.0f;
+        const float m = std::fabs(x), knee = raingan::RainCore::kLimiterKnee;
+        if (m <= knee) return x;
+        return std::copysign(std::min(knee + (1 - knee) * std::tanh((m - knee) / (1 - knee)), 1.0f), x);
+    };
+    float gain = std::pow(10.0f, -6.0f / 20.0f), target = gain;
+    const float angle = 0.7f * 0.78539816339744831f;
+    const float direct = std::cos(angle), cross = std::sin(angle);
+    std::size_t worst_frame = 0;
+    float worst = 0.0f;
+    for (std::size_t f = 4; f < kFrames - 12; ++f) {
+        if (f == 1000) target = std::pow(10.0f, 6.0f / 20.0f);
+        gain += glide * (target - gain);
+        const float l = stream[2 * f], r = stream[2 * f + 1];
+        const float want[2] = {limit(gain * (direct * l + cross * r)), limit(gain * (cross * l + direct * r))};
+        for (int c = 0; c < 2; ++c) {
+            const float got = out[2 * f + c];
+            const float error = std::isfinite(want[c]) ? std::fabs(got - want[c]) : std::fabs(got);
+            if (!(error <= worst)) worst = error, worst_frame = f;
+        }
+    }
+    CHECK(worst < 2e-5f);
+    if (!(worst < 2e-5f)) std::printf("  worst error %g at frame %zu\n", worst, worst_frame);
+    CHECK(out[2 * 4100] == 0.0f && out[2 * 4100 + 1] == 0.0f);  // NaN in, silence out
+    float loudest = 0.0f;
+    for (float x : out) loudest = std::max(loudest, std::fabs(x));
+    CHECK(loudest <= 1.0f && loudest > raingan::RainCore::kLimiterKnee);
+}
+
 // What the sanitizers are for: a producer writes, the audio thread renders, two threads race
 // to install the loop while it renders, and a fourth moves gain and width.
 void test_core_under_concurrent_producer_loop_and_controls() {
@@ -248,6 +299,7 @@ int main() {
     test_ring_limits_writes_to_free_space();
     test_core_crossfades_into_the_loop_on_underrun_and_back();
     test_core_without_a_loop_fades_to_silence_and_takes_one_loop();
+    test_core_shapes_as_a_per_frame_glide_and_limiter_would();
     test_core_under_concurrent_producer_loop_and_controls();
     test_abi_check_refuses_a_different_module();
     if (g_failures) {

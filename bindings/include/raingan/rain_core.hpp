@@ -228,21 +228,24 @@ private:
         }
         // Choosing the loop needed has_loop() on this thread, which makes its samples visible.
         const bool uses_loop = current_ == Source::Loop || (fading_ && next_ == Source::Loop);
-        for (std::size_t f = 0; f < count; ++f) {
-            float from_w = 1.0f, to_w = 0.0f;
-            if (fading_) {
-                from_w = fade_out_[fade_pos_ + f];
-                to_w = fade_in_[fade_pos_ + f];
+        if (!fading_ && current_ == Source::Stream) {
+            shape_block(scratch_.data(), count);  // the common case: the ring as it is
+        } else {
+            for (std::size_t f = 0; f < count; ++f) {
+                float from_w = 1.0f, to_w = 0.0f;
+                if (fading_) {
+                    from_w = fade_out_[fade_pos_ + f];
+                    to_w = fade_in_[fade_pos_ + f];
+                }
+                const float* loop_frame = uses_loop ? next_loop_frame() : kSilentFrame;
+                for (std::size_t c = 0; c < channels_; ++c) {
+                    const float stream = scratch_[f * channels_ + c];
+                    const float loop = loop_frame[c];
+                    scratch_[f * channels_ + c] = from_w * pick(current_, stream, loop) +
+                                                  (fading_ ? to_w * pick(next_, stream, loop) : 0.0f);
+                }
             }
-            const float* loop_frame = uses_loop ? next_loop_frame() : kSilentFrame;
-            float frame[2];
-            for (std::size_t c = 0; c < channels_; ++c) {
-                const float stream = scratch_[f * channels_ + c];
-                const float loop = loop_frame[c];
-                frame[c] = from_w * pick(current_, stream, loop) +
-                           (fading_ ? to_w * pick(next_, stream, loop) : 0.0f);
-            }
-            shape(frame, mixed_.data() + f * channels_);
+            shape_block(scratch_.data(), count);
         }
         if (uses_loop) loop_heard_frames_local_ += count;
         if (fading_) {
@@ -269,20 +272,62 @@ private:
         return source == Source::Stream ? stream : source == Source::Loop ? loop : 0.0f;
     }
 
-    // Width, gain (both gliding one step per frame), then the limiter, for one frame.
-    void shape(const float* in, float* out) noexcept {
-        gain_ += glide_ * (gain_target_.load(std::memory_order_relaxed) - gain_);
+    // Width and gain (both gliding one step per frame), then the limiter, for count frames
+    // of in (interleaved) into mixed_. Targets are read once per block (at most kBlockFrames,
+    // 5 ms at 48 kHz, late). Once a glide has come within float rounding of its target it
+    // holds the target, and a block whose samples all stay under the limiter's knee takes a
+    // straight loop the compiler vectorises: the per-sample cost of the usual case.
+    void shape_block(const float* in, std::size_t count) noexcept {
+        const float gain_target = gain_target_.load(std::memory_order_relaxed);
+        const float direct_target = mix_direct_target_.load(std::memory_order_relaxed);
+        const float cross_target = mix_cross_target_.load(std::memory_order_relaxed);
         // Targets are finite and bounded, so this never fires; if memory were ever scribbled
         // on, the glide restarts at the target instead of staying NaN and silent.
-        if (!std::isfinite(gain_)) gain_ = gain_target_.load(std::memory_order_relaxed);
-        if (channels_ == 2) {
-            mix_direct_ += glide_ * (mix_direct_target_.load(std::memory_order_relaxed) - mix_direct_);
-            mix_cross_ += glide_ * (mix_cross_target_.load(std::memory_order_relaxed) - mix_cross_);
-            out[0] = limit(gain_ * (mix_direct_ * in[0] + mix_cross_ * in[1]));
-            out[1] = limit(gain_ * (mix_cross_ * in[0] + mix_direct_ * in[1]));
-        } else {
-            out[0] = limit(gain_ * in[0]);
+        if (!std::isfinite(gain_)) gain_ = gain_target;
+        if (!std::isfinite(mix_direct_) || !std::isfinite(mix_cross_)) {
+            mix_direct_ = direct_target;
+            mix_cross_ = cross_target;
         }
+        float* out = mixed_.data();
+        const std::size_t n = count * channels_;
+        if (settled(gain_, gain_target) && settled(mix_direct_, direct_target) &&
+            settled(mix_cross_, cross_target)) {
+            gain_ = gain_target, mix_direct_ = direct_target, mix_cross_ = cross_target;
+            const float direct = gain_ * mix_direct_, cross = gain_ * mix_cross_;
+            if (channels_ == 2) {
+                for (std::size_t f = 0; f < count; ++f) {
+                    const float l = in[2 * f], r = in[2 * f + 1];
+                    out[2 * f] = direct * l + cross * r;
+                    out[2 * f + 1] = cross * l + direct * r;
+                }
+            } else {
+                for (std::size_t i = 0; i < n; ++i) out[i] = gain_ * in[i];
+            }
+        } else {
+            for (std::size_t f = 0; f < count; ++f) {
+                gain_ += glide_ * (gain_target - gain_);
+                if (channels_ == 2) {
+                    mix_direct_ += glide_ * (direct_target - mix_direct_);
+                    mix_cross_ += glide_ * (cross_target - mix_cross_);
+                    const float l = in[2 * f], r = in[2 * f + 1];
+                    out[2 * f] = gain_ * (mix_direct_ * l + mix_cross_ * r);
+                    out[2 * f + 1] = gain_ * (mix_cross_ * l + mix_direct_ * r);
+                } else {
+                    out[f] = gain_ * in[f];
+                }
+            }
+        }
+        // NaN fails the comparison too, so it reaches limit(), which silences it.
+        int over = 0;
+        for (std::size_t i = 0; i < n; ++i) over |= !(std::fabs(out[i]) <= kLimiterKnee);
+        if (over)
+            for (std::size_t i = 0; i < n; ++i) out[i] = limit(out[i]);
+    }
+
+    // Whether a glide is within float rounding of its target (a one-pole glide in float
+    // never quite arrives: its last steps round to nothing).
+    static bool settled(float value, float target) noexcept {
+        return std::fabs(value - target) <= 1e-6f * std::fabs(target) + 1e-12f;
     }
 
     static float limit(float x) noexcept {

@@ -119,6 +119,9 @@ def add_train(commands: argparse._SubParsersAction) -> None:
                    help=f"generator learning rate, {limits.LEARNING_RATE}")
     p.add_argument("--d-lr", type=ranged(float, limits.LEARNING_RATE),
                    help=f"discriminator learning rate, {limits.LEARNING_RATE}")
+    p.add_argument("--d-r1-weight", type=ranged(float, limits.R1_WEIGHT), metavar="W",
+                   help=f"weight of the R1 penalty on the discriminator's gradient at real "
+                        f"crops, {limits.R1_WEIGHT} (default: the preset's; 0: none)")
     p.add_argument("--seed", type=ranged(int, limits.SEED),
                    help=f"seed of crops, latents and initial weights, {limits.SEED}")
     p.add_argument("--g-upsample", choices=("nearest", "bilinear", "time-linear"),
@@ -187,7 +190,8 @@ def _train(args: argparse.Namespace) -> int:
     except ImportError as exc:
         return _missing_extra(exc)
     overrides = {name: getattr(args, name) for name in ("loss", "batch_size", "latent_dim",
-                                                        "g_lr", "d_lr", "seed", "g_upsample",
+                                                        "g_lr", "d_lr", "d_r1_weight", "seed",
+                                                        "g_upsample",
                                                         "g_channels", "g_noise_levels",
                                                         "g_average_decay",
                                                         "g_texture_weight", "g_texture_heard",
@@ -202,12 +206,14 @@ def _train(args: argparse.Namespace) -> int:
         steps=args.steps, resume=args.resume, strategy=args.strategy,
         cpu_devices=args.cpu_devices, train_fraction=args.train_fraction,
         overrides=overrides or None, progress=None, max_minutes=args.max_minutes))
+    best = ("" if result.best is None else
+            f"; best by level spread (what export takes): {result.best.name}")
     if result.stopped_by is None:
         print(f"trained to step {result.step} ({result.steps_per_s:.2f} steps/s); "
-              f"checkpoint: {result.checkpoint}")
+              f"checkpoint: {result.checkpoint}{best}")
         return 0
     print(f"stopped at step {result.step} by {result.stopped_by} ({result.steps_per_s:.2f} "
-          f"steps/s); checkpoint: {result.checkpoint}; continue with: raingan train "
+          f"steps/s); checkpoint: {result.checkpoint}{best}; continue with: raingan train "
           f"{args.data_dir} --out {args.out} --resume")
     return 0 if result.stopped_by == "time limit" else 128 + signal.Signals[result.stopped_by]
 
@@ -219,13 +225,15 @@ def add_export(commands: argparse._SubParsersAction) -> None:
     # would load the runtime and scipy for every subcommand (50 MB and half a second).
     p = commands.add_parser(
         "export", help="write a run's generator as an .onnx model with its spec inside",
-        description="Export the generator of RUN_DIR's latest checkpoint to ONNX (inference "
+        description="Export the generator of RUN_DIR's best checkpoint (when the run scored "
+                    "them: the stream presets do) or latest to ONNX (inference "
                     "graph, dynamic batch), check it against TensorFlow, and write it with its "
                     "spectral spec and training facts in the metadata.")
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="training run folder")
     p.add_argument("--out", type=Path, required=True, help="output .onnx file")
     p.add_argument("--checkpoint", type=Path, action="append",
-                   help="a checkpoint folder (default: the latest); give it several times to "
+                   help="a checkpoint folder (default: the run's best, else its latest); give "
+                        "it several times to "
                         "export the mean of those checkpoints' generators (checkpoint "
                         "averaging; batch-norm statistics measured afresh)")
     p.add_argument("--opset", type=ranged(int, limits.ONNX_OPSET), default=17,
@@ -272,7 +280,9 @@ def _export(args: argparse.Namespace) -> int:
                           args.raw_weights, args.data, seconds, progress, args.int8)
     int8 = ("" if result.int8_mean_difference is None else
             f", int8 finest-level convolutions, mean difference {result.int8_mean_difference:.2g}")
-    print(f"wrote {result.path} (step {result.step}, {result.weights} weights, "
+    chosen = {"best": ", the run's best by level spread", "latest": ", the latest"}.get(
+        result.chosen, "")
+    print(f"wrote {result.path} (step {result.step}{chosen}, {result.weights} weights, "
           f"{result.n_nodes} nodes, parity {result.max_abs_difference:.2g}{int8})")
     if not result.colour_calibrated and seconds > 0:
         print("raingan export: note: the model's colour is not calibrated (the checkpoint "

@@ -108,6 +108,7 @@ NOISE_LEVELS = Range(0, 15)
 #: Decay of the generator weight average per step: below 1, or the average never moves.
 AVERAGE_DECAY = Range(0.0, 0.999999)
 TEXTURE_WEIGHT = Range(0.0, 1000.0)
+R1_WEIGHT = Range(0.0, 1000.0)
 CHECKPOINT_EVERY = Range(1, 100_000_000)
 KEEP_CHECKPOINTS = Range(1, 10_000)
 #: The generator's ops need opset 15; tf2onnx knows opsets up to 18.
