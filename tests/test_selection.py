@@ -102,3 +102,29 @@ def test_the_score_of_a_generator_is_its_spread_against_the_training_crops(tmp_p
 
     assert score(Steady()) == pytest.approx(float(np.mean(score.real_db)), rel=1e-9)
     assert float(np.min(score.real_db)) > 0.5  # rain-like audio moves from frame to frame
+
+
+def test_a_generator_that_scores_best_between_checkpoints_gets_a_checkpoint(tmp_path,
+                                                                            monkeypatch):
+    from raingan.training import train as train_module
+    from raingan.training.train import TrainRequest, train
+
+    scores = iter([5.0, 4.0, 3.0, 6.0, 7.0, 2.5, 8.0, 9.0])  # steps 1-8
+
+    class Scripted:
+        def __init__(self, *args):
+            pass
+
+        def __call__(self, generator):
+            return next(scores)
+
+    monkeypatch.setattr(train_module, "LevelSpreadScore", Scripted)
+    (tmp_path / "data").mkdir()
+    data = write_training_data(tmp_path / "data")
+    result = train(TrainRequest(data, tmp_path / "run", preset="stream-tiny", steps=8,
+                                overrides={"eval_every": 0, "keep_checkpoints": 1,
+                                           "checkpoint_every": 4, "select_every": 1},
+                                progress=False))
+    assert result.best.name == "step_00000006" and read_best(tmp_path / "run").step == 6
+    kept = sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir())
+    assert kept == ["step_00000006", "step_00000008"]

@@ -498,5 +498,7 @@ def test_the_r1_weight_and_speckle_drops_are_checked_and_older_runs_had_neither(
     assert "d_r1_weight" in RESUMABLE_FIELDS
     older = TrainConfig.from_dict({})  # runs saved before either existed had neither
     assert older.d_r1_weight == 0.0 and older.stream_speckle_drops is False
+    with pytest.raises(ConfigError, match="select_every"):
+        PRESETS["stream-tiny"].replace(select_every=-1)
     with pytest.raises(ConfigError, match="stream_speckle_drops"):
         PRESETS["stream-tiny"].replace(stream_speckle_drops="yes")

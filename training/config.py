@@ -139,6 +139,9 @@ class TrainConfig:
         :mod:`.selection` (its band levels' frame-to-frame spread against the training
         audio's) and keep the best beside the newest; ``raingan export`` takes it. Off: the
         export takes the last checkpoint
+    select_every : with ``select_checkpoint``, also score the generator every this many steps
+        between checkpoints, and write a checkpoint when it scores best so far (0: score at
+        checkpoints only); on a small corpus the best generator came early
     eval_every : steps between rendered, scored samples (0 disables)
     eval_seconds : seconds of audio rendered for each scored sample
     log_every : steps between scalar log entries
@@ -183,6 +186,7 @@ class TrainConfig:
     gain_db: float = 6.0
     checkpoint_every: int = 250
     select_checkpoint: bool = False
+    select_every: int = 0
     eval_every: int = 250
     eval_seconds: float = 6.0
     log_every: int = 10
@@ -236,6 +240,9 @@ class TrainConfig:
             raise ConfigError(f"g_average_decay must be in [0, 1), got {self.g_average_decay}")
         if not isinstance(self.g_texture_heard, bool):
             raise ConfigError(f"g_texture_heard must be true or false, got {self.g_texture_heard!r}")
+        if isinstance(self.select_every, bool) or not isinstance(self.select_every, int) \
+                or self.select_every < 0:
+            raise ConfigError(f"select_every must be an integer >= 0, got {self.select_every!r}")
         if not isinstance(self.select_checkpoint, bool):
             raise ConfigError(f"select_checkpoint must be true or false, got "
                               f"{self.select_checkpoint!r}")
@@ -315,13 +322,14 @@ PRESETS: dict[str, TrainConfig] = {
                               d_channels=(128, 128, 256, 256), g_attention_level=None,
                               d_attention_level=None, batch_size=16, steps=6000,
                               checkpoint_every=500, eval_every=500, select_checkpoint=True,
-                              d_r1_weight=10.0),
+                              select_every=100, d_r1_weight=10.0),
     "stream-full": TrainConfig(architecture="stream", g_channels=(512, 512), g_noise_levels=0,
                                stream_dilations=(1, 2, 4, 8, 16, 1, 2, 4, 8, 16),
                                d_channels=(512, 512, 512, 512), g_attention_level=None,
                                d_attention_level=None, g_average_decay=0.999, batch_size=64,
                                steps=30000, checkpoint_every=1000, eval_every=1000,
-                               eval_seconds=10.0, select_checkpoint=True, d_r1_weight=10.0),
+                               eval_seconds=10.0, select_checkpoint=True, select_every=200,
+                               d_r1_weight=10.0),
     # The article's scale, for a GPU.
     "full": TrainConfig(g_channels=(512, 256, 128, 64, 32, 16), g_average_decay=0.999,
                         d_channels=(16, 32, 64, 128, 256, 512), batch_size=64, steps=30000,

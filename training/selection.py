@@ -3,9 +3,10 @@
 Adversarial training on a small corpus does not settle: on the 27 s of one recording the
 stream-cpu preset's generator made its band levels move more from frame to frame the longer
 it trained (BENCHMARKS.md, "A user's one-recording run"), and the last step was its worst.
-So a run scores each checkpoint's generator by how far the frame-to-frame spread of its
-band levels is from the training audio's, and keeps the best checkpoint beside the newest
-ones; ``raingan export`` takes it unless told otherwise.
+So a run scores each checkpoint's generator (and, with ``select_every``, the generator
+between checkpoints) by how far the frame-to-frame spread of its band levels is from the
+training audio's, and keeps the best checkpoint beside the newest ones; ``raingan export``
+takes it unless told otherwise.
 
 The statistic is a training one, on the spec's images as the discriminator sees them (the
 generator's with their training speckle, real crops of the training audio): per band of

@@ -258,16 +258,21 @@ def train(request: TrainRequest) -> TrainResult:
             scored = config.eval_every and (step % config.eval_every == 0 or step == total_steps)
             saved = (step % config.checkpoint_every == 0 or step == total_steps
                      or stopped_by is not None)
-            if scored or saved:
+            selecting = selection is not None and (
+                saved or (config.select_every and step % config.select_every == 0))
+            if scored or saved or selecting:
                 step_fn.sync_to_models()
                 scored_model = generator if average is None else average.materialise(
                     [as_numpy(v.value) for v in generator.non_trainable_variables], step)
+            spread = selection(scored_model) if selecting else None
+            # A generator that scores best between checkpoints gets one of its own.
+            saved = saved or (spread is not None and (best is None
+                                                      or spread < best.level_spread_db))
             if scored:
                 audio, scores = scorer.score(scored_model, run_dir / "samples", step)
                 run_log.scalars(step, scores)
                 run_log.audio(step, "sample", audio, spec.sample_rate_hz)
                 bar.write(f"step {step}: texture distance {scores['eval/texture_distance']:.3f}")
-            spread = selection(scored_model) if saved and selection is not None else None
             if saved:
                 last_checkpoint = save_checkpoint(run_dir, checkpoint_state(step), generator,
                                                   discriminator, g_optimizer, d_optimizer,
@@ -279,8 +284,9 @@ def train(request: TrainRequest) -> TrainResult:
                     best = BestCheckpoint(step, last_checkpoint.name, spread)
                     best.write(run_dir)
                 run_log.scalars(step, {"select/level_spread_db": spread})
-                bar.write(f"step {step}: level spread off by {spread:.2f} dB (best: step "
-                          f"{best.step}, {best.level_spread_db:.2f} dB)")
+                if scored or step % config.checkpoint_every == 0:
+                    bar.write(f"step {step}: level spread off by {spread:.2f} dB (best: step "
+                              f"{best.step}, {best.level_spread_db:.2f} dB)")
             if stopped_by is not None:
                 break
     elapsed = time.perf_counter() - started
