@@ -236,8 +236,11 @@ def test_stems_will_not_replace_a_folder_of_other_files(capsys, tmp_path):
 
 @pytest.mark.parametrize("after_s", [0.3, 1.0, 2.5])
 def test_ctrl_c_at_any_moment_is_one_line_and_130(tmp_path, after_s):  # row 13
+    # As a terminal starts it: a suite started in the background (`.ci/run &` from a script)
+    # hands its children SIGINT ignored, which Python, rightly, keeps ignoring.
     process = subprocess.Popen([RAINGAN, "render", tmp_path / "x.wav", "--seconds", "600"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(after_s)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
