@@ -34,18 +34,31 @@ EXIT_INTERNAL = 1
 TRACEBACK_VARIABLE = "RAINGAN_TRACEBACK"
 
 
+#: Set by the first Ctrl-C: whatever the KeyboardInterrupt turns into on its way up (an
+#: extension module whose import it broke raises ImportError "initialization failed"), the
+#: run was interrupted.
+_interrupted = [False]
+
+
 def _interrupt(signum, frame) -> None:
     # A second Ctrl-C must not break into the clean-up that the first one started.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _interrupted[0] = True
     raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
+    _interrupted[0] = False
     previous = _set_sigint(_interrupt)
     prog = ["raingan"]
     try:
         return _main(argv, prog)
+    except Exception:
+        if not _interrupted[0]:
+            raise
+        print(f"{prog[0]}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except KeyboardInterrupt:
         print(f"{prog[0]}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -67,8 +80,6 @@ def _set_sigint(handler):
 
 
 def _main(argv: Sequence[str] | None, prog: list[str]) -> int:
-    from raingan.core.errors import RainGANError
-
     argv = sys.argv[1:] if argv is None else list(argv)
     # The one subcommand named, alone: the others' options import numpy and scipy for their
     # defaults, which `raingan serve`, restarted by a watchdog, must not wait for.
@@ -85,18 +96,30 @@ def _main(argv: Sequence[str] | None, prog: list[str]) -> int:
         status = args.run(args) or 0
         _flush_stdout()
         return status
+    except Exception:
+        if _interrupted[0]:
+            raise KeyboardInterrupt from None
+        return _report(prog[0])
+
+
+def _report(prog: str) -> int:
+    """The line and exit status for the exception being handled (not an interruption)."""
+    from raingan.core.errors import RainGANError
+
+    try:
+        raise
     except RainGANError as exc:
-        print(f"{prog[0]}: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as exc:  # a full disk, a closed pipe: the environment, not a bug
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"{prog[0]}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        print(f"{prog}: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except Exception as exc:
         if os.environ.get(TRACEBACK_VARIABLE):
             raise
         reason = str(exc).splitlines()[0] if str(exc) else ""
-        print(f"{prog[0]}: internal error: {type(exc).__name__}: {reason} (please report it; "
+        print(f"{prog}: internal error: {type(exc).__name__}: {reason} (please report it; "
               f"{TRACEBACK_VARIABLE}=1 shows the traceback)", file=sys.stderr)
         return EXIT_INTERNAL
 
