@@ -50,14 +50,13 @@ def test_the_best_checkpoint_record_round_trips_and_is_dropped_with_its_folder(t
         read_best(tmp_path)
 
 
-def test_a_run_keeps_its_best_checkpoint_and_export_takes_it(tmp_path, monkeypatch):
-    from raingan.export.onnx_export import export_model
+def train_with_scores(tmp_path, monkeypatch, scores, **overrides):
+    """Train stream-tiny for 8 steps, the selection statistic replaced by ``scores`` in turn
+    (the statistic itself is tested above)."""
     from raingan.training import train as train_module
     from raingan.training.train import TrainRequest, train
 
-    # The statistic itself is tested above; here the run is given scores that make its
-    # second checkpoint (step 4 of 8, checkpoints every 2) the best.
-    scores = iter([3.0, 1.0, 2.0, 5.0])
+    scores = iter(scores)
 
     class Scripted:
         def __init__(self, *args):
@@ -69,9 +68,16 @@ def test_a_run_keeps_its_best_checkpoint_and_export_takes_it(tmp_path, monkeypat
     monkeypatch.setattr(train_module, "LevelSpreadScore", Scripted)
     (tmp_path / "data").mkdir()
     data = write_training_data(tmp_path / "data")
-    result = train(TrainRequest(data, tmp_path / "run", preset="stream-tiny", steps=8,
-                                overrides={"eval_every": 0, "keep_checkpoints": 1},
-                                progress=False))
+    return train(TrainRequest(data, tmp_path / "run", preset="stream-tiny", steps=8,
+                              overrides={"eval_every": 0, "keep_checkpoints": 1, **overrides},
+                              progress=False))
+
+
+def test_a_run_keeps_its_best_checkpoint_and_export_takes_it(tmp_path, monkeypatch):
+    from raingan.export.onnx_export import export_model
+
+    # Checkpoints every 2 steps: the second (step 4 of 8) scores best.
+    result = train_with_scores(tmp_path, monkeypatch, [3.0, 1.0, 2.0, 5.0])
     assert result.best is not None and result.best.name == "step_00000004"
     kept = sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir())
     assert kept == ["step_00000004", "step_00000008"]  # the best, spared, and the newest
@@ -106,25 +112,9 @@ def test_the_score_of_a_generator_is_its_spread_against_the_training_crops(tmp_p
 
 def test_a_generator_that_scores_best_between_checkpoints_gets_a_checkpoint(tmp_path,
                                                                             monkeypatch):
-    from raingan.training import train as train_module
-    from raingan.training.train import TrainRequest, train
-
-    scores = iter([5.0, 4.0, 3.0, 6.0, 7.0, 2.5, 8.0, 9.0])  # steps 1-8
-
-    class Scripted:
-        def __init__(self, *args):
-            pass
-
-        def __call__(self, generator):
-            return next(scores)
-
-    monkeypatch.setattr(train_module, "LevelSpreadScore", Scripted)
-    (tmp_path / "data").mkdir()
-    data = write_training_data(tmp_path / "data")
-    result = train(TrainRequest(data, tmp_path / "run", preset="stream-tiny", steps=8,
-                                overrides={"eval_every": 0, "keep_checkpoints": 1,
-                                           "checkpoint_every": 4, "select_every": 1},
-                                progress=False))
+    # Scored every step (steps 1-8), checkpoints every 4: step 6 scores best.
+    result = train_with_scores(tmp_path, monkeypatch, [5.0, 4.0, 3.0, 6.0, 7.0, 2.5, 8.0, 9.0],
+                               checkpoint_every=4, select_every=1)
     assert result.best.name == "step_00000006" and read_best(tmp_path / "run").step == 6
     kept = sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir())
     assert kept == ["step_00000006", "step_00000008"]

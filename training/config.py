@@ -125,8 +125,9 @@ class TrainConfig:
     gp_weight : gradient-penalty weight for "wgan-gp"
     d_r1_weight : weight ``gamma / 2`` of the R1 penalty on the discriminator's gradient at
         real images (:func:`.losses.r1_penalty`), any loss; 0 (the article's) for none. The
-        stream presets use it: on 27 s of one recording, stream-cpu without it diverged
-        after step 500 (BENCHMARKS.md, "A user's one-recording run")
+        stream presets use 10, a guard against a discriminator that memorises a small
+        corpus; on 27 s of one recording it did not by itself stop the generator's drift
+        (BENCHMARKS.md, "A user's one-recording run")
     d_steps : discriminator updates per generator update
     g_lr, d_lr : Adam learning rates (two time-scale update rule: D learns faster)
     beta_1, beta_2 : Adam moment decays

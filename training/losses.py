@@ -32,8 +32,8 @@ def gradient_penalty(input_gradients):
 
 def r1_penalty(real_gradients):
     """R1 term (Mescheder et al. 2018): mean over the batch of ||grad_x D(x)||^2 at real
-    images. Zero-centred on the data, it stops the discriminator from sharpening its edge
-    around the few real crops of a small corpus, which is how such runs diverge."""
+    images. Zero-centred on the data, it keeps the discriminator from sharpening its edge
+    around the few real crops of a small corpus."""
     return ops.mean(ops.sum(ops.square(real_gradients), axis=(1, 2, 3)))
 
 

@@ -64,7 +64,7 @@ def level_spread_db(images: np.ndarray, spec: SpectralSpec) -> np.ndarray:
     -------
     shape (n_bands,), dB
     """
-    power = np.power(10.0, np.asarray(images, np.float64) * (spec.db_per_image_unit / 10.0))
+    power = np.power(10.0, spec.images_to_db(images) / 10.0)
     spreads = []
     for first, end in band_rows(power.shape[1]):
         level_db = 10.0 * np.log10(power[:, first:end].mean(axis=1))  # (n_images, frames)

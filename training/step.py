@@ -158,15 +158,17 @@ class TensorFlowStep:
         r1_weight = self.config.d_r1_weight
         with tf.GradientTape() as tape:
             fake = G(z_d, training=True)[..., None]
-            # The gradient is taken at the images as D reads them (float), not the batch's.
-            real = tf.cast(real, self.discriminator.compute_dtype)
-            with tf.GradientTape(watch_accessed_variables=False) as at_real:
-                at_real.watch(real)
-                real_logits = D(real, training=True)
-                real_score = tf.reduce_sum(real_logits)
+            if r1_weight > 0:
+                # The gradient is taken at the images as D reads them (float).
+                real = tf.cast(real, self.discriminator.compute_dtype)
+                with tf.GradientTape(watch_accessed_variables=False) as at_real:
+                    at_real.watch(real)
+                    real_logits = D(real, training=True)
+                    real_score = tf.reduce_sum(real_logits)
+                r1 = r1_penalty(at_real.gradient(real_score, real))
+            else:
+                real_logits, r1 = D(real, training=True), tf.constant(0.0)
             d_loss = discriminator_loss(kind, real_logits, D(fake, training=True))
-            r1 = (r1_penalty(at_real.gradient(real_score, real))
-                  if r1_weight > 0 else tf.constant(0.0))
             d_loss = d_loss + r1_weight * r1
             if kind == "wgan-gp":
                 mixed = interpolate(real, fake, mix)

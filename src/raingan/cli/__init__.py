@@ -96,32 +96,29 @@ def _main(argv: Sequence[str] | None, prog: list[str]) -> int:
         status = args.run(args) or 0
         _flush_stdout()
         return status
-    except Exception:
+    except Exception as exc:
         if _interrupted[0]:
             raise KeyboardInterrupt from None
-        return _report(prog[0])
+        return _report(prog[0], exc)
 
 
-def _report(prog: str) -> int:
-    """The line and exit status for the exception being handled (not an interruption)."""
+def _report(prog: str, exc: Exception) -> int:
+    """Print the one line for an exception that ended a run; returns the exit status."""
     from raingan.core.errors import RainGANError
 
-    try:
-        raise
-    except RainGANError as exc:
+    if isinstance(exc, RainGANError):
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except OSError as exc:  # a full disk, a closed pipe: the environment, not a bug
+    if isinstance(exc, OSError):  # a full disk, a closed pipe: the environment, not a bug
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"{prog}: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except Exception as exc:
-        if os.environ.get(TRACEBACK_VARIABLE):
-            raise
-        reason = str(exc).splitlines()[0] if str(exc) else ""
-        print(f"{prog}: internal error: {type(exc).__name__}: {reason} (please report it; "
-              f"{TRACEBACK_VARIABLE}=1 shows the traceback)", file=sys.stderr)
-        return EXIT_INTERNAL
+    if os.environ.get(TRACEBACK_VARIABLE):
+        raise exc
+    reason = str(exc).splitlines()[0] if str(exc) else ""
+    print(f"{prog}: internal error: {type(exc).__name__}: {reason} (please report it; "
+          f"{TRACEBACK_VARIABLE}=1 shows the traceback)", file=sys.stderr)
+    return EXIT_INTERNAL
 
 
 def _flush_stdout() -> None:
