@@ -11,6 +11,7 @@ judges them against the recording's last third with `raingan eval`'s engine:
   third (the streaming architecture trains adversarially only, so no loss uses it).
 
     python benchmarks/user_run.py [--recording PATH] [--minutes 60] [--out DIR] [--judge-only]
+                                  [--train-args "--g-average-decay 0.999 ..."]
 
 Not run in CI: it takes MINUTES plus a few.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import shlex
 import subprocess
 import sys
 import time
@@ -57,6 +59,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("user_run"))
     parser.add_argument("--judge-only", action="store_true",
                         help="judge OUT/model.onnx again, without training or exporting")
+    parser.add_argument("--train-args", default="",
+                        help="more `raingan train` options, as one string (after the preset's)")
     args = parser.parse_args()
     recording = args.recording or longest(HOLDOUT)
     started = time.perf_counter()
@@ -69,7 +73,7 @@ def main() -> int:
     run_dir, model = args.out / "run", args.out / "model.onnx"
     if not args.judge_only:
         raingan("train", data, "--out", run_dir, "--preset", "stream-cpu", "--train-fraction",
-                "0.6666", "--max-minutes", args.minutes)
+                "0.6666", "--max-minutes", args.minutes, *shlex.split(args.train_args))
         raingan("export", run_dir, "--out", model)
     generator = load_model(model)
     renders = [render(generator, RenderSettings(seconds=args.seconds, seed=seed)).samples

@@ -68,7 +68,7 @@ def _library() -> tuple[ctypes.CDLL, ctypes.PyDLL]:
     """libraingan.so twice: through CDLL (calls release the GIL: creating, waiting,
     stopping) and through PyDLL (calls keep it: the knobs, which take nanoseconds, and which
     :meth:`ServedRainSource.stop` then cannot free the handle under). Rendering goes through
-    :func:`raingan._native.c_abi_render`, one call."""
+    :class:`raingan._native.CAbiRenderer`, one call."""
     if not _LIBRARY.is_file():
         raise ServedSourceError(f"{_LIBRARY}: the C ABI library is missing from this install")
     released, kept = ctypes.CDLL(str(_LIBRARY)), ctypes.PyDLL(str(_LIBRARY))
@@ -153,6 +153,11 @@ class ServedRainSource:
         self.latency_ms = float(latency_ms)
         self._released, self._kept = _library()
         self._handle: ctypes.c_void_p | None = None
+        # The renderer's bound methods shadow render and render_planar below: a callback's
+        # `rain.render(buffer)` is then one native call, with no Python frame, whose cost a
+        # callback that wakes with cold caches pays many times over.
+        self._renderer = _native.CAbiRenderer(self.channels)
+        self.render, self.render_planar = self._renderer.render, self._renderer.render_planar
         self._gain_db, self._width, self._intensity = 0.0, 1.0, None
         self.gain_db, self.width = gain_db, width
         if intensity is not None:
@@ -187,6 +192,7 @@ class ServedRainSource:
             reason = message.value.decode(errors="replace") or self._text(status)
             raise ServedSourceError(f"the producer did not start: {reason}")
         self._handle = handle
+        self._renderer.attach(handle.value)
         self._apply_knobs()
         return self
 
@@ -194,6 +200,7 @@ class ServedRainSource:
         """Stop the producer and free the ring; :meth:`render` then writes silence and
         :meth:`start` starts a new producer (the same seed: the same rain again)."""
         handle, self._handle = self._handle, None
+        self._renderer.detach()
         if handle is not None:
             self._released.raingan_destroy(handle)
 
@@ -221,30 +228,11 @@ class ServedRainSource:
         ValueError
             Wrong shape, not C-contiguous, read-only, or more than :data:`MAX_FRAMES` frames.
         """
-        return self._render(buffer, False)
+        return self._renderer.render(buffer)  # the instance's own attribute skips this frame
 
     def render_planar(self, buffer: np.ndarray) -> int:
         """As :meth:`render`, for a (channels, frames) buffer (JUCE, CLAP, VST3, Wwise)."""
-        return self._render(buffer, True)
-
-    def _render(self, buffer: np.ndarray, planar: bool) -> int:
-        handle = self._handle
-        if handle is not None:
-            return _native.c_abi_render(handle.value, buffer, self.channels, planar)
-        # Stopped: the same checks, then silence.
-        if not isinstance(buffer, np.ndarray) or buffer.dtype != np.float32:
-            raise TypeError("render: buffer must be a numpy float32 array")
-        frames_axis, channels_axis = (1, 0) if planar else (0, 1)
-        if buffer.ndim != 2 or buffer.shape[channels_axis] != self.channels:
-            raise ValueError(f"render: buffer must have shape "
-                             f"{'(channels, frames)' if planar else '(frames, channels)'} "
-                             f"with {self.channels} channels, got {buffer.shape}")
-        if not buffer.flags.c_contiguous or not buffer.flags.writeable:
-            raise ValueError("render: buffer must be C-contiguous and writeable")
-        if not 1 <= buffer.shape[frames_axis] <= MAX_FRAMES:
-            raise ValueError(f"render: 1 to {MAX_FRAMES} frames, got {buffer.shape[frames_axis]}")
-        buffer.fill(0.0)
-        return buffer.shape[frames_axis]
+        return self._renderer.render_planar(buffer)
 
     # -- controls (any thread) -----------------------------------------------------------------
     @property

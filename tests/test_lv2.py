@@ -102,7 +102,7 @@ def test_install_refuses_a_file_as_prefix_in_one_line(tmp_path):
     result = subprocess.run([str(BIN / "raingan"), "plugin", "install", "--prefix", str(blocker)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    assert result.stderr == f"raingan plugin: error: {blocker}: is a file; give a folder for the LV2 bundle\n"
+    assert result.stderr == f"raingan plugin: error: {blocker}: is a file; give a folder for the LV2 plugin\n"
     missing_action = subprocess.run([str(BIN / "raingan"), "plugin"], capture_output=True,
                                     text=True, timeout=60)
     assert missing_action.returncode == 2 and len(missing_action.stderr.splitlines()) == 1

@@ -1,6 +1,8 @@
 // RainGAN's LV2 plugin: lifecycle and run() (plugin.hpp says which thread does what).
 #include "plugin.hpp"
 
+#include "raingan/plugin_mix.hpp"
+
 #include <lv2/atom/util.h>
 #include <lv2/log/log.h>
 #include <lv2/patch/patch.h>
@@ -203,12 +205,7 @@ void render(Plugin& p, float* const* out, std::uint32_t offset, std::uint32_t fr
     raingan_render_planar(p.rain, dest, frames);
     if (!p.incoming) return;
     raingan_render_planar(p.incoming, p.scratch, frames);
-    const float quarter = 1.5707963f / static_cast<float>(p.crossfade_frames);
-    for (std::uint32_t i = 0; i < frames; ++i) {
-        const std::uint32_t k = p.fade_pos + i < p.crossfade_frames ? p.fade_pos + i : p.crossfade_frames;
-        const float in = std::sin(quarter * static_cast<float>(k)), old = std::cos(quarter * static_cast<float>(k));
-        for (int c = 0; c < 2; ++c) dest[c][i] = old * dest[c][i] + in * p.scratch[c][i];
-    }
+    raingan::crossfade_in(dest, p.scratch, 2, frames, p.fade_pos, p.crossfade_frames);
     p.fade_pos += frames;
     if (p.fade_pos >= p.crossfade_frames) {
         count_underruns(p, p.rain);
@@ -241,16 +238,8 @@ void run(LV2_Handle instance, uint32_t n) {
             render(p, p.out, done, frames);
             done += frames;
         }
-        const float target = on ? 1.0f : 0.0f;
-        const float delta = 1.0f / static_cast<float>(p.enable_ramp_frames);
-        std::uint32_t i = 0;
-        for (; i < n && p.enable_gain != target; ++i) {
-            p.enable_gain = on ? std::fmin(1.0f, p.enable_gain + delta) : std::fmax(0.0f, p.enable_gain - delta);
-            p.out[0][i] *= p.enable_gain;
-            p.out[1][i] *= p.enable_gain;
-        }
-        if (p.enable_gain == 0.0f)  // switched off inside this block: silence after the ramp
-            for (; i < n; ++i) p.out[0][i] = p.out[1][i] = 0.0f;
+        p.enable_gain = raingan::ramp_enable(p.out, 2, n, p.enable_gain, on,
+                                             1.0f / static_cast<float>(p.enable_ramp_frames));
     }
     raingan_stats_t stats{};
     if (p.rain && raingan_stats(p.rain, &stats) == RAINGAN_OK) {

@@ -16,6 +16,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -73,29 +74,56 @@ float* host_buffer(const py::handle& buffer, std::size_t channels, bool planar,
     return static_cast<float*>(array.mutable_data());
 }
 
-// raingan.ServedRainSource's render: the C ABI's, reached in one call from Python (through
-// ctypes, argument conversion and the buffer's address cost several times the copy in a
-// callback whose caches are cold). Keeps the GIL, as RainCore.render does for short buffers:
-// the copy takes microseconds, and ServedRainSource.stop cannot free the handle under it.
-std::size_t c_abi_render(std::uintptr_t handle, const py::handle& buffer, std::size_t channels,
-                         bool planar) {
-    require(handle != 0, "render: no C ABI handle");
-    std::size_t n_frames = 0;
-    float* data = host_buffer(buffer, channels, planar, &n_frames);
-    auto* rain = reinterpret_cast<raingan_t*>(handle);
-    raingan_status status;
-    if (planar) {
-        float* rows[2] = {data, data + (channels > 1 ? n_frames : 0)};
-        status = raingan_render_planar(rain, rows, static_cast<std::uint32_t>(n_frames));
-    } else {
-        status = raingan_render_interleaved(rain, data, static_cast<std::uint32_t>(n_frames));
+// raingan.ServedRainSource's render and render_planar: the C ABI's, reached in one call from
+// Python. The source binds these methods as its own instance attributes, so a callback's
+// `rain.render(buffer)` runs no Python frame: in a callback whose caches are cold each frame
+// costs microseconds, several times the copy. Keeps the GIL, as RainCore.render does for short
+// buffers: the copy takes microseconds, and detach() (ServedRainSource.stop, under the GIL)
+// cannot free the handle under it. Detached, it checks the buffer the same way and writes
+// silence.
+class CAbiRenderer {
+public:
+    explicit CAbiRenderer(std::size_t channels) : channels_(channels) {
+        require(channels == 1 || channels == 2, "CAbiRenderer: 1 or 2 channels");
     }
-    if (status == RAINGAN_ERROR_FRAME_COUNT || status == RAINGAN_ERROR_INVALID_ARGUMENT)
-        throw py::value_error(std::string("render: ") + raingan_status_text(status));
-    if (status != RAINGAN_OK)
-        throw std::runtime_error(std::string("render: ") + raingan_status_text(status));
-    return n_frames;
-}
+
+    void attach(std::uintptr_t handle) {
+        require(handle != 0, "CAbiRenderer.attach: no C ABI handle");
+        handle_ = handle;
+    }
+    void detach() noexcept { handle_ = 0; }
+    bool attached() const noexcept { return handle_ != 0; }
+
+    std::size_t render(const py::handle& buffer) { return render_into(buffer, false); }
+    std::size_t render_planar(const py::handle& buffer) { return render_into(buffer, true); }
+
+private:
+    std::size_t render_into(const py::handle& buffer, bool planar) {
+        std::size_t n_frames = 0;
+        float* data = host_buffer(buffer, channels_, planar, &n_frames);
+        if (n_frames == 0 || n_frames > RAINGAN_MAX_FRAMES)
+            throw py::value_error("render: 1 to " + std::to_string(RAINGAN_MAX_FRAMES) +
+                                  " frames, got " + std::to_string(n_frames));
+        if (handle_ == 0) {
+            std::fill_n(data, n_frames * channels_, 0.0f);
+            return n_frames;
+        }
+        auto* rain = reinterpret_cast<raingan_t*>(handle_);
+        raingan_status status;
+        if (planar) {
+            float* rows[2] = {data, data + (channels_ > 1 ? n_frames : 0)};
+            status = raingan_render_planar(rain, rows, static_cast<std::uint32_t>(n_frames));
+        } else {
+            status = raingan_render_interleaved(rain, data, static_cast<std::uint32_t>(n_frames));
+        }
+        if (status != RAINGAN_OK)
+            throw std::runtime_error(std::string("render: ") + raingan_status_text(status));
+        return n_frames;
+    }
+
+    std::size_t channels_;
+    std::uintptr_t handle_ = 0;
+};
 
 // The Python face of raingan::RainCore. It adds one guard the C++ core leaves to its host:
 // render may run on one thread at a time (a second concurrent call is refused, not raced).
@@ -282,11 +310,19 @@ PYBIND11_MODULE(_native, m) {
     m.doc() = "RainGAN native core: PGHI phase reconstruction, Fast Griffin-Lim kernels, "
               "the real-time RainCore and the shared-memory ShmRing.";
 
-    m.def("c_abi_render", &c_abi_render, py::arg("handle"), py::arg("buffer"),
-          py::arg("channels"), py::arg("planar"),
-          "Render through libraingan (raingan.h) into a (frames, channels) buffer, or "
-          "(channels, frames) when planar; handle is the raingan_t* as an integer. Keeps the "
-          "GIL. Returns frames.");
+    py::class_<CAbiRenderer>(m, "CAbiRenderer", R"doc(raingan.ServedRainSource's render calls.
+
+Renders through libraingan (raingan.h) into a (frames, channels) float32 buffer, or
+(channels, frames) for render_planar, keeping the GIL; silence while detached. attach takes
+the raingan_t* as an integer; detach before raingan_destroy.)doc")
+        .def(py::init<std::size_t>(), py::arg("channels"))
+        .def("attach", &CAbiRenderer::attach, py::arg("handle"))
+        .def("detach", &CAbiRenderer::detach)
+        .def_property_readonly("attached", &CAbiRenderer::attached)
+        .def("render", &CAbiRenderer::render, py::arg("buffer"),
+             "Fill buffer, shape (frames, channels), in place; returns frames.")
+        .def("render_planar", &CAbiRenderer::render_planar, py::arg("buffer"),
+             "Fill buffer, shape (channels, frames), in place; returns frames.");
 
     py::class_<PyRainCore>(m, "RainCore", R"doc(The real-time half of raingan.RainSource.
 

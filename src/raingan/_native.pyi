@@ -6,7 +6,32 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['RainCore', 'ShmRing', 'dc_block', 'overlap_add_reframe', 'pghi', 'project_with_momentum', 'time_python_calls']
+__all__: list[str] = ['CAbiRenderer', 'RainCore', 'ShmRing', 'dc_block', 'overlap_add_reframe', 'pghi', 'project_with_momentum', 'time_python_calls']
+class CAbiRenderer:
+    """
+    raingan.ServedRainSource's render calls.
+    
+    Renders through libraingan (raingan.h) into a (frames, channels) float32 buffer, or
+    (channels, frames) for render_planar, keeping the GIL; silence while detached. attach takes
+    the raingan_t* as an integer; detach before raingan_destroy.
+    """
+    def __init__(self, channels: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def attach(self, handle: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def detach(self) -> None:
+        ...
+    def render(self, buffer: numpy.typing.NDArray[numpy.float32]) -> int:
+        """
+        Fill buffer, shape (frames, channels), in place; returns frames.
+        """
+    def render_planar(self, buffer: numpy.typing.NDArray[numpy.float32]) -> int:
+        """
+        Fill buffer, shape (channels, frames), in place; returns frames.
+        """
+    @property
+    def attached(self) -> bool:
+        ...
 class RainCore:
     """
     The real-time half of raingan.RainSource.
@@ -190,10 +215,6 @@ class ShmRing:
     @property
     def writable_frames(self) -> int:
         ...
-def c_abi_render(handle: typing.SupportsInt | typing.SupportsIndex, buffer: typing.Any, channels: typing.SupportsInt | typing.SupportsIndex, planar: bool) -> int:
-    """
-    Render through libraingan (raingan.h) into a (frames, channels) buffer, or (channels, frames) when planar; handle is the raingan_t* as an integer. Keeps the GIL. Returns frames.
-    """
 def dc_block(samples: numpy.typing.NDArray[numpy.float64], state: numpy.typing.NDArray[numpy.float64], pole: typing.SupportsFloat | typing.SupportsIndex) -> None:
     """
     The output's DC blocker, in place: y[n] = x[n] - x[n-1] + pole * y[n-1] per channel of (frames, channels) float64 samples, NaN and infinities taken as 0; state (channels,) float64 carries each channel's filter from block to block. Bit for bit scipy.signal.lfilter([1, -1], [1, -pole], x, axis=0, zi=state[None]).
