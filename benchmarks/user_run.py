@@ -11,7 +11,7 @@ judges them against the recording's last third with `raingan eval`'s engine:
   third (the streaming architecture trains adversarially only, so no loss uses it).
 
     python benchmarks/user_run.py [--recording PATH] [--minutes 60] [--out DIR] [--judge-only]
-                                  [--train-args "--g-average-decay 0.999 ..."]
+                                  [--train-args="--d-augment ..."]
 
 Not run in CI: it takes MINUTES plus a few.
 """

@@ -216,3 +216,17 @@ def test_a_time_limit_that_is_not_positive_is_refused(data_dir, tmp_path):
         "raingan train: error: argument --max-minutes: must be 0.0001 to 525600 minutes, "
         "got 0 (see raingan train --help)")
     assert not (tmp_path / "run").exists()
+
+
+def test_a_stream_run_with_augmentation_trains_with_jax_and_records_it(data_dir, tmp_path):
+    run_dir = tmp_path / "augmented"
+    result = run("train", data_dir, "--out", run_dir, "--preset", "stream-tiny", "--steps", "2",
+                 "--d-augment", env={"KERAS_BACKEND": "jax"})  # its seed state, stateless
+    assert result.returncode == 0, result.stderr
+    assert json.loads((run_dir / "run.json").read_text())["config"]["d_augment"] is True
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert all(np.isfinite(m["d_loss"]) for m in records if "d_loss" in m)
+    refused = run("train", data_dir, "--out", tmp_path / "chunk", "--preset", "tiny",
+                  "--steps", "1", "--d-augment")
+    assert refused.returncode == 2 and "d_augment" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1

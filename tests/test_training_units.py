@@ -502,3 +502,37 @@ def test_the_r1_weight_and_speckle_drops_are_checked_and_older_runs_had_neither(
         PRESETS["stream-tiny"].replace(select_every=-1)
     with pytest.raises(ConfigError, match="stream_speckle_drops"):
         PRESETS["stream-tiny"].replace(stream_speckle_drops="yes")
+
+
+def test_diff_augment_transforms_real_and_generated_alike_and_passes_gradients():
+    import tensorflow as tf
+
+    from raingan.training.streaming import DiffAugment, build_stream_discriminator
+
+    spec = PRESETS["stream-tiny"]
+    layer = DiffAugment(level=0.1, crop_frames=4, cutout=0.25, seed=3)
+    images = tf.random.uniform((3, 32, 20, 1), -0.5, 0.5, seed=1)
+    np.testing.assert_array_equal(layer(images, training=False), images[:, :, :16])
+    with tf.GradientTape() as tape:
+        tape.watch(images)
+        out = layer(images, training=True)
+        total = tf.reduce_sum(out)
+    assert out.shape == (3, 32, 16, 1)
+    # A level shift within +-0.1 on what was kept, zeros where cut out.
+    kept = out.numpy() != 0.0
+    assert 0.0 < 1.0 - kept.mean() < 0.1  # up to a quarter of the rows by a quarter of the frames
+    gradient = tape.gradient(total, images).numpy()
+    assert set(np.unique(gradient)) <= {0.0, 1.0} and gradient.sum() == kept.sum()
+    again = layer(images, training=True)
+    assert not np.array_equal(again.numpy(), out.numpy())  # drawn anew each call
+    # In the stream discriminator only when asked; older runs had none.
+    assert TrainConfig.from_dict({}).d_augment is False
+    with pytest.raises(ConfigError, match="d_augment"):
+        spec.replace(d_augment="yes")
+    with pytest.raises(ConfigError, match="d_augment"):
+        PRESETS["cpu"].replace(d_augment=True)
+    sd = SpectralSpec()
+    on = build_stream_discriminator(sd, spec.replace(d_augment=True))
+    off = build_stream_discriminator(sd, spec)
+    assert any(isinstance(l, DiffAugment) for l in on.layers)
+    assert not any(isinstance(l, DiffAugment) for l in off.layers)

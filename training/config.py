@@ -128,6 +128,10 @@ class TrainConfig:
         stream presets use 10, a guard against a discriminator that memorises a small
         corpus; on 27 s of one recording it did not by itself stop the generator's drift
         (BENCHMARKS.md, "A user's one-recording run")
+    d_augment : "stream" only: the discriminator sees every image, real or generated, through
+        the same random differentiable transformations (:class:`.streaming.DiffAugment`: a
+        level offset, a crop in time and a cut-out), so that it cannot memorise a small
+        corpus's crops (Zhao et al. 2020); False for runs before 2026-12-08
     d_steps : discriminator updates per generator update
     g_lr, d_lr : Adam learning rates (two time-scale update rule: D learns faster)
     beta_1, beta_2 : Adam moment decays
@@ -176,6 +180,7 @@ class TrainConfig:
     loss: str = "hinge"
     gp_weight: float = 10.0
     d_r1_weight: float = 0.0
+    d_augment: bool = False
     d_steps: int = 1
     g_lr: float = 1e-4
     d_lr: float = 4e-4
@@ -220,11 +225,15 @@ class TrainConfig:
             if not isinstance(self.stream_speckle_drops, bool):
                 raise ConfigError(f"stream_speckle_drops must be true or false, got "
                                   f"{self.stream_speckle_drops!r}")
+            if not isinstance(self.d_augment, bool):
+                raise ConfigError(f"d_augment must be true or false, got {self.d_augment!r}")
             if not self.stream_dilations or min(self.stream_dilations) < 1:
                 raise ConfigError("stream_dilations must be positive integers")
             if self.g_texture_weight > 0:
                 raise ConfigError("the stream architecture trains adversarially only "
                                   "(g_texture_weight 0)")
+        elif self.d_augment:
+            raise ConfigError("d_augment is for the stream architecture's discriminator")
         if self.g_coarse not in G_COARSE:
             raise ConfigError(f"g_coarse must be one of {', '.join(G_COARSE)}, got {self.g_coarse!r}")
         if self.g_time_padding not in TIME_PADDINGS:

@@ -122,6 +122,10 @@ def add_train(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--d-r1-weight", type=ranged(float, limits.R1_WEIGHT), metavar="W",
                    help=f"weight of the R1 penalty on the discriminator's gradient at real "
                         f"crops, {limits.R1_WEIGHT} (default: the preset's; 0: none)")
+    p.add_argument("--d-augment", action="store_true", default=None,
+                   help="stream presets: show the discriminator real and generated images "
+                        "through the same random level shift, time crop and cut-out "
+                        "(differentiable augmentation; for small corpora)")
     p.add_argument("--seed", type=ranged(int, limits.SEED),
                    help=f"seed of crops, latents and initial weights, {limits.SEED}")
     p.add_argument("--g-upsample", choices=("nearest", "bilinear", "time-linear"),
@@ -190,8 +194,8 @@ def _train(args: argparse.Namespace) -> int:
     except ImportError as exc:
         return _missing_extra(exc)
     overrides = {name: getattr(args, name) for name in ("loss", "batch_size", "latent_dim",
-                                                        "g_lr", "d_lr", "d_r1_weight", "seed",
-                                                        "g_upsample",
+                                                        "g_lr", "d_lr", "d_r1_weight", "d_augment",
+                                                        "seed", "g_upsample",
                                                         "g_channels", "g_noise_levels",
                                                         "g_average_decay",
                                                         "g_texture_weight", "g_texture_heard",
