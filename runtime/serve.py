@@ -105,10 +105,13 @@ class ConsumerWatch:
         return True
 
 
-def serve(ring, settings: ServeSettings, stop: threading.Event) -> str:
+def serve(ring, settings: ServeSettings, stop: threading.Event,
+          streaming: threading.Event | None = None) -> str:
     """Fill ``ring`` until ``stop`` is set, the consumer asks to stop, or it is gone; returns
-    which. A :class:`~raingan.core.errors.RainGANError` (a bad model, say) is written into
-    the ring, for the consumer to report, and raised."""
+    which. ``streaming``, when given, is set once the ring is primed and the loop runs (before
+    then a caller may end the process at once: there is nothing to hand over). A
+    :class:`~raingan.core.errors.RainGANError` (a bad model, say) is written into the ring,
+    for the consumer to report, and raised."""
     from .generator import Generator, default_model_path
     from .source import WAIT_S, RingProducer, fallback_loop_renderer
     from .stream import RainStream
@@ -139,6 +142,8 @@ def serve(ring, settings: ServeSettings, stop: threading.Event) -> str:
             raise RuntimeError(producer.error)
     producer.fill()
     ring.set_streaming(generator.intensity_axis is not None)
+    if streaming is not None:
+        streaming.set()
     while True:
         if stop.is_set():
             return "stopped by a signal"

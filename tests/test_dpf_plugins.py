@@ -6,6 +6,7 @@ The build needs DPF's sources (Debian: dpf-source, which .ci/run installs); a pa
 without them fails here with the line that says so."""
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -117,6 +118,17 @@ def test_two_clap_instances_with_different_seeds_play_different_rain(plugins, tm
     b = np.fromfile(second, np.float32).reshape(-1, 2)
     n = min(len(a), len(b))
     assert abs(np.corrcoef(a[:n, 0], b[:n, 0])[0, 1]) < 0.2
+
+
+def test_a_clap_destroyed_while_a_new_stream_starts_ends_at_once(plugins, tmp_path):
+    # Activation starts seed 0's stream; the block asks for seed 5, whose stream the plugin's
+    # starter thread is still waiting for when the host destroys the plugin.
+    text, seen = play_clap(clap_host(tmp_path), plugins["clap"], tmp_path / "none.f32", 5,
+                           seconds=0.0)
+    assert max(map(len, seen)) == 2  # both producers ran
+    ended = re.fullmatch(r"destroyed in ([0-9.]+) s, (\d+) children left", text.splitlines()[-1])
+    assert ended and float(ended[1]) < 5.0  # not the 120 s a producer's start may take
+    assert ended[2] == "0"
 
 
 def test_the_vst3_plays_rain_in_pedalboard(plugins):

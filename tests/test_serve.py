@@ -78,6 +78,18 @@ def test_it_fills_the_ring_with_rain_and_the_loop_and_stops_on_sigterm(ring):
     assert stdout == "" and stderr == ""  # a host's terminal stays clean
 
 
+def test_sigterm_while_it_loads_ends_it_at_once_and_quietly(ring):
+    producer = serve(ring.name, "--seed", "6")
+    wait_for(lambda: ring.producer_state == "loading", 60, "loading")
+    sent = time.monotonic()
+    producer.send_signal(signal.SIGTERM)
+    stdout, stderr = producer.communicate(timeout=10)
+    # Well inside the C ABI's 2 s SIGTERM grace, which a load used to run out.
+    assert time.monotonic() - sent < 1.5
+    assert producer.returncode == 0 and stdout == "" and stderr == ""
+    assert ring.producer_state != "streaming"
+
+
 def test_it_stops_when_the_consumer_asks(ring):
     producer = serve(ring.name)
     wait_for(lambda: ring.producer_state == "streaming", 120, "streaming")

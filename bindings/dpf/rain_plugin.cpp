@@ -43,6 +43,7 @@ constexpr double kCrossfadeS = 0.05;
 constexpr double kEnableRampS = 0.01;
 constexpr uint32_t kScratchFrames = 4096;
 constexpr uint32_t kReadyTimeoutMs = 120000;
+constexpr uint32_t kReadySliceMs = 50;  // how soon a waiting starter notices the plugin going
 constexpr const char* kModelKey = "model";
 constexpr const char* kPythonFile = "raingan-python";
 
@@ -72,8 +73,8 @@ public:
 
     ~RainPlugin() override {
         {
-            std::lock_guard<std::mutex> lock(mutex_);
-            quitting_ = true;
+            std::lock_guard<std::mutex> lock(mutex_);  // the starter is waiting or working
+            quitting_.store(true, std::memory_order_relaxed);
         }
         wake_.notify_all();
         starter_.join();
@@ -290,10 +291,19 @@ private:
         raingan_set_intensity(rain, clamped(kIntensity, 0.0f, 1.0f));
         raingan_set_gain_db(rain, clamped(kGain, -120.0f, 24.0f));
         raingan_set_width(rain, clamped(kWidth, 0.0f, 1.0f));
-        if (wait && raingan_wait_ready(rain, kReadyTimeoutMs) == RAINGAN_ERROR_PRODUCER_FAILED) {
-            char message[512];
-            raingan_producer_message(rain, message, sizeof message);
-            d_stderr("RainGAN: the generator failed: %s", message);
+        if (!wait) return rain;
+        // In slices, so that destroying the plugin never waits for a producer's start.
+        raingan_status status = RAINGAN_ERROR_TIMEOUT;
+        for (uint32_t waited = 0; status == RAINGAN_ERROR_TIMEOUT && waited < kReadyTimeoutMs &&
+                                  !quitting_.load(std::memory_order_relaxed);
+             waited += kReadySliceMs)
+            status = raingan_wait_ready(rain, kReadySliceMs);
+        if (status == RAINGAN_ERROR_PRODUCER_FAILED || quitting_.load(std::memory_order_relaxed)) {
+            if (status == RAINGAN_ERROR_PRODUCER_FAILED) {
+                char message[512];
+                raingan_producer_message(rain, message, sizeof message);
+                d_stderr("RainGAN: the generator failed: %s", message);
+            }
             raingan_destroy(rain);
             return nullptr;
         }
@@ -304,7 +314,7 @@ private:
     // the model now asks for, one at a time.
     void start_streams() {
         std::unique_lock<std::mutex> lock(mutex_);
-        while (!quitting_) {
+        while (!quitting_.load(std::memory_order_relaxed)) {
             wake_.wait_for(lock, std::chrono::milliseconds(20));
             if (raingan_t* old = retired_.exchange(nullptr, std::memory_order_acquire)) {
                 lock.unlock();
@@ -313,7 +323,9 @@ private:
             }
             const uint64_t seed = wanted_seed_.load(std::memory_order_relaxed);
             const bool wanted = rate_ != 0 && (seed != made_seed_ || model_generation_ != made_generation_);
-            if (quitting_ || !wanted || ready_.load(std::memory_order_relaxed)) continue;
+            if (quitting_.load(std::memory_order_relaxed) || !wanted ||
+                ready_.load(std::memory_order_relaxed))
+                continue;
             const std::string model = model_;
             const uint64_t generation = model_generation_;
             const uint32_t rate = rate_;
@@ -356,7 +368,7 @@ private:
     std::string model_;  // "": the bundled model
     uint64_t model_generation_ = 0, made_generation_ = 0, made_seed_ = 0;
     uint32_t rate_ = 0;
-    bool quitting_ = false;
+    std::atomic<bool> quitting_{false};  // the destructor to the starter
 
     const std::string python_;
     std::thread starter_;

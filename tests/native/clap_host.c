@@ -7,7 +7,10 @@
  * streams, then records SECONDS of 48 kHz stereo as interleaved float32 to OUT.f32. With
  * NEW_SEED it sets the seed parameter to it halfway and keeps playing. Prints "descriptor
  * ...", one "param ..." line per parameter, then "streaming after S s", and at the end
- * "underruns N producer P". Exit status 0, or 1 with a line on stderr.
+ * "underruns N producer P". SECONDS 0: one block that sets the seed, half a second (the
+ * plugin's starter is then waiting for that seed's producer), then the plugin's end, timed,
+ * and the child processes left: "destroyed in S s, N children left". Exit status 0, or 1
+ * with a line on stderr.
  *
  * Build: cc -O2 -I/usr/share/dpf/distrho/src clap_host.c -ldl -o clap_host
  */
@@ -17,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "clap/entry.h"
 #include "clap/ext/params.h"
@@ -92,6 +96,18 @@ static double param_value(const clap_plugin_params_t* params, const clap_plugin_
     return value;
 }
 
+/* This process's children (its producers), from /proc/self/task/PID/children. */
+static int count_children(void) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+    FILE* file = fopen(path, "r");
+    if (!file) return -1;
+    int count = 0, pid;
+    while (fscanf(file, "%d", &pid) == 1) ++count;
+    fclose(file);
+    return count;
+}
+
 int main(int argc, char** argv) {
     if (argc < 4) return fail("usage: clap_host PLUGIN.clap OUT.f32 SECONDS [SEED [NEW_SEED]]");
     const double seconds = atof(argv[3]);
@@ -140,6 +156,17 @@ int main(int argc, char** argv) {
     const clap_output_events_t out_events = {NULL, events_push};
     clap_process_t process = {0, BLOCK, NULL, NULL, &output, 0, 1, &in_events, &out_events};
 
+    if (seconds == 0.0) {
+        if (plugin->process(plugin, &process) == CLAP_PROCESS_ERROR) return fail("process failed");
+        sleep_until(now_s() + 0.5);
+        const double ending = now_s();
+        plugin->stop_processing(plugin);
+        plugin->deactivate(plugin);
+        plugin->destroy(plugin);
+        printf("destroyed in %.2f s, %d children left\n", now_s() - ending, count_children());
+        entry->deinit();
+        return 0;
+    }
     FILE* out = fopen(argv[2], "wb");
     if (!out) return fail("cannot open the output file");
     const double started = now_s();

@@ -49,12 +49,21 @@ def _run_serve(args: argparse.Namespace) -> int:
     settings = ServeSettings(sample_rate_hz=args.sr, channels=args.channels, seed=args.seed,
                              model=args.model, intensity=args.intensity, drift_s=args.drift_s,
                              truncation=args.truncation, device=args.device)
-    stop = threading.Event()
-    previous = {signum: signal.signal(signum, lambda *_: stop.set())
+    stop, streaming = threading.Event(), threading.Event()
+
+    def request_stop(*_) -> None:
+        # While the model loads there is nothing to finish: end now, so that whoever stops
+        # this producer (a plugin being removed, a seed changed twice) does not wait for the
+        # load and then for its SIGTERM grace. Once streaming, the loop ends at its next turn.
+        if not streaming.is_set():
+            raise SystemExit(0)
+        stop.set()
+
+    previous = {signum: signal.signal(signum, request_stop)
                 for signum in (signal.SIGTERM, signal.SIGINT)}
     try:
         ring = attach_ring(args.shm, settings)
-        serve(ring, settings, stop)
+        serve(ring, settings, stop, streaming)
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
