@@ -131,7 +131,8 @@ class TrainConfig:
     d_augment : "stream" only: the discriminator sees every image, real or generated, through
         the same random differentiable transformations (:class:`.streaming.DiffAugment`: a
         level offset, a crop in time and a cut-out), so that it cannot memorise a small
-        corpus's crops (Zhao et al. 2020); False for runs before 2026-12-08
+        corpus's crops (Zhao et al. 2020); off in every preset (on 13.5 s of one recording it
+        did not help: BENCHMARKS.md, "A user's one-recording run"); False in older runs
     d_steps : discriminator updates per generator update
     g_lr, d_lr : Adam learning rates (two time-scale update rule: D learns faster)
     beta_1, beta_2 : Adam moment decays
