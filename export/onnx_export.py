@@ -37,6 +37,7 @@ from ..training.models import (build_generator, drifting_latent_dims,  # noqa: E
                                folded_input_order, folds, generator_input_dim)
 from .colour_fit import CALIBRATION_SECONDS  # noqa: E402
 from .colour import calibrated_colour, colour_reference  # noqa: E402
+from .level_fit import fitted_level_smoothing, level_reference  # noqa: E402
 from .folded_graph import build_folded_generator  # noqa: E402
 from .folding import (fold_batch_norm, subpixel_bias, subpixel_frame_noise_kernel,  # noqa: E402
                       subpixel_kernel, subpixel_noise_kernel)
@@ -68,6 +69,7 @@ class ExportResult:
     colour_calibrated: bool = False  # False: the checkpoint has no band levels and no --data
     int8_mean_difference: float | None = None  # mean |TF - int8 model|; None: a float model
     chosen: str = "given"  # "best" (the run's, by level spread), "latest", or "given"
+    level_smoothing_frames: float = 0.0  # a streaming model's fitted level smoothing
 
 
 def _copy_inference_weights(trained: keras.layers.Layer, plain: keras.layers.Layer) -> None:
@@ -263,6 +265,13 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | Sequence[Path] | N
             serialized, reference, state.config.gain_db, colour_seconds, progress))
         onnx.helper.set_model_props(model_proto, metadata.to_props())
         serialized = model_proto.SerializeToString()
+    levels = (level_reference(run_dir, state, data_dir)
+              if state.config.architecture == "stream" else None)
+    if levels is not None:
+        metadata = dataclasses.replace(
+            metadata, level_smoothing_frames=fitted_level_smoothing(serialized, levels))
+        onnx.helper.set_model_props(model_proto, metadata.to_props())
+        serialized = model_proto.SerializeToString()
     if state.config.architecture == "stream":
         # Fitted last: the levels a stream holds are measured through the colour gains.
         axis = stream_intensity_axis(session, state.spec, field_layout(state.spec, state.config),
@@ -274,7 +283,8 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | Sequence[Path] | N
     with atomic_output(out, suffix=".onnx") as temp:
         Path(temp).write_bytes(serialized)
     return ExportResult(Path(out), state.step, difference, len(model_proto.graph.node), weights,
-                        metadata.colour_db is not None, int8_difference, chosen)
+                        metadata.colour_db is not None, int8_difference, chosen,
+                        metadata.level_smoothing_frames)
 
 
 def _check_parity(difference: float) -> None:

@@ -22,6 +22,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from ..core.model_meta import FieldLayout
+from ..core.level_smoothing import level_pole, smooth_levels, smooth_levels_periodic
 from ..core.speckle import Drops, excitation, speckle_and_phase
 from ..core.spec import SpectralSpec
 from .latent import LatentWalk, truncated_normal
@@ -37,6 +38,9 @@ class FieldModel(Protocol):
 
     @property
     def drops(self) -> Drops | None: ...
+
+    @property
+    def level_smoothing_frames(self) -> float: ...
 
     def field_images(self, field: np.ndarray) -> np.ndarray: ...
 
@@ -73,6 +77,8 @@ class FieldStream:
         # next frame shares with the last one.
         overlap = self.spec.win_length - self.spec.hop_length
         self._noise = self._speckle_rng.standard_normal(overlap, dtype=np.float32)
+        self._level_pole = level_pole(model.level_smoothing_frames)
+        self._level_state: np.ndarray | None = None  # the smoothing's, between blocks
 
     def next_images(self, count: int) -> tuple[np.ndarray, np.ndarray]:
         """The next ``count`` chunk images, shape (count, height, n_frames), in [-1, 1], each
@@ -94,6 +100,8 @@ class FieldStream:
         context = self.layout.context_frames
         self._extend(count + 2 * context - self._columns.shape[0])
         means = self.model.field_images(self._columns[None, :count + 2 * context])[0]
+        means, self._level_state = smooth_levels(means, self.spec, self._level_pole,
+                                                 self._level_state)
         self._columns = self._columns[count:]
         fresh = excitation(self._speckle_rng, count * self.spec.hop_length, self.model.drops,
                            self.spec.sample_rate_hz)
@@ -150,7 +158,8 @@ def closed_field_images(model: FieldModel, rng: np.random.Generator, knots: np.n
     local = truncated_normal(local_rng, (period, layout.local_dim), truncation)
     columns = np.concatenate([codes, local], axis=1)
     wrapped = np.arange(-layout.context_frames, period + layout.context_frames) % period
-    means = model.field_images(columns[None, wrapped])[0]
+    means = smooth_levels_periodic(model.field_images(columns[None, wrapped])[0], spec,
+                                   level_pole(model.level_smoothing_frames))
     noise = excitation(speckle_rng, period * spec.hop_length, model.drops, spec.sample_rate_hz)
     noise = np.concatenate([noise, noise[:spec.win_length - spec.hop_length]])  # periodic
     frames, phase = with_speckle(means, noise, spec)

@@ -127,6 +127,12 @@ class Generator:
         return self._drops
 
     @property
+    def level_smoothing_frames(self) -> float:
+        """A streaming model's time constant, in frames, for smoothing its levels
+        (:mod:`raingan.core.level_smoothing`); 0 for none."""
+        return self.metadata.level_smoothing_frames
+
+    @property
     def ceiling_db(self) -> np.ndarray | None:
         """Per image row, the loudest the training audio is there, dB, shape (height,)
         (:mod:`.ceiling`); None for models exported without one."""

@@ -102,6 +102,7 @@ def test_a_run_fits_its_drops_and_the_export_and_the_runtime_take_them(tmp_path,
     # noise has the same means but other frames.
     class Plain:
         spec, field, drops = model.spec, model.field, None
+        level_smoothing_frames = 0.0
 
         def field_images(self, field):
             return model.field_images(field)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from raingan.core.level_smoothing import level_pole, smooth_levels
 from raingan.core.model_meta import ModelFormatError
 from raingan.core.phase import STREAM_PHASE, reconstruct, spectral_convergence_db
 from raingan.core.speckle import speckle_and_phase, speckle_db
@@ -23,6 +24,7 @@ class RecordingModel:
     def __init__(self, generator):
         self.generator, self.spec, self.field = generator, generator.spec, generator.field
         self.drops = generator.drops
+        self.level_smoothing_frames = generator.level_smoothing_frames
         self.fields: list[np.ndarray] = []
 
     def field_images(self, field):
@@ -60,7 +62,9 @@ def test_windows_of_one_field_continue_each_other_exactly(tiny_stream_model):
         np.testing.assert_array_equal(before[0, -2 * context:], after[0, :2 * context])
     # So the frames are those of one pass over the whole field: there is no seam.
     whole = np.concatenate([model.fields[0][0]] + [f[0, 2 * context:] for f in model.fields[1:]])
-    means = model.generator.field_images(whole[None])[0]
+    # The level smoothing the export fitted runs over the blocks as over one pass.
+    means, _ = smooth_levels(model.generator.field_images(whole[None])[0], model.spec,
+                             level_pole(model.level_smoothing_frames))
     step = model.spec.n_frames - fade
     frames = np.concatenate([images[0]] + [image[:, fade:] for image in images[1:]], axis=1)
     noise = frames - means[:, :frames.shape[1]]

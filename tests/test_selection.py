@@ -59,6 +59,8 @@ def train_with_scores(tmp_path, monkeypatch, scores, **overrides):
     scores = iter(scores)
 
     class Scripted:
+        real_db = np.full(16, 3.0)  # the training crops' level spread, which export fits to
+
         def __init__(self, *args):
             pass
 

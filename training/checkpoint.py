@@ -49,7 +49,10 @@ class CheckpointState:
     :func:`.corpus.corpus_colour_db`, None in checkpoints written before they existed;
     ``drops``: the excitation's impulses fitted to the training data, see
     :func:`.drops.fit_drops`, None for Gaussian noise, for chunk runs and for checkpoints
-    written before they existed)."""
+    written before they existed; ``level_spread_db``: per band of rows, the training crops'
+    frame-to-frame spread of band levels (:func:`.selection.level_spread_db`), which export
+    fits the runtime's level smoothing to, None where the run scored no checkpoints or
+    before it existed)."""
 
     step: int
     spec: SpectralSpec
@@ -60,6 +63,7 @@ class CheckpointState:
     average_from_step: int | None = None
     colour_db: tuple[float, ...] | None = None
     drops: Drops | None = None
+    level_spread_db: tuple[float, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = {"format": CHECKPOINT_FORMAT, "step": self.step, "spec": self.spec.to_dict(),
@@ -73,6 +77,8 @@ class CheckpointState:
             data["colour_db"] = [round(v, 2) for v in self.colour_db]
         if self.drops is not None:
             data["drops"] = self.drops.to_dict()
+        if self.level_spread_db is not None:
+            data["level_spread_db"] = [round(v, 4) for v in self.level_spread_db]
         return data
 
     @classmethod
@@ -81,13 +87,15 @@ class CheckpointState:
             raise CheckpointError(f"checkpoint format {data.get('format')} is not supported")
         ceiling, average_from = data.get("ceiling_db"), data.get("average_from_step")
         colour, drops = data.get("colour_db"), data.get("drops")
+        spread = data.get("level_spread_db")
         return cls(step=int(data["step"]), spec=SpectralSpec.from_dict(data["spec"]),
                    config=TrainConfig.from_dict(data["config"]),
                    data_fingerprint=str(data["data_fingerprint"]), backend=str(data["backend"]),
                    ceiling_db=None if ceiling is None else tuple(float(v) for v in ceiling),
                    average_from_step=None if average_from is None else int(average_from),
                    colour_db=None if colour is None else tuple(float(v) for v in colour),
-                   drops=None if drops is None else Drops.from_dict(drops))
+                   drops=None if drops is None else Drops.from_dict(drops),
+                   level_spread_db=None if spread is None else tuple(float(v) for v in spread))
 
 
 def checkpoint_folder(run_dir: Path) -> Path:

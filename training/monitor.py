@@ -115,6 +115,7 @@ class TrainingGenerator:
 
     intensity_axis = None
     colour_db = None
+    level_smoothing_frames = 0.0  # fitted at export, as the colour gains are
     phase = STREAM_PHASE
 
     def __init__(self, model: keras.Model, spec: SpectralSpec, config: TrainConfig,

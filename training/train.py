@@ -225,7 +225,8 @@ def train(request: TrainRequest) -> TrainResult:
     def checkpoint_state(step: int) -> CheckpointState:
         return CheckpointState(step, spec, config, corpus.fingerprint, keras.backend.backend(),
                                ceiling_db, None if average is None else average.first_step,
-                               colour_db, drops)
+                               colour_db, drops,
+                               None if selection is None else tuple(selection.real_db.tolist()))
 
     run_log, scorer = RunLog(run_dir), SampleScorer(corpus, spec, config, ceiling_db, drops)
     last_checkpoint = checkpoint

@@ -286,8 +286,10 @@ def _export(args: argparse.Namespace) -> int:
             f", int8 finest-level convolutions, mean difference {result.int8_mean_difference:.2g}")
     chosen = {"best": ", the run's best by level spread", "latest": ", the latest"}.get(
         result.chosen, "")
+    levels = ("" if not result.level_smoothing_frames else
+              f", levels smoothed over {result.level_smoothing_frames:g} frames")
     print(f"wrote {result.path} (step {result.step}{chosen}, {result.weights} weights, "
-          f"{result.n_nodes} nodes, parity {result.max_abs_difference:.2g}{int8})")
+          f"{result.n_nodes} nodes, parity {result.max_abs_difference:.2g}{int8}{levels})")
     if not result.colour_calibrated and seconds > 0:
         print("raingan export: note: the model's colour is not calibrated (the checkpoint "
               "holds no band levels of its training audio: pass --data DATA_DIR)",

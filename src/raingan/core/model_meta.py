@@ -95,6 +95,9 @@ class ModelMetadata:
     drops : for a streaming generator, the impulses in the excitation its speckle comes from
         (:class:`raingan.core.speckle.Drops`, as a dict), fitted to its training audio; None:
         Gaussian noise only.
+    level_smoothing_frames : for a streaming generator, the time constant, in frames, of the
+        one-pole smoothing the runtime applies to each image row's power
+        (:mod:`raingan.core.level_smoothing`), fitted at export; 0 for none.
     """
 
     spec: SpectralSpec
@@ -110,8 +113,12 @@ class ModelMetadata:
     colour_db: tuple[float, ...] | None = None
     field: "FieldLayout | None" = None
     drops: Mapping[str, float] | None = None
+    level_smoothing_frames: float = 0.0
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.level_smoothing_frames <= 1000.0:
+            raise ModelFormatError(f"level_smoothing_frames {self.level_smoothing_frames} is "
+                                   f"outside 0..1000")
         for name in ("ceiling_db", "colour_db"):
             rows = getattr(self, name)
             if rows is not None and len(rows) != self.spec.image_shape[0]:
@@ -148,6 +155,8 @@ class ModelMetadata:
             props[_PREFIX + "field"] = json.dumps(dataclasses.asdict(self.field), sort_keys=True)
         if self.drops is not None:
             props[_PREFIX + "drops"] = json.dumps(dict(self.drops), sort_keys=True)
+        if self.level_smoothing_frames:
+            props[_PREFIX + "level_smoothing_frames"] = json.dumps(self.level_smoothing_frames)
         if self.training is not None:
             props[_PREFIX + "training"] = json.dumps(dict(self.training), sort_keys=True)
         return props
@@ -169,6 +178,7 @@ class ModelMetadata:
             colour = props.get(_PREFIX + "colour_db")
             field = props.get(_PREFIX + "field")
             drops = props.get(_PREFIX + "drops")
+            smoothing = float(json.loads(props.get(_PREFIX + "level_smoothing_frames", "0")))
             return cls(spec=SpectralSpec.from_json(props[SPEC_KEY]),
                        latent_dim=int(json.loads(props[_PREFIX + "latent_dim"])),
                        truncation=float(json.loads(props[_PREFIX + "truncation"])),
@@ -183,7 +193,8 @@ class ModelMetadata:
                        colour_db=None if colour is None else tuple(
                            float(v) for v in json.loads(colour)),
                        field=None if field is None else FieldLayout(**json.loads(field)),
-                       drops=None if drops is None else json.loads(drops))
+                       drops=None if drops is None else json.loads(drops),
+                       level_smoothing_frames=smoothing)
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, ModelFormatError):
                 raise
