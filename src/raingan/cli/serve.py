@@ -41,6 +41,7 @@ def add_serve(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
+    import os
     import signal
     import threading
 
@@ -54,9 +55,11 @@ def _run_serve(args: argparse.Namespace) -> int:
     def request_stop(*_) -> None:
         # While the model loads there is nothing to finish: end now, so that whoever stops
         # this producer (a plugin being removed, a seed changed twice) does not wait for the
-        # load and then for its SIGTERM grace. Once streaming, the loop ends at its next turn.
+        # load and then for its SIGTERM grace. Not by an exception: one raised inside an
+        # extension module's import comes out as another error. Once streaming, the loop
+        # ends at its next turn.
         if not streaming.is_set():
-            raise SystemExit(0)
+            os._exit(0)
         stop.set()
 
     previous = {signum: signal.signal(signum, request_stop)
