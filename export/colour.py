@@ -17,7 +17,7 @@ from .colour_fit import CALIBRATION_SECONDS, calibrate_colour
 from ..core.errors import RainGANError
 from ..runtime.generator import Generator
 from ..training.checkpoint import CheckpointState
-from ..training.corpus import corpus_colour_db, load_corpus
+from ..training.corpus import Corpus, corpus_colour_db, load_corpus
 from ..training.train import RUN_FILE
 
 
@@ -41,6 +41,18 @@ def colour_reference(run_dir: Path, state: CheckpointState, data_dir: Path | Non
         return state.colour_db
     if data_dir is None:
         return None
+    return corpus_colour_db(run_corpus(run_dir, state, data_dir))
+
+
+def run_corpus(run_dir: Path, state: CheckpointState, data_dir: Path) -> Corpus:
+    """The recordings in ``data_dir`` with the run's train fraction, checked to be the ones
+    the run was trained on (the data fingerprint).
+
+    Raises
+    ------
+    ColourDataError
+        They are not (another data fingerprint).
+    """
     run_file = Path(run_dir) / RUN_FILE
     fraction = (float(json.loads(run_file.read_text()).get("train_fraction", 1.0))
                 if run_file.is_file() else 1.0)
@@ -50,7 +62,7 @@ def colour_reference(run_dir: Path, state: CheckpointState, data_dir: Path | Non
                               f"with train fraction {fraction:g} (data fingerprint "
                               f"{corpus.fingerprint[:12]}, the run's "
                               f"{state.data_fingerprint[:12]})")
-    return corpus_colour_db(corpus)
+    return corpus
 
 
 def calibrated_colour(serialized: bytes, reference_db: tuple[float, ...], limit_db: float,

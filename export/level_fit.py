@@ -17,10 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.model_meta import ModelFormatError
 from ..runtime.field import FieldStream
 from ..runtime.generator import Generator
-from ..training.corpus import load_corpus
 from ..training.selection import LevelSpreadScore, level_spread_db
 
 #: Time constants tried, frames (0: none; 16 frames is 93 ms at the default spec).
@@ -66,31 +64,16 @@ def fit_level_smoothing(generator: Generator, real_db: np.ndarray,
 
 def level_reference(run_dir: Path, state, data_dir: Path | None) -> np.ndarray | None:
     """The training crops' level spread per band (dB): the checkpoint's, else measured in
-    ``data_dir`` (the run's recordings, with its train fraction; the data fingerprint
-    decides, as for the colour), else None."""
-    from .colour import ColourDataError
+    ``data_dir`` (the run's recordings, checked as for the colour:
+    :func:`.colour.run_corpus`), else None."""
+    from .colour import run_corpus
 
     if state.level_spread_db is not None:
         return np.asarray(state.level_spread_db)
     if data_dir is None:
         return None
-    fraction = _train_fraction(run_dir)
-    corpus = load_corpus(Path(data_dir), state.spec, fraction)
-    if corpus.fingerprint != state.data_fingerprint:
-        raise ColourDataError(f"{data_dir} holds other recordings than the run was trained on "
-                              f"with train fraction {fraction:g}")
-    return LevelSpreadScore(corpus, state.spec, state.config.latent_dim,
-                            state.config.truncation).real_db
-
-
-def _train_fraction(run_dir: Path) -> float:
-    import json
-
-    from ..training.train import RUN_FILE
-
-    run_file = Path(run_dir) / RUN_FILE
-    return (float(json.loads(run_file.read_text()).get("train_fraction", 1.0))
-            if run_file.is_file() else 1.0)
+    return LevelSpreadScore(run_corpus(run_dir, state, Path(data_dir)), state.spec,
+                            state.config.latent_dim, state.config.truncation).real_db
 
 
 def fitted_level_smoothing(serialized: bytes, real_db: np.ndarray) -> float:
@@ -110,13 +93,10 @@ def fit_stream_level_smoothing(path: Path, data_dir: Path, train_fraction: float
     on (the first ``train_fraction`` of each file in ``data_dir``) and store it in the file
     (through a temporary file); returns what :func:`fit_level_smoothing` does. Refuses
     recordings whose data fingerprint is not the model's."""
-    from .stream_export import _load_stream_model, _save
+    from .stream_export import _load_stream_model, _save, training_corpus
 
     model, metadata = _load_stream_model(Path(path))
-    corpus = load_corpus(Path(data_dir), metadata.spec, train_fraction)
-    if corpus.fingerprint != metadata.data_fingerprint:
-        raise ModelFormatError(f"{data_dir} with train fraction {train_fraction:g} is not what "
-                               f"{path} was trained on")
+    corpus = training_corpus(Path(path), metadata, data_dir, train_fraction)
     real_db = LevelSpreadScore(corpus, metadata.spec, metadata.latent_dim,
                                metadata.truncation).real_db
     frames, scores = fit_level_smoothing(Generator(path, device="cpu"), real_db)

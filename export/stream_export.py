@@ -22,7 +22,7 @@ from ..runtime.intensity import IntensityAxis
 from ..runtime.latent import truncated_normal
 from ..core.speckle import Drops
 from ..training.checkpoint import CheckpointState
-from ..training.corpus import load_corpus
+from ..training.corpus import Corpus, load_corpus
 from ..training.drops import fit_drops
 from ..runtime.leveling import ChunkLeveller
 from .intensity_fit import calibrated_levels_db, fit_intensity_axis
@@ -140,16 +140,24 @@ def fit_stream_drops(path: Path, data_dir: Path, train_fraction: float) -> Drops
     model, metadata = _load_stream_model(path)
     if metadata.drops is not None:
         raise ModelFormatError(f"{path}: it has drops already")
+    corpus = training_corpus(path, metadata, data_dir, train_fraction)
+    drops = fit_drops(corpus.signals, metadata.spec)
+    if drops is not None:
+        _save(model, replace(metadata, drops=drops.to_dict()), path)
+    return drops
+
+
+def training_corpus(path: Path, metadata: ModelMetadata, data_dir: Path,
+                    train_fraction: float) -> Corpus:
+    """The first ``train_fraction`` of each recording in ``data_dir``, checked to be what the
+    model at ``path`` was trained on (its data fingerprint); ModelFormatError if not."""
     corpus = load_corpus(Path(data_dir), metadata.spec, train_fraction)
     if corpus.fingerprint != metadata.data_fingerprint:
         raise ModelFormatError(f"{data_dir} with train fraction {train_fraction:g} is not what "
                                f"{path} was trained on (data fingerprint "
                                f"{corpus.fingerprint[:12]}, the model's "
                                f"{metadata.data_fingerprint[:12]})")
-    drops = fit_drops(corpus.signals, metadata.spec)
-    if drops is not None:
-        _save(model, replace(metadata, drops=drops.to_dict()), path)
-    return drops
+    return corpus
 
 
 def _load_stream_model(path: Path) -> tuple[Any, ModelMetadata]:

@@ -42,14 +42,13 @@ def smooth_levels(images: np.ndarray, spec: SpectralSpec, pole: float,
     Returns
     -------
     (images, state) : the smoothed block, float32 of the same shape, and the state to pass
-    with the next block
+    with the next block (``state`` itself when there was nothing to smooth)
     """
+    if pole == 0.0 or images.shape[1] == 0:  # the producer's usual path: no work
+        return np.asarray(images, dtype=np.float32), state
     power = np.power(10.0, spec.images_to_db(images) / 10.0)
     if state is None:
-        state = power[:, 0].copy()
-    if pole == 0.0 or power.shape[1] == 0:
-        last = power[:, -1].copy() if power.shape[1] else np.asarray(state)
-        return np.asarray(images, dtype=np.float32), last
+        state = power[:, 0]
     out = np.empty_like(power)
     level = np.asarray(state, dtype=np.float64)
     for t in range(power.shape[1]):
