@@ -37,6 +37,7 @@ from ..training.models import (build_generator, drifting_latent_dims,  # noqa: E
                                folded_input_order, folds, generator_input_dim)
 from .colour_fit import CALIBRATION_SECONDS  # noqa: E402
 from .colour import calibrated_colour, colour_reference  # noqa: E402
+from .drop_fit import drop_target, fitted_drops  # noqa: E402
 from .level_fit import fitted_level_smoothing, level_reference  # noqa: E402
 from .folded_graph import build_folded_generator  # noqa: E402
 from .folding import (fold_batch_norm, subpixel_bias, subpixel_frame_noise_kernel,  # noqa: E402
@@ -70,6 +71,8 @@ class ExportResult:
     int8_mean_difference: float | None = None  # mean |TF - int8 model|; None: a float model
     chosen: str = "given"  # "best" (the run's, by level spread), "latest", or "given"
     level_smoothing_frames: float = 0.0  # a streaming model's fitted level smoothing
+    drops: dict[str, float] | None = None  # a streaming model's drops (refitted, when fitted)
+    drops_fitted: bool = False  # True: fitted through the runtime to the training audio
 
 
 def _copy_inference_weights(trained: keras.layers.Layer, plain: keras.layers.Layer) -> None:
@@ -191,7 +194,7 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | Sequence[Path] | N
                  opset: int = DEFAULT_OPSET, raw_weights: bool = False,
                  data_dir: Path | None = None, colour_seconds: float = CALIBRATION_SECONDS,
                  progress: Callable[[int, float], None] | None = None,
-                 int8: bool = False) -> ExportResult:
+                 int8: bool = False, fit_drops: bool = True) -> ExportResult:
     """Export a run's generator to ``out``: the checkpoint named, else the run's best (when
     it scored its checkpoints, :mod:`raingan.training.selection`), else its latest.
 
@@ -205,6 +208,10 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | Sequence[Path] | N
     ``data_dir`` for checkpoints without them, listening to ``colour_seconds`` of the model
     per round (0: no calibration); ``progress`` is called after each round with its number
     and residual (dB rms).
+
+    A streaming model's drops are fitted again through its runtime to the training audio's
+    drop statistics (:mod:`.drop_fit`; the checkpoint's, or measured in ``data_dir``), unless
+    ``fit_drops`` is False: then it keeps the training's fit, made on the excitation alone.
 
     ``int8`` quantizes the finest-level convolutions to 8-bit integers (:mod:`.quantize`)
     after the float parity check; the quantized model must stay within
@@ -272,6 +279,15 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | Sequence[Path] | N
             metadata, level_smoothing_frames=fitted_level_smoothing(serialized, levels))
         onnx.helper.set_model_props(model_proto, metadata.to_props())
         serialized = model_proto.SerializeToString()
+    target = (drop_target(run_dir, state, data_dir)
+              if fit_drops and state.config.architecture == "stream" else None)
+    if target is not None:
+        # After the level smoothing: what the renders it is measured on go through.
+        drops = fitted_drops(serialized, target)
+        metadata = dataclasses.replace(metadata,
+                                       drops=None if drops is None else drops.to_dict())
+        onnx.helper.set_model_props(model_proto, metadata.to_props())
+        serialized = model_proto.SerializeToString()
     if state.config.architecture == "stream":
         # Fitted last: the levels a stream holds are measured through the colour gains.
         axis = stream_intensity_axis(session, state.spec, field_layout(state.spec, state.config),
@@ -284,7 +300,7 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | Sequence[Path] | N
         Path(temp).write_bytes(serialized)
     return ExportResult(Path(out), state.step, difference, len(model_proto.graph.node), weights,
                         metadata.colour_db is not None, int8_difference, chosen,
-                        metadata.level_smoothing_frames)
+                        metadata.level_smoothing_frames, metadata.drops, target is not None)
 
 
 def _check_parity(difference: float) -> None:

@@ -15,8 +15,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..core.model_meta import (FIELD_INPUT_NAME, OUTPUT_NAME, FieldLayout, ModelFormatError,
-                               ModelMetadata)
+from ..core.model_meta import (FIELD_INPUT_NAME, OUTPUT_NAME, PROPS_PREFIX, FieldLayout,
+                               ModelFormatError, ModelMetadata)
 from ..core.spec import SpectralSpec
 from ..runtime.intensity import IntensityAxis
 from ..runtime.latent import truncated_normal
@@ -194,7 +194,9 @@ def _save(model: Any, metadata: ModelMetadata, path: Path) -> None:
     """Store the model with ``metadata`` through a temporary file."""
     import onnx
 
-    props = {p.key: p.value for p in model.metadata_props}
+    # Every key of ours comes from ``metadata``, so a field it no longer has (drops fitted
+    # away) is not left behind.
+    props = {p.key: p.value for p in model.metadata_props if not p.key.startswith(PROPS_PREFIX)}
     props.update(metadata.to_props())
     del model.metadata_props[:]
     for key, value in props.items():

@@ -8,6 +8,7 @@ length (:meth:`Generator.field_images`, driven by :class:`.field.FieldStream`).
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 import numpy as np
 
@@ -125,6 +126,13 @@ class Generator:
         """A streaming model's impulses in its speckle's excitation
         (:func:`raingan.core.speckle.excitation`); None: Gaussian noise."""
         return self._drops
+
+    def with_drops(self, drops: Drops | None) -> "Generator":
+        """This generator (the same session) with other drops in its speckle's excitation:
+        what fitting them at export tries."""
+        other = copy.copy(self)
+        other._drops = drops
+        return other
 
     @property
     def level_smoothing_frames(self) -> float:

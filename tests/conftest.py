@@ -23,7 +23,8 @@ def rain_path() -> Path:
 
 def tiny_export(tmp_path_factory, preset: str, noise_seed: int) -> Path:
     """An .onnx generator from two steps of ``preset`` on synthetic noise (untrained, but a
-    real export with real metadata)."""
+    real export with real metadata; no colour calibration and no drop fit, which tests of
+    their own exercise)."""
     import soundfile as sf
 
     from raingan.export.onnx_export import export_model
@@ -35,7 +36,8 @@ def tiny_export(tmp_path_factory, preset: str, noise_seed: int) -> Path:
     sf.write(root / "data" / "noise.wav", noise, 44_100)
     train(TrainRequest(root / "data", root / "run", preset=preset, steps=2,
                        overrides={"eval_every": 0}, progress=False))
-    return export_model(root / "run", root / f"{preset}.onnx", colour_seconds=0).path
+    return export_model(root / "run", root / f"{preset}.onnx", colour_seconds=0,
+                        fit_drops=False).path
 
 
 @pytest.fixture(scope="session")

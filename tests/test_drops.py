@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -78,8 +79,11 @@ def test_real_rain_has_drops_and_they_are_a_training_statistic():
         assert "drop_statistics" not in text and "training.drops" not in text
 
 
-def test_a_run_fits_its_drops_and_the_export_and_the_runtime_take_them(tmp_path, caplog):
+def test_a_run_fits_its_drops_and_the_export_and_the_runtime_take_them(tmp_path, caplog,
+                                                                       monkeypatch):
     import logging
+
+    from raingan.export import drop_fit
 
     from raingan.export.onnx_export import export_model
     from raingan.training.train import TrainRequest, train
@@ -94,9 +98,23 @@ def test_a_run_fits_its_drops_and_the_export_and_the_runtime_take_them(tmp_path,
     assert "drops in the speckle: 100 a second, 30 % of its power" in caplog.text
     state = json.loads(next((tmp_path / "run" / "checkpoints").glob("*/state.json")).read_text())
     assert Drops.from_dict(state["drops"]) == made
-    path = export_model(tmp_path / "run", tmp_path / "m.onnx", colour_seconds=0).path
-    model = load_model(path)
-    assert model.drops == made
+    assert state["drop_statistics"] == pytest.approx(drop_statistics(clicks, SPEC), rel=0.05)
+    monkeypatch.setattr(drop_fit, "FIT_SEEDS", 2)  # a short fit: the tiny model is untrained
+    monkeypatch.setattr(drop_fit, "FIT_SECONDS", 3.0)
+    exported = export_model(tmp_path / "run", tmp_path / "m.onnx", colour_seconds=0)
+    model = load_model(exported.path)
+    path = exported.path
+    # Export fitted the drops again through the runtime, whose renders smear clicks: the
+    # drops it chose bring the renders nearer the training audio than the training's own.
+    from raingan.training.drops import statistics_distance
+
+    target = tuple(state["drop_statistics"])
+    assert exported.drops_fitted and model.drops is not None and model.drops != made
+    assert (statistics_distance(drop_fit.rendered_drop_statistics(model, model.drops), target)
+            < statistics_distance(drop_fit.rendered_drop_statistics(model, made), target))
+    kept = export_model(tmp_path / "run", tmp_path / "kept.onnx", colour_seconds=0,
+                        fit_drops=False)
+    assert not kept.drops_fitted and load_model(kept.path).drops == made
 
     # The stream's speckle comes from the drops' excitation: the same field with plain
     # noise has the same means but other frames.
@@ -126,3 +144,77 @@ def test_the_bundled_model_has_the_drops_of_its_training_audio():
     from raingan.runtime.generator import default_model_path
 
     assert load_model(default_model_path()).drops == Drops(rate_hz=200.0, share=0.1)
+
+
+def test_nearest_drops_searches_every_candidate():
+    from raingan.training.drops import RATES_HZ, SHARES, nearest_drops, statistics_distance
+
+    measured = []
+
+    def measure(drops: Drops) -> tuple[float, float]:
+        measured.append(drops)
+        return 3.0 + drops.share * drops.rate_hz / 100.0, 1e-4 * (1.0 + drops.share)
+
+    target = measure(Drops(400.0, 0.2))
+    measured.clear()
+    assert nearest_drops(target, measure) == (Drops(400.0, 0.2), 0.0)
+    assert len(measured) == len(RATES_HZ) * len(SHARES)
+    assert nearest_drops((3.0, 1e-4), measure) == (None, 0.0)  # Gaussian noise is nearest
+    assert statistics_distance((3.0, 0.0), (3.0, 0.0)) == 0.0  # a tail of none is finite
+
+
+def test_pooled_statistics_weigh_by_length_and_need_five_windows():
+    from raingan.training.drops import pooled_drop_statistics
+
+    rng = np.random.default_rng(4)
+    n = 5 * SPEC.sample_rate_hz
+    clicky = excitation(rng, n, Drops(100.0, 0.3), SPEC.sample_rate_hz)
+    assert pooled_drop_statistics([clicky], SPEC) == pytest.approx(drop_statistics(clicky, SPEC))
+    assert pooled_drop_statistics([np.zeros(5 * SPEC.win_length)], SPEC) is None
+    mixed = pooled_drop_statistics([clicky, rng.standard_normal(n)], SPEC)
+    assert drop_statistics(rng.standard_normal(n), SPEC)[0] < mixed[0] < drop_statistics(
+        clicky, SPEC)[0]
+
+
+def test_export_fits_the_drops_through_the_runtime(tiny_stream_model, tmp_path, monkeypatch):
+    from raingan.export import drop_fit
+
+    generator = load_model(tiny_stream_model)
+    # The tiny run trained on Gaussian noise and stored its statistics.
+    run_state = json.loads(next((tiny_stream_model.parent / "run").glob(
+        "checkpoints/*/state.json")).read_text())
+    assert len(run_state["drop_statistics"]) == 2
+    # A target that is the runtime's own with known drops: the fit must find those.
+    monkeypatch.setattr(drop_fit, "FIT_SEEDS", 1)
+    monkeypatch.setattr(drop_fit, "FIT_SECONDS", 2.0)
+    made = Drops(400.0, 0.3)
+    target = drop_fit.rendered_drop_statistics(generator, made)
+    assert drop_fit.fit_rendered_drops(generator, target) == (made, 0.0)
+    assert generator.with_drops(made).drops == made and generator.drops != made
+    # The runtime smears clicks: its renders stand out less than the excitation alone.
+    alone = drop_statistics(excitation(np.random.default_rng(0), 10 * SPEC.sample_rate_hz, made,
+                                       SPEC.sample_rate_hz), SPEC)
+    assert target[0] < alone[0] and target[1] < alone[1]
+
+
+def test_a_refit_of_an_exported_model_replaces_its_drops_whole(tiny_stream_model, tmp_path,
+                                                               monkeypatch):
+    from raingan.export import drop_fit
+    from raingan.export.stream_export import _load_stream_model, _save
+
+    monkeypatch.setattr(drop_fit, "FIT_SEEDS", 1)
+    monkeypatch.setattr(drop_fit, "FIT_SECONDS", 2.0)
+    model_path = tmp_path / "model.onnx"
+    shutil.copy(tiny_stream_model, model_path)
+    model, metadata = _load_stream_model(model_path)
+    _save(model, replace(metadata, drops=Drops(1600.0, 0.6).to_dict()), model_path)
+    run = tiny_stream_model.parent / "run"
+    fraction = json.loads((run / "run.json").read_text())["train_fraction"]
+    before, after, target = drop_fit.fit_stream_rendered_drops(
+        model_path, tiny_stream_model.parent / "data", fraction)
+    assert before == Drops(1600.0, 0.6) and target[0] < 3.2  # the tiny run's data: Gaussian
+    assert load_model(model_path).drops == after != before
+    props = {p.key for p in onnx.load(str(model_path)).metadata_props}
+    assert ("raingan.drops" in props) == (after is not None)
+    with pytest.raises(ModelFormatError, match="data fingerprint"):
+        drop_fit.fit_stream_rendered_drops(model_path, tiny_stream_model.parent / "data", 0.9)

@@ -87,10 +87,12 @@ def test_a_run_keeps_its_best_checkpoint_and_export_takes_it(tmp_path, monkeypat
               (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert [m["select/level_spread_db"] for m in logged
             if "select/level_spread_db" in m] == [3.0, 1.0, 2.0, 5.0]
-    exported = export_model(tmp_path / "run", tmp_path / "best.onnx", colour_seconds=0)
+    exported = export_model(tmp_path / "run", tmp_path / "best.onnx", colour_seconds=0,
+                            fit_drops=False)
     assert (exported.step, exported.chosen) == (4, "best")
     named = export_model(tmp_path / "run", tmp_path / "last.onnx",
-                         tmp_path / "run" / "checkpoints" / "step_00000008", colour_seconds=0)
+                         tmp_path / "run" / "checkpoints" / "step_00000008", colour_seconds=0,
+                         fit_drops=False)
     assert (named.step, named.chosen) == (8, "given")
 
 

@@ -14,6 +14,8 @@ import numpy as np
 import onnxruntime
 import pytest
 
+from raingan.runtime.generator import load_model
+
 from training_cli import (RAINGAN, assert_texture_term_trained, run,
                           write_training_data)
 
@@ -226,6 +228,13 @@ def test_a_stream_run_with_augmentation_trains_with_jax_and_records_it(data_dir,
     assert json.loads((run_dir / "run.json").read_text())["config"]["d_augment"] is True
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert all(np.isfinite(m["d_loss"]) for m in records if "d_loss" in m)
+    # Its export keeps the training's drops when asked to (the refit has tests of its own).
+    exported = run("export", run_dir, "--out", tmp_path / "kept.onnx", "--colour-seconds", "0",
+                   "--no-drop-fit")
+    assert exported.returncode == 0, exported.stderr
+    assert "drops fitted" not in exported.stdout
+    state = json.loads(next((run_dir / "checkpoints").glob("*/state.json")).read_text())
+    assert load_model(tmp_path / "kept.onnx").metadata.drops == state.get("drops")
     refused = run("train", data_dir, "--out", tmp_path / "chunk", "--preset", "tiny",
                   "--steps", "1", "--d-augment")
     assert refused.returncode == 2 and "d_augment" in refused.stderr

@@ -52,7 +52,9 @@ class CheckpointState:
     written before they existed; ``level_spread_db``: per band of rows, the training crops'
     frame-to-frame spread of band levels (:func:`.selection.level_spread_db`), which export
     fits the runtime's level smoothing to, None where the run scored no checkpoints or
-    before it existed)."""
+    before it existed; ``drop_statistics``: the training audio's (kurtosis, tail fraction),
+    :func:`.drops.pooled_drop_statistics`, which export fits the drops to through the
+    runtime, None for chunk runs and before it existed)."""
 
     step: int
     spec: SpectralSpec
@@ -64,6 +66,7 @@ class CheckpointState:
     colour_db: tuple[float, ...] | None = None
     drops: Drops | None = None
     level_spread_db: tuple[float, ...] | None = None
+    drop_statistics: tuple[float, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = {"format": CHECKPOINT_FORMAT, "step": self.step, "spec": self.spec.to_dict(),
@@ -79,6 +82,8 @@ class CheckpointState:
             data["drops"] = self.drops.to_dict()
         if self.level_spread_db is not None:
             data["level_spread_db"] = [round(v, 4) for v in self.level_spread_db]
+        if self.drop_statistics is not None:
+            data["drop_statistics"] = list(self.drop_statistics)
         return data
 
     @classmethod
@@ -87,7 +92,7 @@ class CheckpointState:
             raise CheckpointError(f"checkpoint format {data.get('format')} is not supported")
         ceiling, average_from = data.get("ceiling_db"), data.get("average_from_step")
         colour, drops = data.get("colour_db"), data.get("drops")
-        spread = data.get("level_spread_db")
+        spread, statistics = data.get("level_spread_db"), data.get("drop_statistics")
         return cls(step=int(data["step"]), spec=SpectralSpec.from_dict(data["spec"]),
                    config=TrainConfig.from_dict(data["config"]),
                    data_fingerprint=str(data["data_fingerprint"]), backend=str(data["backend"]),
@@ -95,7 +100,9 @@ class CheckpointState:
                    average_from_step=None if average_from is None else int(average_from),
                    colour_db=None if colour is None else tuple(float(v) for v in colour),
                    drops=None if drops is None else Drops.from_dict(drops),
-                   level_spread_db=None if spread is None else tuple(float(v) for v in spread))
+                   level_spread_db=None if spread is None else tuple(float(v) for v in spread),
+                   drop_statistics=(None if statistics is None
+                                    else (float(statistics[0]), float(statistics[1]))))
 
 
 def checkpoint_folder(run_dir: Path) -> Path:

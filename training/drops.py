@@ -14,7 +14,7 @@ envelopes' modulation, spectral shape), on held-out audio.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from scipy import signal
@@ -62,14 +62,10 @@ def drop_statistics(x: np.ndarray, spec: SpectralSpec) -> tuple[float, float]:
     return float(np.mean(z ** 4) / power ** 2), float(np.mean(np.abs(z) > TAIL_RMS * np.sqrt(power)))
 
 
-def fit_drops(signals: Sequence[np.ndarray], spec: SpectralSpec, seed: int = 0
-              ) -> Drops | None:
-    """The candidate excitation whose :func:`drop_statistics` are nearest the signals'.
-
-    The signals' statistics are pooled in logarithms, weighted by length; the distance is the
-    sum of squared log ratios of kurtosis and tail. Returns None when plain Gaussian noise
-    (share 0) is nearest.
-    """
+def pooled_drop_statistics(signals: Sequence[np.ndarray], spec: SpectralSpec
+                           ) -> tuple[float, float] | None:
+    """The signals' :func:`drop_statistics`, pooled in logarithms and weighted by length;
+    None when no signal is long enough (five windows)."""
     measured = [(drop_statistics(x, spec), x.shape[0]) for x in signals
                 if x.shape[0] > 5 * spec.win_length]
     if not measured:
@@ -77,14 +73,39 @@ def fit_drops(signals: Sequence[np.ndarray], spec: SpectralSpec, seed: int = 0
     weights = np.array([n for _, n in measured], dtype=np.float64)
     kurtosis = np.exp(np.average(np.log([k for (k, _), _ in measured]), weights=weights))
     tail = np.exp(np.average(np.log([max(t, 1e-7) for (_, t), _ in measured]), weights=weights))
-    rng = np.random.default_rng(seed)
-    n_samples = int(SIMULATED_S * spec.sample_rate_hz)
+    return float(kurtosis), float(tail)
+
+
+def statistics_distance(measured: tuple[float, float], target: tuple[float, float]) -> float:
+    """Sum of squared log ratios of kurtosis and tail fraction."""
+    return float(np.log(measured[0] / target[0]) ** 2
+                 + np.log(max(measured[1], 1e-7) / max(target[1], 1e-7)) ** 2)
+
+
+def nearest_drops(target: tuple[float, float],
+                  measure: Callable[[Drops], tuple[float, float]]) -> tuple[Drops | None, float]:
+    """The candidate (:data:`RATES_HZ` x :data:`SHARES`) whose ``measure`` is nearest
+    ``target`` by :func:`statistics_distance`, None when plain Gaussian noise (share 0) is;
+    and its distance."""
     best, best_distance = None, np.inf
     for rate_hz in RATES_HZ:
         for share in SHARES:
             drops = Drops(rate_hz, share)
-            k, t = drop_statistics(excitation(rng, n_samples, drops, spec.sample_rate_hz), spec)
-            distance = np.log(k / kurtosis) ** 2 + np.log(max(t, 1e-7) / tail) ** 2
+            distance = statistics_distance(measure(drops), target)
             if distance < best_distance:
                 best, best_distance = drops, distance
-    return None if best is None or best.share == 0.0 else best
+    return (None if best is None or best.share == 0.0 else best), float(best_distance)
+
+
+def fit_drops(signals: Sequence[np.ndarray], spec: SpectralSpec, seed: int = 0
+              ) -> Drops | None:
+    """The candidate excitation whose :func:`drop_statistics` are nearest the signals'
+    (:func:`pooled_drop_statistics`, :func:`nearest_drops`), simulated alone: what a frame's
+    speckle is drawn from in training. Returns None when plain Gaussian noise is nearest."""
+    target = pooled_drop_statistics(signals, spec)
+    if target is None:
+        return None
+    rng = np.random.default_rng(seed)
+    n_samples = int(SIMULATED_S * spec.sample_rate_hz)
+    return nearest_drops(target, lambda drops: drop_statistics(
+        excitation(rng, n_samples, drops, spec.sample_rate_hz), spec))[0]

@@ -22,7 +22,7 @@ from .checkpoint import (AVERAGE_FILE, CheckpointError, CheckpointState, latest_
 from .config import PRESETS, RESUMABLE_FIELDS, ConfigError, TrainConfig
 from .cochlear import CochlearTexture, corpus_chunks
 from .corpus import CropSampler, corpus_ceiling_db, corpus_colour_db, load_corpus
-from .drops import fit_drops
+from .drops import fit_drops, pooled_drop_statistics
 from .distribute import make_strategy, split_cpu
 from .models import build_discriminator, build_generator, generator_input_dim
 from .monitor import RunLog, SampleScorer
@@ -164,6 +164,8 @@ def train(request: TrainRequest) -> TrainResult:
     ceiling_db = corpus_ceiling_db(corpus, spec, config.gain_db)
     colour_db = corpus_colour_db(corpus)
     drops = fit_drops(corpus.signals, spec) if config.architecture == "stream" else None
+    drop_statistics = (pooled_drop_statistics(corpus.signals, spec)
+                       if config.architecture == "stream" else None)
     if drops is not None:
         log.info("drops in the speckle: %.0f a second, %.0f %% of its power", drops.rate_hz,
                  100 * drops.share)
@@ -226,7 +228,8 @@ def train(request: TrainRequest) -> TrainResult:
         return CheckpointState(step, spec, config, corpus.fingerprint, keras.backend.backend(),
                                ceiling_db, None if average is None else average.first_step,
                                colour_db, drops,
-                               None if selection is None else tuple(selection.real_db.tolist()))
+                               None if selection is None else tuple(selection.real_db.tolist()),
+                               drop_statistics)
 
     run_log, scorer = RunLog(run_dir), SampleScorer(corpus, spec, config, ceiling_db, drops)
     last_checkpoint = checkpoint

@@ -253,6 +253,10 @@ def add_export(commands: argparse._SubParsersAction) -> None:
                    help=f"seconds of the model rendered per colour calibration round, "
                         f"{limits.COLOUR_SECONDS} (default {limits.DEFAULT_COLOUR_SECONDS:g}; "
                         f"0: do not calibrate)")
+    p.add_argument("--no-drop-fit", action="store_true",
+                   help="keep a streaming run's drops as training fitted them on the "
+                        "excitation alone, instead of fitting them again to the training "
+                        "audio through the runtime (about a minute on 2 cores)")
     p.add_argument("--int8", action="store_true",
                    help="quantize the finest-level convolutions to 8-bit integers (static, "
                         "per channel): the bundled model's graph runs 1.4x faster on CPUs, "
@@ -281,15 +285,21 @@ def _export(args: argparse.Namespace) -> int:
 
     seconds = args.colour_seconds
     result = export_model(args.run_dir, args.out, args.checkpoint, args.opset,
-                          args.raw_weights, args.data, seconds, progress, args.int8)
+                          args.raw_weights, args.data, seconds, progress, args.int8,
+                          not args.no_drop_fit)
     int8 = ("" if result.int8_mean_difference is None else
             f", int8 finest-level convolutions, mean difference {result.int8_mean_difference:.2g}")
     chosen = {"best": ", the run's best by level spread", "latest": ", the latest"}.get(
         result.chosen, "")
     levels = ("" if not result.level_smoothing_frames else
               f", levels smoothed over {result.level_smoothing_frames:g} frames")
+    drops = ("" if not result.drops_fitted else
+             ", drops fitted: none" if result.drops is None else
+             f", drops fitted: {result.drops['rate_hz']:g} a second, "
+             f"{100 * result.drops['share']:g} % of the power")
     print(f"wrote {result.path} (step {result.step}{chosen}, {result.weights} weights, "
-          f"{result.n_nodes} nodes, parity {result.max_abs_difference:.2g}{int8}{levels})")
+          f"{result.n_nodes} nodes, parity {result.max_abs_difference:.2g}{int8}{levels}"
+          f"{drops})")
     if not result.colour_calibrated and seconds > 0:
         print("raingan export: note: the model's colour is not calibrated (the checkpoint "
               "holds no band levels of its training audio: pass --data DATA_DIR)",

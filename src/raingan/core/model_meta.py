@@ -21,6 +21,8 @@ FORMAT_VERSION = 1
 
 SPEC_KEY = "raingan.spec"
 _PREFIX = "raingan."
+#: What every metadata key of RainGAN's begins with.
+PROPS_PREFIX = _PREFIX
 #: Name of the generator's input (latents, shape (batch, latent_dim)) and output
 #: (images, shape (batch, height, width)) in the ONNX graph.
 INPUT_NAME = "latent"
