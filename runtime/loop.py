@@ -25,7 +25,7 @@ from .generator import Generator
 from .latent import truncated_normal, walk_correlation
 from .leveling import level_cyclic
 from .safety import OutputSafety
-from ..core.stitch import equal_power_fades
+from ..core.stitch import seam_fades
 from ..core.synthesis import images_to_chunks
 from .intensity import apply_intensity, knot_on_axis
 from .intensity_level import loop_gains_db
@@ -85,17 +85,21 @@ def _closed_field(generator: Generator, rng: np.random.Generator, n_chunks: int,
 def cyclic_stitch(chunks: np.ndarray, crossfade: int) -> np.ndarray:
     """Stitch (K, chunk_samples, ...) chunks into a periodic signal of K * (chunk - crossfade).
 
-    Chunk k's faded tail overlaps chunk k+1's head, and chunk K-1's overlaps chunk 0's.
+    Chunk k's faded tail overlaps chunk k+1's head, and chunk K-1's overlaps chunk 0's; each
+    seam's fades keep the power whatever its two sides' correlation
+    (:func:`raingan.core.stitch.seam_fades`).
     """
     n_chunks, chunk = chunks.shape[:2]
     step = chunk - crossfade
-    fade_in, fade_out = equal_power_fades(crossfade)
-    shape = (crossfade,) + (1,) * (chunks.ndim - 2)
+    # seams[k]: (fade_in of chunk k + 1's head, fade_out of chunk k's tail)
+    seams = [seam_fades(chunks[k, chunk - crossfade:], chunks[(k + 1) % n_chunks, :crossfade])
+             for k in range(n_chunks)] if crossfade else []
     out = np.zeros((n_chunks * step,) + chunks.shape[2:], dtype=np.float32)
     for k in range(n_chunks):
         body = chunks[k].copy()
-        body[:crossfade] *= fade_in.reshape(shape)
-        body[-crossfade:] *= fade_out.reshape(shape)
+        if crossfade:
+            body[:crossfade] *= seams[k - 1][0]
+            body[chunk - crossfade:] *= seams[k][1]
         index = (k * step + np.arange(chunk)) % out.shape[0]
         np.add.at(out, index, body)
     return out

@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 
 from raingan.core import stft as stft_mod
 from raingan.core.spec import SpectralSpec
-from raingan.core.stitch import Stitcher, equal_power_fades, stitch
+from raingan.core.stitch import Stitcher, equal_power_fades, seam_fades, stitch
 
 
 @pytest.mark.parametrize("n_fft, win, hop", [(1024, 1024, 256), (2048, 1024, 64), (512, 256, 128)])
@@ -72,6 +72,40 @@ def test_stitcher_keeps_power_constant_for_uncorrelated_chunks(rng):
     power_by_phase = (body ** 2).mean(axis=0)
     blocks = power_by_phase.reshape(-1, spec.hop_length).mean(axis=1)
     assert blocks.min() > 0.93 and blocks.max() < 1.07
+
+
+def test_stitcher_keeps_power_constant_for_chunks_whose_overlaps_agree(rng):
+    # A streaming model's consecutive chunks reconstruct the same frames: their overlaps are
+    # nearly one signal, which plain equal-power fades would sum to a +3 dB swell per seam.
+    spec = SpectralSpec(crossfade_frames=32)
+    n_chunks, step = 200, spec.chunk_step_samples
+    signal = rng.standard_normal(n_chunks * step + spec.crossfade_samples).astype(np.float32)
+    chunks = np.stack([signal[k * step:k * step + spec.chunk_samples] for k in range(n_chunks)])
+    chunks += 0.05 * rng.standard_normal(chunks.shape).astype(np.float32)  # rho about 0.998
+    out = stitch(chunks, spec)
+    body = out[step: step * (n_chunks - 1)].reshape(-1, step)
+    blocks = (body ** 2).mean(axis=0).reshape(-1, spec.hop_length).mean(axis=1)
+    assert blocks.min() > 0.95 and blocks.max() < 1.05
+    # What plain fades do to the same seams:
+    fade_in, fade_out = equal_power_fades(spec.crossfade_samples)
+    middle = spec.crossfade_samples // 2
+    plain = fade_in[middle] * chunks[1:, middle] + fade_out[middle] * chunks[:-1, step + middle]
+    assert np.mean(plain ** 2) == pytest.approx(2.0, rel=0.15)
+
+
+def test_seam_fades_are_the_plain_fades_for_uncorrelated_sides_and_add_to_one_for_equal():
+    fade_in, fade_out = equal_power_fades(64)
+    tail = np.zeros((64, 2), np.float32)
+    tail[::2, 0], tail[1::2, 1] = 1.0, 1.0
+    head = np.zeros((64, 2), np.float32)
+    head[1::2, 0], head[::2, 1] = 1.0, 1.0  # orthogonal to the tail in both channels
+    unchanged = seam_fades(tail, head)
+    np.testing.assert_allclose(unchanged[0][:, 0], fade_in, atol=1e-6)
+    np.testing.assert_allclose(unchanged[1][:, 1], fade_out, atol=1e-6)
+    same_in, same_out = seam_fades(tail, tail)
+    np.testing.assert_allclose(same_in + same_out, 1.0, atol=1e-6)
+    silent_in, silent_out = seam_fades(np.zeros(64, np.float32), tail[:, 0])  # no NaN
+    np.testing.assert_allclose(silent_in, fade_in, atol=1e-6)
 
 
 def test_stitch_places_chunks_at_the_stream_step():
