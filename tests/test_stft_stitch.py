@@ -106,6 +106,9 @@ def test_seam_fades_are_the_plain_fades_for_uncorrelated_sides_and_add_to_one_fo
     np.testing.assert_allclose(same_in + same_out, 1.0, atol=1e-6)
     silent_in, silent_out = seam_fades(np.zeros(64, np.float32), tail[:, 0])  # no NaN
     np.testing.assert_allclose(silent_in, fade_in, atol=1e-6)
+    damaged = tail[:, 0].copy()
+    damaged[3] = np.inf
+    np.testing.assert_allclose(seam_fades(damaged, head[:, 0])[1], fade_out, atol=1e-6)
 
 
 def test_stitch_places_chunks_at_the_stream_step():

@@ -46,9 +46,11 @@ def seam_fades(tail: np.ndarray, head: np.ndarray) -> tuple[np.ndarray, np.ndarr
     fade_in, fade_out = equal_power_fades(tail.shape[0])
     shape = (tail.shape[0],) + (1,) * (tail.ndim - 1)
     a, b = np.asarray(tail, np.float64), np.asarray(head, np.float64)
-    norms = np.sqrt(np.sum(a * a, axis=0) * np.sum(b * b, axis=0))
-    rho = np.divide(np.sum(a * b, axis=0), norms, out=np.zeros_like(norms), where=norms > 0)
-    rho = np.clip(rho, 0.0, 1.0)
+    with np.errstate(invalid="ignore", over="ignore"):
+        norms = np.sqrt(np.sum(a * a, axis=0) * np.sum(b * b, axis=0))
+        rho = np.divide(np.sum(a * b, axis=0), norms, out=np.zeros_like(norms),
+                        where=norms > 0)
+    rho = np.clip(np.nan_to_num(rho, nan=0.0), 0.0, 1.0)  # a damaged chunk: plain fades
     scale = 1.0 / np.sqrt(1.0 + 2.0 * rho * (fade_in * fade_out).reshape(shape))
     return ((fade_in.reshape(shape) * scale).astype(np.float32),
             (fade_out.reshape(shape) * scale).astype(np.float32))
