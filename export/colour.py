@@ -9,13 +9,12 @@ store them) or, for older checkpoints, from the recordings themselves (``raingan
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 from typing import Callable
 
 from .colour_fit import CALIBRATION_SECONDS, calibrate_colour
+from .scratch import scratch_generator
 from ..core.errors import RainGANError
-from ..runtime.generator import Generator
 from ..training.checkpoint import CheckpointState
 from ..training.corpus import Corpus, corpus_colour_db, load_corpus
 from ..training.train import RUN_FILE
@@ -72,9 +71,7 @@ def calibrated_colour(serialized: bytes, reference_db: tuple[float, ...], limit_
     """Row gains (dB, to 0.01 dB, one per image row, within +-``limit_db``) for the model
     ``serialized`` (ONNX bytes whose metadata is complete but for the colour), measured by
     rendering ``seconds`` of it per round (:func:`raingan.export.colour_fit.calibrate_colour`)."""
-    with tempfile.TemporaryDirectory(prefix="raingan_colour_") as folder:
-        path = Path(folder) / "model.onnx"
-        path.write_bytes(serialized)
-        gains = calibrate_colour(Generator(path, device="cpu"), reference_db, seconds,
-                                 limit_db=limit_db, progress=progress)
+    with scratch_generator(serialized) as generator:
+        gains = calibrate_colour(generator, reference_db, seconds, limit_db=limit_db,
+                                 progress=progress)
     return tuple(round(float(v), 2) for v in gains)

@@ -15,12 +15,11 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
 from ..core.speckle import Drops
 from ..runtime.generator import Generator
 from ..runtime.render import RenderSettings, render
-from ..training.drops import drop_statistics, nearest_drops, pooled_drop_statistics
+from ..training.drops import nearest_drops, pooled_drop_statistics
+from .scratch import scratch_generator
 
 #: Seeds and seconds of one channel rendered per candidate.
 FIT_SEEDS, FIT_SECONDS = 4, 6.0
@@ -28,7 +27,7 @@ FIT_SEEDS, FIT_SECONDS = 4, 6.0
 
 def rendered_drop_statistics(generator: Generator, drops: Drops | None
                              ) -> tuple[float, float]:
-    """Pooled :func:`~raingan.training.drops.drop_statistics` of :data:`FIT_SEEDS` mono
+    """Pooled :func:`~raingan.training.drops.drop_statistics` of :data:`FIT_SEEDS` one-channel
     renders of :data:`FIT_SECONDS` at the spec's rate with ``drops`` in the excitation."""
     candidate = generator.with_drops(drops)
     rate_hz = int(generator.spec.sample_rate_hz)
@@ -61,12 +60,8 @@ def drop_target(run_dir: Path, state, data_dir: Path | None) -> tuple[float, flo
 def fitted_drops(serialized: bytes, target: tuple[float, float]) -> Drops | None:
     """The drops :func:`fit_rendered_drops` picks for the streaming model ``serialized``
     (ONNX bytes whose metadata is complete but for them)."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="raingan_drops_") as folder:
-        path = Path(folder) / "model.onnx"
-        path.write_bytes(serialized)
-        return fit_rendered_drops(Generator(path, device="cpu"), target)[0]
+    with scratch_generator(serialized) as generator:
+        return fit_rendered_drops(generator, target)[0]
 
 
 def fit_stream_rendered_drops(path: Path, data_dir: Path, train_fraction: float

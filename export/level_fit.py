@@ -20,6 +20,7 @@ import numpy as np
 from ..runtime.field import FieldStream
 from ..runtime.generator import Generator
 from ..training.selection import LevelSpreadScore, level_spread_db
+from .scratch import scratch_generator
 
 #: Time constants tried, frames (0: none; 16 frames is 93 ms at the default spec).
 CANDIDATE_FRAMES = (0.0, 2.0, 4.0, 8.0, 16.0, 32.0)
@@ -79,12 +80,8 @@ def level_reference(run_dir: Path, state, data_dir: Path | None) -> np.ndarray |
 def fitted_level_smoothing(serialized: bytes, real_db: np.ndarray) -> float:
     """The time constant (frames) :func:`fit_level_smoothing` picks for the model
     ``serialized`` (ONNX bytes whose metadata is complete but for it)."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="raingan_levels_") as folder:
-        path = Path(folder) / "model.onnx"
-        path.write_bytes(serialized)
-        return fit_level_smoothing(Generator(path, device="cpu"), real_db)[0]
+    with scratch_generator(serialized) as generator:
+        return fit_level_smoothing(generator, real_db)[0]
 
 
 def fit_stream_level_smoothing(path: Path, data_dir: Path, train_fraction: float

@@ -265,37 +265,36 @@ def export_model(run_dir: Path, out: Path, checkpoint: Path | Sequence[Path] | N
     else:
         model_proto, serialized, metadata, difference, int8_difference = _chunk_graph(
             trained, state, weights, steps, opset, int8)
+
+    def restamped(**fitted) -> tuple[ModelMetadata, bytes]:
+        """The metadata with ``fitted`` in it, and the model's bytes carrying it: what the
+        next fit renders."""
+        new = dataclasses.replace(metadata, **fitted)
+        onnx.helper.set_model_props(model_proto, new.to_props())
+        return new, model_proto.SerializeToString()
+
     calibrate = colour_seconds > 0 and state.spec.normalization == "fixed"
     reference = colour_reference(run_dir, state, data_dir) if calibrate else None
     if reference is not None:
-        metadata = dataclasses.replace(metadata, colour_db=calibrated_colour(
+        metadata, serialized = restamped(colour_db=calibrated_colour(
             serialized, reference, state.config.gain_db, colour_seconds, progress))
-        onnx.helper.set_model_props(model_proto, metadata.to_props())
-        serialized = model_proto.SerializeToString()
     levels = (level_reference(run_dir, state, data_dir)
               if state.config.architecture == "stream" else None)
     if levels is not None:
-        metadata = dataclasses.replace(
-            metadata, level_smoothing_frames=fitted_level_smoothing(serialized, levels))
-        onnx.helper.set_model_props(model_proto, metadata.to_props())
-        serialized = model_proto.SerializeToString()
+        metadata, serialized = restamped(
+            level_smoothing_frames=fitted_level_smoothing(serialized, levels))
     target = (drop_target(run_dir, state, data_dir)
               if fit_drops and state.config.architecture == "stream" else None)
     if target is not None:
         # After the level smoothing: what the renders it is measured on go through.
         drops = fitted_drops(serialized, target)
-        metadata = dataclasses.replace(metadata,
-                                       drops=None if drops is None else drops.to_dict())
-        onnx.helper.set_model_props(model_proto, metadata.to_props())
-        serialized = model_proto.SerializeToString()
+        metadata, serialized = restamped(drops=None if drops is None else drops.to_dict())
     if state.config.architecture == "stream":
         # Fitted last: the levels a stream holds are measured through the colour gains.
         axis = stream_intensity_axis(session, state.spec, field_layout(state.spec, state.config),
                                      state.config.truncation, metadata.colour_db,
                                      metadata.ceiling_db)
-        metadata = dataclasses.replace(metadata, intensity=axis.to_dict())
-        onnx.helper.set_model_props(model_proto, metadata.to_props())
-        serialized = model_proto.SerializeToString()
+        metadata, serialized = restamped(intensity=axis.to_dict())
     with atomic_output(out, suffix=".onnx") as temp:
         Path(temp).write_bytes(serialized)
     return ExportResult(Path(out), state.step, difference, len(model_proto.graph.node), weights,
