@@ -2,12 +2,15 @@
 fitted to, against its training audio's.
 
 Prints the training audio's pooled :func:`raingan.training.drops.drop_statistics` (kurtosis
-and tail fraction of a 2-8 kHz band against its own window's level, per channel; the first
+and tail fractions of a 2-8 kHz band against its own window's level, per channel; the first
 TRAIN_FRACTION of each recording in DATA, checked against the model's data fingerprint),
 then the same statistic of the model's one-channel renders
 (:func:`raingan.export.drop_fit.rendered_drop_statistics`) with no drops, with each
-``--drops RATE/SHARE`` given, and with the model's own, each with its distance from the
-training audio's (:func:`raingan.training.drops.statistics_distance`).
+``--drops RATE/SHARE[/SHARED[/SPREAD_DB]]`` given, and with the model's own, each with its
+distance from the training audio's (:func:`raingan.training.drops.statistics_distance`).
+Then the same of each recording's mono mix, and of the mono mix of the model's stereo
+renders with its drops and each fraction of them shared by the channels
+(:data:`raingan.training.drops.SHARED`).
 
     python benchmarks/drop_statistics.py DATA [--model M.onnx] [--train-fraction 0.6666]
                                           [--drops 200/0.1 ...]
@@ -19,10 +22,13 @@ import argparse
 from pathlib import Path
 
 from raingan.core.speckle import Drops
-from raingan.export.drop_fit import rendered_drop_statistics
+from dataclasses import replace
+
+from raingan.export.drop_fit import (SHARED_FIT_SEEDS, corpus_drop_target,
+                                     rendered_drop_statistics)
 from raingan.export.stream_export import training_corpus
 from raingan.runtime.generator import load_model
-from raingan.training.drops import pooled_drop_statistics, statistics_distance
+from raingan.training.drops import SHARED, statistics_distance
 
 
 def main() -> int:
@@ -30,20 +36,38 @@ def main() -> int:
     parser.add_argument("data", type=Path)
     parser.add_argument("--model", help="exported streaming model (default: the bundled one)")
     parser.add_argument("--train-fraction", type=float, default=0.6666)
-    parser.add_argument("--drops", nargs="*", default=[], metavar="RATE/SHARE")
+    parser.add_argument("--drops", nargs="*", default=[],
+                        metavar="RATE/SHARE[/SHARED[/SPREAD_DB]]")
     args = parser.parse_args()
     generator = load_model(args.model)
     corpus = training_corpus(generator.path, generator.metadata, args.data, args.train_fraction)
-    target = pooled_drop_statistics(corpus.signals, generator.spec)
-    print(f"training audio: kurtosis {target[0]:.3f}, tail {target[1]:.2e}")
+    target = corpus_drop_target(corpus, generator.spec)
+    print(f"training audio: {_text(target.channel)}")
     candidates = [None] + [Drops(*map(float, d.split("/"))) for d in args.drops]
     for drops in candidates + [generator.drops]:
         measured = rendered_drop_statistics(generator, drops)
-        label = "none" if drops is None else f"{drops.rate_hz:g}/s, {100 * drops.share:g} %"
         own = " (the model's)" if drops == generator.drops else ""
-        print(f"renders with drops {label}{own}: kurtosis {measured[0]:.3f}, tail "
-              f"{measured[1]:.2e}, distance {statistics_distance(measured, target):.4f}")
+        print(f"renders with drops {_label(drops)}{own}: {_text(measured)}, distance "
+              f"{statistics_distance(measured, target.channel):.4f}")
+    print(f"training audio's mono mixes: {_text(target.mix)}")
+    if generator.drops is not None:
+        for shared in SHARED:
+            drops = replace(generator.drops, shared=shared)
+            measured = rendered_drop_statistics(generator, drops, channels=2,
+                                                seeds=SHARED_FIT_SEEDS)
+            own = " (the model's)" if drops == generator.drops else ""
+            print(f"stereo renders' mixes, {100 * shared:g} % shared{own}: {_text(measured)}, "
+                  f"distance {statistics_distance(measured, target.mix):.4f}")
     return 0
+
+
+def _label(drops: Drops | None) -> str:
+    return "none" if drops is None else drops.summary()
+
+
+def _text(statistics) -> str:
+    kurtosis, tail, far = statistics
+    return f"kurtosis {kurtosis:.3f}, tails {tail:.2e} / {far:.2e}"
 
 
 if __name__ == "__main__":

@@ -56,16 +56,19 @@ class FieldStream:
     truncation : truncation of every latent value, standard deviations
     knot_hook : called with every new knot of the global code, shape (1, global_dim), as it
         is drawn; returns the knot to use (the stream's intensity setting, for one)
+    clicks : the drops every channel shares (:func:`raingan.core.speckle.excitation`'s
+        ``common``): a generator in the same state in each channel's stream; None: none
     """
 
     def __init__(self, model: FieldModel, rng: np.random.Generator, correlation: float,
                  truncation: float,
-                 knot_hook: Callable[[np.ndarray], np.ndarray] | None = None):
+                 knot_hook: Callable[[np.ndarray], np.ndarray] | None = None,
+                 clicks: np.random.Generator | None = None):
         self.model, self.spec, self.layout = model, model.spec, model.field
         self.truncation = truncation
         knots, local, speckle = rng.spawn(3)
         self._walk = LatentWalk(knots, self.layout.global_dim, truncation, correlation)
-        self._local_rng, self._speckle_rng = local, speckle
+        self._local_rng, self._speckle_rng, self._clicks = local, speckle, clicks
         self._step = self.spec.n_frames - self.spec.crossfade_frames
         self._knot_hook = knot_hook
         self._knots = np.zeros((0, self.layout.global_dim), np.float32)  # from _first_knot on
@@ -77,6 +80,7 @@ class FieldStream:
         # next frame shares with the last one.
         overlap = self.spec.win_length - self.spec.hop_length
         self._noise = self._speckle_rng.standard_normal(overlap, dtype=np.float32)
+        self._excitation = np.zeros(0, np.float32)  # drawn ahead, in whole chunk steps
         self._level_pole = level_pole(model.level_smoothing_frames)
         self._level_state: np.ndarray | None = None  # the smoothing's, between blocks
 
@@ -103,11 +107,23 @@ class FieldStream:
         means, self._level_state = smooth_levels(means, self.spec, self._level_pole,
                                                  self._level_state)
         self._columns = self._columns[count:]
-        fresh = excitation(self._speckle_rng, count * self.spec.hop_length, self.model.drops,
-                           self.spec.sample_rate_hz)
-        noise = np.concatenate([self._noise, fresh])
+        noise = np.concatenate([self._noise, self._excite(count * self.spec.hop_length)])
         self._noise = noise[noise.shape[0] - self._noise.shape[0]:]
         return with_speckle(means, noise, self.spec)
+
+    def _excite(self, n_samples: int) -> np.ndarray:
+        """The next ``n_samples`` of the excitation, drawn a chunk step at a time so that the
+        random draws do not depend on how the stream is called."""
+        block = self._step * self.spec.hop_length
+        parts = [self._excitation]
+        available = self._excitation.shape[0]
+        while available < n_samples:
+            parts.append(excitation(self._speckle_rng, block, self.model.drops,
+                                    self.spec.sample_rate_hz, self._clicks))
+            available += block
+        drawn = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        self._excitation = drawn[n_samples:]
+        return drawn[:n_samples]
 
     def _extend(self, count: int) -> None:
         """Append at least ``count`` new field columns, in whole chunk steps, so that the
@@ -132,13 +148,15 @@ class FieldStream:
 
 
 def closed_field_images(model: FieldModel, rng: np.random.Generator, knots: np.ndarray,
-                        truncation: float) -> tuple[np.ndarray, np.ndarray]:
+                        truncation: float, clicks: np.random.Generator | None = None
+                        ) -> tuple[np.ndarray, np.ndarray]:
     """Chunk images of a loop: the field, and so the frames, are periodic.
 
     Parameters
     ----------
     knots : the global code's knots on a closed curve, shape (n_chunks, global_dim), one per
         chunk step (:func:`raingan.runtime.loop.closed_walk_latents`)
+    clicks : the drops every channel shares, as :class:`FieldStream`'s
 
     Returns
     -------
@@ -160,7 +178,8 @@ def closed_field_images(model: FieldModel, rng: np.random.Generator, knots: np.n
     wrapped = np.arange(-layout.context_frames, period + layout.context_frames) % period
     means = smooth_levels_periodic(model.field_images(columns[None, wrapped])[0], spec,
                                    level_pole(model.level_smoothing_frames))
-    noise = excitation(speckle_rng, period * spec.hop_length, model.drops, spec.sample_rate_hz)
+    noise = excitation(speckle_rng, period * spec.hop_length, model.drops, spec.sample_rate_hz,
+                       clicks)
     noise = np.concatenate([noise, noise[:spec.win_length - spec.hop_length]])  # periodic
     frames, phase = with_speckle(means, noise, spec)
     return chunk_views(frames, phase, spec, n_chunks, periodic=True)

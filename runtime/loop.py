@@ -71,15 +71,16 @@ def closed_walk_latents(rng: np.random.Generator, count: int, latent_dim: int,
 
 
 def _closed_field(generator: Generator, rng: np.random.Generator, n_chunks: int,
-                  threshold: float, correlation: float, intensity: float | None
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """One channel's loop images from a streaming model (:func:`.field.closed_field_images`)."""
+                  threshold: float, correlation: float, intensity: float | None,
+                  clicks: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """One channel's loop images from a streaming model (:func:`.field.closed_field_images`;
+    ``clicks``: the drops the channels share)."""
     knot_rng, field_rng = rng.spawn(2)
     knots = closed_walk_latents(knot_rng, n_chunks, generator.field.global_dim, threshold,
                                 correlation)
     if intensity is not None:
         knots = knot_on_axis(knots, generator, intensity, threshold)
-    return closed_field_images(generator, field_rng, knots, threshold)
+    return closed_field_images(generator, field_rng, knots, threshold, clicks)
 
 
 def cyclic_stitch(chunks: np.ndarray, crossfade: int) -> np.ndarray:
@@ -148,7 +149,7 @@ def render_loop(generator: Generator, seconds: float, sample_rate_hz: int = 48_0
     threshold = generator.metadata.truncation if truncation is None else truncation
     correlation = walk_correlation(step_s, default_drift_s(generator) if drift_s is None
                                    else drift_s)
-    streams = np.random.SeedSequence(seed).spawn(channels)
+    *streams, clicks = np.random.SeedSequence(seed).spawn(channels + 1)
     if generator.field is None:
         latents = np.stack([closed_walk_latents(np.random.default_rng(s), n_chunks,
                                                 generator.latent_dim, threshold, correlation,
@@ -160,7 +161,8 @@ def render_loop(generator: Generator, seconds: float, sample_rate_hz: int = 48_0
         images, phase = generator.images(latents), None
     else:
         parts = [_closed_field(generator, np.random.default_rng(s), n_chunks, threshold,
-                               correlation, intensity) for s in streams]
+                               correlation, intensity, np.random.default_rng(clicks))
+                 for s in streams]
         images = np.stack([images for images, _ in parts], axis=1)
         phase = np.stack([phase for _, phase in parts], axis=1)
         images = images.reshape(n_chunks * channels, *images.shape[2:])

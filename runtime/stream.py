@@ -120,14 +120,17 @@ class RainStream:
         # One random stream per channel, so the audio does not depend on the block size.
         self._intensity = self._intensity_target = intensity
         self._knot_intensity: list[float | None] = [intensity] * channels
-        children = np.random.SeedSequence(self.seed).spawn(channels)
+        # The last child is the clicks every channel shares (a generator of its own in each
+        # channel, drawing the same); the first ``channels`` are as they were without it.
+        *children, clicks = np.random.SeedSequence(self.seed).spawn(channels + 1)
         self._threshold = generator.metadata.truncation if truncation is None else truncation
         if generator.field is None:
             self._walks = [generator.latent_walk(np.random.default_rng(child), correlation,
                                                  truncation) for child in children]
         else:
             self._fields = [FieldStream(generator, np.random.default_rng(child), correlation,
-                                        self._threshold, self._knot_hook(channel))
+                                        self._threshold, self._knot_hook(channel),
+                                        np.random.default_rng(clicks))
                             for channel, child in enumerate(children)]
         self._stitcher = Stitcher(spec)
         self._leveller = ChunkLeveller(spec, channels, generator.ceiling_db,

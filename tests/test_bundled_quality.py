@@ -13,11 +13,14 @@ Held here (`python benchmarks/judges.py --seeds 0-19` gives the full figures, MO
   frequency judged to 200 Hz: no frame-rate checkerboard, chunk rate or latent grid (the
   chunk model it replaced: +12 dB at 86 Hz);
 - **texture distance** well below the noise twins' (at most 0.8 of it). The streaming
-  architecture trains adversarially only, so no loss uses these statistics.
+  architecture trains adversarially only, so no loss uses these statistics;
+- **classifier test**: a logistic regression on the judging features tells the renders'
+  windows from the reference's with accuracy at most 0.80 (here 0.68; 20 seeds x 60 s: 0.77).
+  The drops in the excitation are fitted to training statistics of the training thirds
+  (:mod:`raingan.training.drops`), which no judge uses.
 
-Not yet met, so not asserted: the classifier test (issue 35 asks for at most 0.80; the
-model scores 0.94, as its noise twins do) and a texture distance within 1.3x the training
-thirds' (4.5x).
+Not yet met, so not asserted: a texture distance within 1.3x the training thirds' (3.2x
+here, 3.4x over 20 seeds x 60 s).
 """
 
 import json
@@ -39,6 +42,8 @@ SECONDS = 30
 MODULATION_LINE_DB = 3.0
 #: The model's texture distance, as a share of its noise twins'.
 NOISE_SHARE = 0.8
+#: Issue 35: the classifier tells the renders from held-out rain at most this often.
+CLASSIFIER_ACCURACY = 0.80
 
 
 def corpus() -> list[Path]:
@@ -84,5 +89,6 @@ def test_default_renderings_meet_issue_35_bars_against_held_out_rain(tmp_path):
     per_seed = [c["modulation_peak_db"] for c in model["candidates"]]
     assert all(line is not None and line <= MODULATION_LINE_DB for line in per_seed)
     assert overall["mean_distance"] <= NOISE_SHARE * noise["mean_distance"]
+    assert model["classifier"]["candidates"]["accuracy"] <= CLASSIFIER_ACCURACY
     # The yardstick is sound: real rain is nearer the reference than any render.
     assert real["overall"]["mean_distance"] < overall["mean_distance"]

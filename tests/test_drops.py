@@ -44,11 +44,97 @@ def test_drops_keep_the_power_and_put_it_in_sparse_clicks():
     np.testing.assert_array_equal(noise, again)
 
 
-@pytest.mark.parametrize("rate_hz, share, match", [(0.0, 0.1, "rate"), (float("nan"), 0.1, "rate"),
-                                                   (100.0, 1.0, "share"), (100.0, -0.1, "share")])
-def test_drops_refuse_impossible_values(rate_hz, share, match):
+@pytest.mark.parametrize("rate_hz, share, shared, match", [
+    (0.0, 0.1, 0.0, "rate"), (float("nan"), 0.1, 0.0, "rate"), (100.0, 1.0, 0.0, "share"),
+    (100.0, -0.1, 0.0, "share"), (100.0, 0.1, 1.5, "shared"), (100.0, 0.1, -0.1, "shared")])
+def test_drops_refuse_impossible_values(rate_hz, share, shared, match):
     with pytest.raises(ValueError, match=match):
-        Drops(rate_hz, share)
+        Drops(rate_hz, share, shared)
+    for spread_db in (-1.0, float("nan"), 41.0):
+        with pytest.raises(ValueError, match="spread"):
+            Drops(100.0, 0.1, level_spread_db=spread_db)
+
+
+def _clicks(noise: np.ndarray) -> set[int]:
+    return set(np.flatnonzero(np.abs(noise) > 5.0).tolist())  # a click is 8.1 out (share 0.3)
+
+
+def test_shared_drops_are_the_same_clicks_in_every_channel_and_each_channel_is_as_it_was():
+    rate = SPEC.sample_rate_hz
+    n = 20 * rate
+    own = Drops(rate_hz=200.0, share=0.3)
+    plain = excitation(np.random.default_rng(1), n, own, rate)
+    # Nothing shared: the common generator is not drawn from, the noise is as without it.
+    np.testing.assert_array_equal(
+        plain, excitation(np.random.default_rng(1), n, own, rate, np.random.default_rng(9)))
+    for shared in (0.5, 1.0):
+        drops = replace(own, shared=shared)
+        left, right = (excitation(np.random.default_rng(channel), n, drops, rate,
+                                  np.random.default_rng(9)) for channel in (1, 2))
+        for noise in (left, right):  # each channel: the same power and number of clicks
+            assert np.mean(noise.astype(np.float64) ** 2) == pytest.approx(1.0, rel=0.05)
+            assert len(_clicks(noise)) / 20 == pytest.approx(200.0, rel=0.1)
+        common = len(_clicks(left) & _clicks(right)) / len(_clicks(left))
+        assert common == pytest.approx(shared, abs=0.05)
+        both = sorted(_clicks(left) & _clicks(right))  # (a few own clicks coincide)
+        assert np.mean(np.sign(left[both]) == np.sign(right[both])) > 0.99
+        # Without a common generator (a training monitor, one channel) all are its own.
+        alone = excitation(np.random.default_rng(1), n, drops, rate)
+        assert len(_clicks(alone) & _clicks(left)) / len(_clicks(left)) < 0.01 + (1 - shared)
+
+
+def test_drops_store_the_shared_fraction_and_the_spread_only_when_not_0():
+    assert Drops(100.0, 0.2).to_dict() == {"rate_hz": 100.0, "share": 0.2}
+    assert Drops.from_dict({"rate_hz": 100.0, "share": 0.2}) == Drops(100.0, 0.2, 0.0, 0.0)
+    for drops in (Drops(100.0, 0.2, 0.25), Drops(100.0, 0.2, 0.25, 8.0)):
+        assert Drops.from_dict(json.loads(json.dumps(drops.to_dict()))) == drops
+    assert Drops(100.0, 0.2, 0.125, 4.0).summary() == (
+        "100 a second, 20 % of its power, levels spread 4 dB, 12.5 % shared by the channels")
+
+
+def test_drops_of_many_sizes_keep_the_power_and_reach_further():
+    rate = SPEC.sample_rate_hz
+    alike = Drops(rate_hz=200.0, share=0.3)
+    spread = replace(alike, level_spread_db=12.0)
+    n = 20 * rate
+    noise = excitation(np.random.default_rng(0), n, spread, rate)
+    assert np.mean(noise.astype(np.float64) ** 2) == pytest.approx(1.0, rel=0.1)
+    assert np.max(np.abs(noise)) > 2 * np.max(np.abs(excitation(np.random.default_rng(0), n,
+                                                                 alike, rate)))
+
+
+def test_a_recordings_mix_is_the_mean_of_its_channels(tmp_path):
+    from raingan.training.corpus import load_corpus
+
+    rng = np.random.default_rng(5)
+    stereo = 0.1 * rng.standard_normal((2 * SPEC.sample_rate_hz, 2)).astype(np.float32)
+    mono = 0.1 * rng.standard_normal(2 * SPEC.sample_rate_hz).astype(np.float32)
+    sf.write(tmp_path / "a[1].wav", stereo, SPEC.sample_rate_hz, subtype="FLOAT")
+    sf.write(tmp_path / "b.wav", mono, SPEC.sample_rate_hz, subtype="FLOAT")
+    corpus = load_corpus(tmp_path, SPEC)
+    assert corpus.names == ["a[1].wav[0]", "a[1].wav[1]", "b.wav"]
+    mixes = corpus.mixes()
+    assert len(mixes) == 2 and mixes[0].dtype == np.float32
+    np.testing.assert_allclose(mixes[0], stereo.mean(axis=1), atol=1e-7)
+    np.testing.assert_array_equal(mixes[1], mono)
+
+
+def test_a_stereo_streams_mix_keeps_the_clicks_its_channels_share():
+    from raingan.export.drop_fit import rendered_drop_statistics
+    from raingan.runtime.generator import default_model_path
+    from raingan.runtime.loop import render_loop
+
+    generator = load_model(default_model_path())
+    own = replace(generator.drops, shared=0.0)
+    alone, common = (rendered_drop_statistics(generator, replace(own, shared=shared), 2)
+                     for shared in (0.0, 1.0))
+    assert common[0] > alone[0] + 0.2 and common[1] > 1.5 * alone[1]
+    # Loops share them as streams do.
+    loop_alone, loop_common = (drop_statistics(render_loop(
+        generator.with_drops(replace(own, shared=shared)), 6.0,
+        sample_rate_hz=SPEC.sample_rate_hz, seed=3).samples.mean(axis=1), SPEC)
+        for shared in (0.0, 1.0))
+    assert loop_common[0] > loop_alone[0] + 0.1
 
 
 def test_the_fit_finds_the_drops_a_signal_was_made_with_and_none_in_gaussian_noise():
@@ -57,9 +143,15 @@ def test_the_fit_finds_the_drops_a_signal_was_made_with_and_none_in_gaussian_noi
     made = Drops(rate_hz=100.0, share=0.3)
     clicky = [excitation(rng, n, made, SPEC.sample_rate_hz) for _ in range(2)]
     assert fit_drops(clicky, SPEC) == made
-    assert fit_drops([rng.standard_normal(n)], SPEC) is None
-    kurtosis, tail = drop_statistics(clicky[0], SPEC)
-    assert kurtosis > 4 and tail > 1e-3
+    gaussian = fit_drops([rng.standard_normal(n)], SPEC)  # none, or next to none
+    assert gaussian is None or gaussian.share <= 0.05 and gaussian.level_spread_db == 0.0
+    kurtosis, tail, far_tail = drop_statistics(clicky[0], SPEC)
+    assert kurtosis > 4 and tail > 1e-3 and 0 < far_tail < tail
+    # Drops of many sizes: the far tail tells them from drops all alike (though not
+    # always which rate and spread: fewer drops spread less stand out much as more spread more).
+    spread = replace(made, level_spread_db=8.0)
+    assert fit_drops([excitation(rng, n, spread, SPEC.sample_rate_hz) for _ in range(2)],
+                     SPEC).level_spread_db > 0.0
     with pytest.raises(ValueError, match="samples"):
         drop_statistics(np.zeros(3000), SPEC)
 
@@ -70,8 +162,8 @@ def test_real_rain_has_drops_and_they_are_a_training_statistic():
     audio, rate = sf.read(DATA / "openclonk_stereo_rain.ogg", dtype="float32",
                           frames=10 * SPEC.sample_rate_hz)
     assert rate == SPEC.sample_rate_hz
-    kurtosis, _ = drop_statistics(audio[:, 0], SPEC)
-    gaussian, _ = drop_statistics(np.random.default_rng(2).standard_normal(audio.shape[0]), SPEC)
+    kurtosis = drop_statistics(audio[:, 0], SPEC)[0]
+    gaussian = drop_statistics(np.random.default_rng(2).standard_normal(audio.shape[0]), SPEC)[0]
     assert kurtosis > gaussian + 0.4
     # The judges of raingan.eval never read them: training and judging features stay apart.
     for module in Path(raingan.eval.__file__).parent.glob("*.py"):
@@ -99,7 +191,14 @@ def test_a_run_fits_its_drops_and_the_export_and_the_runtime_take_them(tmp_path,
     state = json.loads(next((tmp_path / "run" / "checkpoints").glob("*/state.json")).read_text())
     assert Drops.from_dict(state["drops"]) == made
     assert state["drop_statistics"] == pytest.approx(drop_statistics(clicks, SPEC), rel=0.05)
+    # One mono recording: its mix is its one channel.
+    assert state["mix_drop_statistics"] == state["drop_statistics"]
+    from raingan.training.checkpoint import CheckpointState
+
+    assert CheckpointState.from_dict(state).mix_drop_statistics == tuple(
+        state["mix_drop_statistics"])
     monkeypatch.setattr(drop_fit, "FIT_SEEDS", 2)  # a short fit: the tiny model is untrained
+    monkeypatch.setattr(drop_fit, "SHARED_FIT_SEEDS", 2)
     monkeypatch.setattr(drop_fit, "FIT_SECONDS", 3.0)
     exported = export_model(tmp_path / "run", tmp_path / "m.onnx", colour_seconds=0)
     model = load_model(exported.path)
@@ -141,15 +240,16 @@ def test_a_run_fits_its_drops_and_the_export_and_the_runtime_take_them(tmp_path,
 
 
 def test_the_bundled_model_has_the_drops_of_its_training_audio(tmp_path):
-    # Fitted through its runtime to its training thirds' statistics: its renders hold them,
-    # and the fit on the excitation alone (200 a second, 10 %) falls short of them.
-    from raingan.export.drop_fit import rendered_drop_statistics
+    # Fitted through its runtime to its training thirds' statistics: its renders hold them;
+    # the fit on the excitation alone (200 a second, 10 %) falls short of them, and drops all
+    # alike (the best of them: 1600 a second, 50 %) never reach the far tail.
+    from raingan.export.drop_fit import SHARED_FIT_SEEDS, rendered_drop_statistics
     from raingan.export.stream_export import training_corpus
     from raingan.runtime.generator import default_model_path
     from raingan.training.drops import pooled_drop_statistics, statistics_distance
 
     generator = load_model(default_model_path())
-    assert generator.drops == Drops(rate_hz=1600.0, share=0.5)
+    assert generator.drops == Drops(rate_hz=800.0, share=0.1, shared=0.125, level_spread_db=8.0)
     data = tmp_path / "data"
     data.mkdir()
     for path in DATA.iterdir():
@@ -157,26 +257,50 @@ def test_the_bundled_model_has_the_drops_of_its_training_audio(tmp_path):
             (data / path.name).symlink_to(path)
     corpus = training_corpus(generator.path, generator.metadata, data, 0.6666)
     target = pooled_drop_statistics(corpus.signals, generator.spec)
-    assert statistics_distance(rendered_drop_statistics(generator, generator.drops), target) < 0.05
-    assert statistics_distance(rendered_drop_statistics(generator, Drops(200.0, 0.1)),
-                               target) > 0.5
+    assert statistics_distance(rendered_drop_statistics(generator, generator.drops), target) < 0.1
+    for alike in (Drops(200.0, 0.1), Drops(1600.0, 0.5)):
+        assert statistics_distance(rendered_drop_statistics(generator, alike), target) > 5.0
+    # A mono mix of its stereo renders holds the training recordings' mixes' statistics;
+    # with no click shared by the channels it would fall short of them.
+    mixes = pooled_drop_statistics(corpus.mixes(), generator.spec)
+    shared, unshared = (statistics_distance(rendered_drop_statistics(
+        generator, drops, 2, SHARED_FIT_SEEDS), mixes)
+        for drops in (generator.drops, replace(generator.drops, shared=0.0)))
+    assert shared < 0.05 and unshared > 2 * shared
 
 
 def test_nearest_drops_searches_every_candidate():
-    from raingan.training.drops import RATES_HZ, SHARES, nearest_drops, statistics_distance
+    from raingan.training.drops import (LEVEL_SPREADS_DB, RATES_HZ, SHARES, nearest_drops,
+                                        statistics_distance)
 
     measured = []
 
-    def measure(drops: Drops) -> tuple[float, float]:
+    def measure(drops: Drops) -> tuple[float, float, float]:
         measured.append(drops)
-        return 3.0 + drops.share * drops.rate_hz / 100.0, 1e-4 * (1.0 + drops.share)
+        return (3.0 + drops.share * drops.rate_hz / 100.0, 1e-4 * (1.0 + drops.share),
+                1e-5 * (1.0 + drops.level_spread_db))
 
-    target = measure(Drops(400.0, 0.2))
+    target = measure(Drops(400.0, 0.2, level_spread_db=4.0))
     measured.clear()
-    assert nearest_drops(target, measure) == (Drops(400.0, 0.2), 0.0)
-    assert len(measured) == len(RATES_HZ) * len(SHARES)
-    assert nearest_drops((3.0, 1e-4), measure) == (None, 0.0)  # Gaussian noise is nearest
-    assert statistics_distance((3.0, 0.0), (3.0, 0.0)) == 0.0  # a tail of none is finite
+    assert nearest_drops(target, measure) == (Drops(400.0, 0.2, level_spread_db=4.0), 0.0)
+    # Every rate, share and spread, and Gaussian noise (a share of 0) once.
+    assert len(measured) == len(set(measured)) == (
+        len(RATES_HZ) * (len(SHARES) - 1) * len(LEVEL_SPREADS_DB) + 1)
+    assert nearest_drops((3.0, 1e-4, 1e-5), measure) == (None, 0.0)  # Gaussian noise is nearest
+    assert statistics_distance((3.0, 0.0, 0.0), (3.0, 0.0, 0.0)) == 0.0  # none is finite
+    with pytest.raises(ValueError):
+        statistics_distance((3.0, 1e-4), (3.0, 1e-4, 1e-5))  # (an old checkpoint's pair)
+
+
+def test_statistics_stored_before_the_far_tail_are_not_fitted_to():
+    from types import SimpleNamespace
+
+    from raingan.export.drop_fit import DropTarget, drop_target
+
+    old = SimpleNamespace(drop_statistics=(3.4, 3e-4), mix_drop_statistics=None)
+    assert drop_target(Path("run"), old, None) is None
+    new = SimpleNamespace(drop_statistics=(3.4, 3e-4, 4e-5), mix_drop_statistics=(3.3, 3e-4))
+    assert drop_target(Path("run"), new, None) == DropTarget((3.4, 3e-4, 4e-5), None)
 
 
 def test_pooled_statistics_weigh_by_length_and_need_five_windows():
@@ -187,9 +311,11 @@ def test_pooled_statistics_weigh_by_length_and_need_five_windows():
     clicky = excitation(rng, n, Drops(100.0, 0.3), SPEC.sample_rate_hz)
     assert pooled_drop_statistics([clicky], SPEC) == pytest.approx(drop_statistics(clicky, SPEC))
     assert pooled_drop_statistics([np.zeros(5 * SPEC.win_length)], SPEC) is None
-    mixed = pooled_drop_statistics([clicky, rng.standard_normal(n)], SPEC)
-    assert drop_statistics(rng.standard_normal(n), SPEC)[0] < mixed[0] < drop_statistics(
-        clicky, SPEC)[0]
+    plain = rng.standard_normal(2 * n)
+    mixed = pooled_drop_statistics([clicky, plain], SPEC)  # as of one signal: by length
+    expected = (np.array(drop_statistics(clicky, SPEC)) + 2 * np.array(
+        drop_statistics(plain, SPEC))) / 3
+    assert mixed == pytest.approx(tuple(expected))
 
 
 def test_export_fits_the_drops_through_the_runtime(tiny_stream_model, tmp_path, monkeypatch):
@@ -199,13 +325,18 @@ def test_export_fits_the_drops_through_the_runtime(tiny_stream_model, tmp_path, 
     # The tiny run trained on Gaussian noise and stored its statistics.
     run_state = json.loads(next((tiny_stream_model.parent / "run").glob(
         "checkpoints/*/state.json")).read_text())
-    assert len(run_state["drop_statistics"]) == 2
+    assert len(run_state["drop_statistics"]) == len(run_state["mix_drop_statistics"]) == 3
     # A target that is the runtime's own with known drops: the fit must find those.
     monkeypatch.setattr(drop_fit, "FIT_SEEDS", 1)
+    monkeypatch.setattr(drop_fit, "SHARED_FIT_SEEDS", 1)
     monkeypatch.setattr(drop_fit, "FIT_SECONDS", 2.0)
     made = Drops(400.0, 0.3)
     target = drop_fit.rendered_drop_statistics(generator, made)
-    assert drop_fit.fit_rendered_drops(generator, target) == (made, 0.0)
+    assert drop_fit.fit_rendered_drops(generator, drop_fit.DropTarget(target)) == (made, 0.0)
+    # And the mix of a stereo render made with half the clicks shared: the fit finds that.
+    half = replace(made, shared=0.5)
+    mix = drop_fit.rendered_drop_statistics(generator, half, channels=2)
+    assert drop_fit.fit_rendered_drops(generator, drop_fit.DropTarget(target, mix)) == (half, 0.0)
     assert generator.with_drops(made).drops == made and generator.drops != made
     # The runtime smears clicks: its renders stand out less than the excitation alone.
     alone = drop_statistics(excitation(np.random.default_rng(0), 10 * SPEC.sample_rate_hz, made,
@@ -219,6 +350,7 @@ def test_a_refit_of_an_exported_model_replaces_its_drops_whole(tiny_stream_model
     from raingan.export.stream_export import _load_stream_model, _save
 
     monkeypatch.setattr(drop_fit, "FIT_SEEDS", 1)
+    monkeypatch.setattr(drop_fit, "SHARED_FIT_SEEDS", 1)
     monkeypatch.setattr(drop_fit, "FIT_SECONDS", 2.0)
     model_path = tmp_path / "model.onnx"
     shutil.copy(tiny_stream_model, model_path)
@@ -228,7 +360,8 @@ def test_a_refit_of_an_exported_model_replaces_its_drops_whole(tiny_stream_model
     fraction = json.loads((run / "run.json").read_text())["train_fraction"]
     before, after, target = drop_fit.fit_stream_rendered_drops(
         model_path, tiny_stream_model.parent / "data", fraction)
-    assert before == Drops(1600.0, 0.6) and target[0] < 3.2  # the tiny run's data: Gaussian
+    assert before == Drops(1600.0, 0.6) and target.channel[0] < 3.2  # the tiny run's data:
+    assert target.mix is not None  # Gaussian noise
     assert load_model(model_path).drops == after != before
     props = {p.key for p in onnx.load(str(model_path)).metadata_props}
     assert ("raingan.drops" in props) == (after is not None)

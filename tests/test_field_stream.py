@@ -12,7 +12,7 @@ import soundfile as sf
 from raingan.core.level_smoothing import level_pole, smooth_levels
 from raingan.core.model_meta import ModelFormatError
 from raingan.core.phase import STREAM_PHASE, reconstruct, spectral_convergence_db
-from raingan.core.speckle import speckle_and_phase, speckle_db
+from raingan.core.speckle import Drops, speckle_and_phase, speckle_db
 from raingan.core.spec import SpectralSpec
 from raingan.runtime.field import FieldStream, closed_field_images
 from raingan.runtime.generator import load_model
@@ -79,10 +79,11 @@ def test_windows_of_one_field_continue_each_other_exactly(tiny_stream_model):
         np.testing.assert_array_equal(before[-fade:], after[:fade])
 
 
-def test_a_stream_does_not_depend_on_how_it_is_called(tiny_stream_model):
-    generator = load_model(tiny_stream_model)
-    one = FieldStream(generator, np.random.default_rng(9), 0.9, 3.0)
-    other = FieldStream(generator, np.random.default_rng(9), 0.9, 3.0)
+@pytest.mark.parametrize("drops", [None, Drops(400.0, 0.3, shared=0.5, level_spread_db=8.0)])
+def test_a_stream_does_not_depend_on_how_it_is_called(tiny_stream_model, drops):
+    generator = load_model(tiny_stream_model).with_drops(drops)
+    one, other = (FieldStream(generator, np.random.default_rng(9), 0.9, 3.0,
+                              clicks=np.random.default_rng(4)) for _ in range(2))
     a = [one.next_images(1) for _ in range(5)]
     b = [other.next_images(2), other.next_images(3)]
     for part in (0, 1):  # images, then phases

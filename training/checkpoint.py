@@ -52,9 +52,12 @@ class CheckpointState:
     written before they existed; ``level_spread_db``: per band of rows, the training crops'
     frame-to-frame spread of band levels (:func:`.selection.level_spread_db`), which export
     fits the runtime's level smoothing to, None where the run scored no checkpoints or
-    before it existed; ``drop_statistics``: the training audio's (kurtosis, tail fraction),
+    before it existed; ``drop_statistics``: the training audio's (kurtosis, tail fractions),
     :func:`.drops.pooled_drop_statistics`, which export fits the drops to through the
-    runtime, None for chunk runs and before it existed)."""
+    runtime, None for chunk runs and before it existed; ``mix_drop_statistics``: the same of
+    each recording's mono mix (:meth:`.corpus.Corpus.mixes`), which export fits the share of
+    drops the channels have in common to, None as ``drop_statistics`` and before it
+    existed)."""
 
     step: int
     spec: SpectralSpec
@@ -66,7 +69,8 @@ class CheckpointState:
     colour_db: tuple[float, ...] | None = None
     drops: Drops | None = None
     level_spread_db: tuple[float, ...] | None = None
-    drop_statistics: tuple[float, float] | None = None
+    drop_statistics: tuple[float, ...] | None = None
+    mix_drop_statistics: tuple[float, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = {"format": CHECKPOINT_FORMAT, "step": self.step, "spec": self.spec.to_dict(),
@@ -84,6 +88,8 @@ class CheckpointState:
             data["level_spread_db"] = [round(v, 4) for v in self.level_spread_db]
         if self.drop_statistics is not None:
             data["drop_statistics"] = list(self.drop_statistics)
+        if self.mix_drop_statistics is not None:
+            data["mix_drop_statistics"] = list(self.mix_drop_statistics)
         return data
 
     @classmethod
@@ -93,6 +99,7 @@ class CheckpointState:
         ceiling, average_from = data.get("ceiling_db"), data.get("average_from_step")
         colour, drops = data.get("colour_db"), data.get("drops")
         spread, statistics = data.get("level_spread_db"), data.get("drop_statistics")
+        mix_statistics = data.get("mix_drop_statistics")
         return cls(step=int(data["step"]), spec=SpectralSpec.from_dict(data["spec"]),
                    config=TrainConfig.from_dict(data["config"]),
                    data_fingerprint=str(data["data_fingerprint"]), backend=str(data["backend"]),
@@ -101,8 +108,13 @@ class CheckpointState:
                    colour_db=None if colour is None else tuple(float(v) for v in colour),
                    drops=None if drops is None else Drops.from_dict(drops),
                    level_spread_db=None if spread is None else tuple(float(v) for v in spread),
-                   drop_statistics=(None if statistics is None
-                                    else (float(statistics[0]), float(statistics[1]))))
+                   drop_statistics=_statistics(statistics),
+                   mix_drop_statistics=_statistics(mix_statistics))
+
+
+def _statistics(values: Any) -> tuple[float, ...] | None:
+    """Stored drop statistics (kurtosis, tail fractions), or None."""
+    return None if values is None else tuple(float(v) for v in values)
 
 
 def checkpoint_folder(run_dir: Path) -> Path:

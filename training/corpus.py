@@ -63,6 +63,16 @@ class Corpus:
     def total_s(self) -> float:
         return sum(s.shape[0] for s in self.signals) / self.sample_rate_hz
 
+    def mixes(self) -> list[np.ndarray]:
+        """One mono mix per recording, the mean of its used channels, shape (n_samples,),
+        float32: what a listener on one speaker hears of it (a mono file's is its signal)."""
+        by_file: dict[str, list[np.ndarray]] = {}
+        for name, signal in zip(self.names, self.signals):
+            by_file.setdefault(name.rsplit("[", 1)[0] if name.endswith("]") else name,
+                               []).append(signal)
+        return [np.mean(channels, axis=0, dtype=np.float32) if len(channels) > 1 else channels[0]
+                for channels in by_file.values()]
+
 
 def load_corpus(folder: str | Path, spec: SpectralSpec, train_fraction: float = 1.0) -> Corpus:
     """Read every audio file in ``folder`` (not recursive), resampled to the spec's rate.

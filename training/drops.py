@@ -14,6 +14,7 @@ envelopes' modulation, spectral shape), on held-out audio.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable, Sequence
 
 import numpy as np
@@ -25,16 +26,23 @@ from ..core.stft import hann_window
 
 #: The band whose samples are measured, Hz: where drops stand out from the rain's bed.
 DROP_BAND_HZ = (2000.0, 8000.0)
-#: How far out a sample must stand, in its window's rms, to count in the tail fraction.
-TAIL_RMS = 4.0
-#: Candidate drop rates (Hz) and power shares; a share of 0 is plain Gaussian noise.
+#: How far out a sample must stand, in its window's rms, to count in the tail fraction; and
+#: in the far tail, where only big drops reach.
+TAIL_RMS, FAR_TAIL_RMS = 4.0, 6.0
+#: Candidate drop rates (Hz), power shares (a share of 0 is plain Gaussian noise) and spreads
+#: of the drops' levels (dB).
 RATES_HZ = (25.0, 50.0, 100.0, 200.0, 400.0, 800.0, 1600.0)
 SHARES = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
+LEVEL_SPREADS_DB = (0.0, 4.0, 8.0, 12.0)
+#: (kurtosis, tail fraction, far tail fraction), see :func:`drop_statistics`.
+DropStatistics = tuple[float, float, float]
+#: Candidate fractions of the drops every channel shares (:attr:`Drops.shared`).
+SHARED = (0.0, 0.125, 0.25, 0.5, 0.75, 1.0)
 #: Seconds of each candidate's excitation simulated.
 SIMULATED_S = 10.0
 
 
-def drop_statistics(x: np.ndarray, spec: SpectralSpec) -> tuple[float, float]:
+def drop_statistics(x: np.ndarray, spec: SpectralSpec) -> DropStatistics:
     """How impulsive a signal is inside one STFT window.
 
     The signal is band-passed to :data:`DROP_BAND_HZ` and divided by its own rms over a
@@ -46,8 +54,9 @@ def drop_statistics(x: np.ndarray, spec: SpectralSpec) -> tuple[float, float]:
 
     Returns
     -------
-    (kurtosis, tail): the normalised samples' kurtosis (Gaussian noise: about 3, a little
-    less after the normalisation) and the fraction beyond :data:`TAIL_RMS` times their rms
+    (kurtosis, tail, far tail): the normalised samples' kurtosis (Gaussian noise: about 3, a
+    little less after the normalisation) and the fractions beyond :data:`TAIL_RMS` and
+    :data:`FAR_TAIL_RMS` times their rms (how many drops stand out, and how far)
     """
     sos = signal.butter(4, DROP_BAND_HZ, btype="band", fs=spec.sample_rate_hz, output="sos")
     band = signal.sosfilt(sos, np.asarray(x, dtype=np.float64))
@@ -59,42 +68,61 @@ def drop_statistics(x: np.ndarray, spec: SpectralSpec) -> tuple[float, float]:
     if z.size < spec.win_length:
         raise ValueError(f"drop statistics need more than {2 * edge + spec.win_length} samples")
     power = float(np.mean(z * z))
-    return float(np.mean(z ** 4) / power ** 2), float(np.mean(np.abs(z) > TAIL_RMS * np.sqrt(power)))
+    out = np.abs(z) / np.sqrt(power)
+    return (float(np.mean(z ** 4) / power ** 2), float(np.mean(out > TAIL_RMS)),
+            float(np.mean(out > FAR_TAIL_RMS)))
 
 
 def pooled_drop_statistics(signals: Sequence[np.ndarray], spec: SpectralSpec
-                           ) -> tuple[float, float] | None:
-    """The signals' :func:`drop_statistics`, pooled in logarithms and weighted by length;
-    None when no signal is long enough (five windows)."""
+                           ) -> DropStatistics | None:
+    """The signals' :func:`drop_statistics` as of one signal: each averaged over the signals,
+    weighted by length; None when no signal is long enough (five windows)."""
     measured = [(drop_statistics(x, spec), x.shape[0]) for x in signals
                 if x.shape[0] > 5 * spec.win_length]
     if not measured:
         return None
-    weights = np.array([n for _, n in measured], dtype=np.float64)
-    kurtosis = np.exp(np.average(np.log([k for (k, _), _ in measured]), weights=weights))
-    tail = np.exp(np.average(np.log([max(t, 1e-7) for (_, t), _ in measured]), weights=weights))
-    return float(kurtosis), float(tail)
+    pooled = np.average([m for m, _ in measured], axis=0, weights=[n for _, n in measured])
+    return tuple(float(v) for v in pooled)
 
 
-def statistics_distance(measured: tuple[float, float], target: tuple[float, float]) -> float:
-    """Sum of squared log ratios of kurtosis and tail fraction."""
-    return float(np.log(measured[0] / target[0]) ** 2
-                 + np.log(max(measured[1], 1e-7) / max(target[1], 1e-7)) ** 2)
+def statistics_distance(measured: DropStatistics, target: DropStatistics) -> float:
+    """Sum of squared log ratios of the statistics (fractions floored at 1e-7: one sample
+    in ten million)."""
+    return float(sum(np.log(max(m, 1e-7) / max(t, 1e-7)) ** 2
+                     for m, t in zip(measured, target, strict=True)))
 
 
-def nearest_drops(target: tuple[float, float],
-                  measure: Callable[[Drops], tuple[float, float]]) -> tuple[Drops | None, float]:
-    """The candidate (:data:`RATES_HZ` x :data:`SHARES`) whose ``measure`` is nearest
-    ``target`` by :func:`statistics_distance`, None when plain Gaussian noise (share 0) is;
-    and its distance."""
+def candidate_drops() -> list[Drops]:
+    """Every candidate: :data:`RATES_HZ` x :data:`SHARES` x :data:`LEVEL_SPREADS_DB`, a share
+    of 0 (plain Gaussian noise) once."""
+    return [Drops(RATES_HZ[0], 0.0)] + [
+        Drops(rate_hz, share, level_spread_db=spread_db)
+        for rate_hz in RATES_HZ for share in SHARES if share > 0.0
+        for spread_db in LEVEL_SPREADS_DB]
+
+
+def nearest_drops(target: DropStatistics, measure: Callable[[Drops], DropStatistics]
+                  ) -> tuple[Drops | None, float]:
+    """The candidate (:func:`candidate_drops`) whose ``measure`` is nearest ``target`` by
+    :func:`statistics_distance`, None when plain Gaussian noise (share 0) is; and its
+    distance."""
     best, best_distance = None, np.inf
-    for rate_hz in RATES_HZ:
-        for share in SHARES:
-            drops = Drops(rate_hz, share)
-            distance = statistics_distance(measure(drops), target)
-            if distance < best_distance:
-                best, best_distance = drops, distance
+    for drops in candidate_drops():
+        distance = statistics_distance(measure(drops), target)
+        if distance < best_distance:
+            best, best_distance = drops, distance
     return (None if best is None or best.share == 0.0 else best), float(best_distance)
+
+
+def nearest_shared(drops: Drops, target: DropStatistics,
+                   measure: Callable[[Drops], DropStatistics]) -> tuple[Drops, float]:
+    """``drops`` with the fraction in common (:data:`SHARED`) whose ``measure`` (of a mono mix
+    of the channels) is nearest ``target`` (the recordings' mixes') by
+    :func:`statistics_distance`; and its distance."""
+    candidates = [replace(drops, shared=shared) for shared in SHARED]
+    distances = [statistics_distance(measure(candidate), target) for candidate in candidates]
+    best = int(np.argmin(distances))
+    return candidates[best], float(distances[best])
 
 
 def fit_drops(signals: Sequence[np.ndarray], spec: SpectralSpec, seed: int = 0
@@ -105,7 +133,7 @@ def fit_drops(signals: Sequence[np.ndarray], spec: SpectralSpec, seed: int = 0
     target = pooled_drop_statistics(signals, spec)
     if target is None:
         return None
-    rng = np.random.default_rng(seed)
     n_samples = int(SIMULATED_S * spec.sample_rate_hz)
-    return nearest_drops(target, lambda drops: drop_statistics(
-        excitation(rng, n_samples, drops, spec.sample_rate_hz), spec))[0]
+    # The same random draws for every candidate, so that they differ by their drops only.
+    return nearest_drops(target, lambda drops: drop_statistics(excitation(
+        np.random.default_rng(seed), n_samples, drops, spec.sample_rate_hz), spec))[0]

@@ -189,6 +189,10 @@ class Speckle(keras.layers.Layer):
         # One uniform draw gives both the hit (u < p) and its sign (which half of [0, p)).
         u = keras.random.uniform((batch, samples), seed=self.seed)
         clicks = ops.where(u < 0.5 * probability, -1.0, ops.where(u < probability, 1.0, 0.0))
+        sigma = self.drops.level_spread_db * float(np.log(10.0)) / 20.0
+        if sigma > 0.0:  # log-normal sizes, mean square 1, as the runtime's
+            clicks = clicks * ops.exp(sigma * keras.random.normal((batch, samples),
+                                                                   seed=self.seed) - sigma ** 2)
         return (noise * float(np.sqrt(1.0 - self.drops.share))
                 + clicks * float(np.sqrt(self.drops.share / probability)))
 

@@ -164,11 +164,12 @@ def train(request: TrainRequest) -> TrainResult:
     ceiling_db = corpus_ceiling_db(corpus, spec, config.gain_db)
     colour_db = corpus_colour_db(corpus)
     drops = fit_drops(corpus.signals, spec) if config.architecture == "stream" else None
-    drop_statistics = (pooled_drop_statistics(corpus.signals, spec)
-                       if config.architecture == "stream" else None)
+    drop_statistics = mix_drop_statistics = None
+    if config.architecture == "stream":
+        drop_statistics = pooled_drop_statistics(corpus.signals, spec)
+        mix_drop_statistics = pooled_drop_statistics(corpus.mixes(), spec)
     if drops is not None:
-        log.info("drops in the speckle: %.0f a second, %.0f %% of its power", drops.rate_hz,
-                 100 * drops.share)
+        log.info("drops in the speckle: %s", drops.summary())
     cochlear = target = None
     if config.hears_images and config.g_texture_audio:
         cochlear = CochlearTexture.for_spec(spec)
@@ -229,7 +230,7 @@ def train(request: TrainRequest) -> TrainResult:
                                ceiling_db, None if average is None else average.first_step,
                                colour_db, drops,
                                None if selection is None else tuple(selection.real_db.tolist()),
-                               drop_statistics)
+                               drop_statistics, mix_drop_statistics)
 
     run_log, scorer = RunLog(run_dir), SampleScorer(corpus, spec, config, ceiling_db, drops)
     last_checkpoint = checkpoint

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from raingan.core import limits
+from raingan.core.speckle import Drops
 
 from ..training.config import PRESETS
 from .common import EXIT_BAD_INPUT, load_spec, ranged
@@ -295,8 +296,7 @@ def _export(args: argparse.Namespace) -> int:
               f", levels smoothed over {result.level_smoothing_frames:g} frames")
     drops = ("" if not result.drops_fitted else
              ", drops fitted: none" if result.drops is None else
-             f", drops fitted: {result.drops['rate_hz']:g} a second, "
-             f"{100 * result.drops['share']:g} % of the power")
+             f", drops fitted: {Drops.from_dict(result.drops).summary()}")
     print(f"wrote {result.path} (step {result.step}{chosen}, {result.weights} weights, "
           f"{result.n_nodes} nodes, parity {result.max_abs_difference:.2g}{int8}{levels}"
           f"{drops})")

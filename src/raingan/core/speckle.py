@@ -91,40 +91,87 @@ class Drops:
     rate_hz : mean number of impulses per second (a Poisson process), > 0
     share : fraction of the excitation's power in the impulses, in [0, 1); the rest is
         white Gaussian noise
+    shared : fraction of the impulses common to every channel of a stream, in [0, 1]: the
+        same clicks, at the same samples with the same signs (one drop heard by both
+        microphones); the rest are each channel's own. Each channel's excitation is the same
+        whatever it is; the channels' mix keeps more of its clicks the more are shared.
+    level_spread_db : standard deviation of the impulses' levels, dB, >= 0: big drops and
+        small ones (log-normal amplitudes, their mean power kept); 0: all alike
     """
 
     rate_hz: float
     share: float
+    shared: float = 0.0
+    level_spread_db: float = 0.0
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.rate_hz) and self.rate_hz > 0):
             raise ValueError(f"drop rate must be a positive number of Hz, got {self.rate_hz}")
         if not 0.0 <= self.share < 1.0:
             raise ValueError(f"drop share must be in [0, 1), got {self.share}")
+        if not 0.0 <= self.shared <= 1.0:
+            raise ValueError(f"shared drops must be a fraction in [0, 1], got {self.shared}")
+        if not (math.isfinite(self.level_spread_db) and 0.0 <= self.level_spread_db <= 40.0):
+            raise ValueError(f"drop level spread must be 0-40 dB, got {self.level_spread_db}")
 
     def to_dict(self) -> dict[str, float]:
-        return {"rate_hz": self.rate_hz, "share": self.share}
+        """The drops as a dict; ``shared`` and ``level_spread_db`` only when not 0 (older
+        readers know the rest)."""
+        data = {"rate_hz": self.rate_hz, "share": self.share}
+        for key in ("shared", "level_spread_db"):
+            if getattr(self, key) != 0.0:
+                data[key] = getattr(self, key)
+        return data
+
+    def summary(self) -> str:
+        """The drops in words, e.g. "100 a second, 30 % of its power, levels spread 4 dB"."""
+        text = f"{self.rate_hz:g} a second, {100 * self.share:g} % of its power"
+        if self.level_spread_db:
+            text += f", levels spread {self.level_spread_db:g} dB"
+        if self.shared:
+            text += f", {100 * self.shared:g} % shared by the channels"
+        return text
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Drops":
-        return cls(rate_hz=float(data["rate_hz"]), share=float(data["share"]))
+        return cls(rate_hz=float(data["rate_hz"]), share=float(data["share"]),
+                   shared=float(data.get("shared", 0.0)),
+                   level_spread_db=float(data.get("level_spread_db", 0.0)))
 
 
 def excitation(rng: np.random.Generator, n_samples: int, drops: Drops | None,
-               sample_rate_hz: float) -> np.ndarray:
+               sample_rate_hz: float, common: np.random.Generator | None = None
+               ) -> np.ndarray:
     """White noise of unit power to take the speckle from, shape (n_samples,), float32.
 
     Without ``drops`` it is standard normal (one draw of ``n_samples``). With them, a
     ``1 - share`` part of its power is Gaussian and a ``share`` part single-sample impulses
-    of random sign at ``rate_hz`` on average: the same flat mean spectrum, but each impulse
-    is one click, spread over the frames whose windows hold it, in the right place.
+    of random sign (and log-normal size, ``level_spread_db``) at ``rate_hz`` on average: the
+    same flat mean spectrum, but each impulse is one click, spread over the frames whose
+    windows hold it, in the right place.
+
+    Parameters
+    ----------
+    common : the clicks every channel shares: a generator in the same state for every
+        channel of a stream, called with the same ``n_samples`` in turn. A ``drops.shared``
+        part of the impulses comes from it, the rest from ``rng``. None: all from ``rng``.
     """
     gaussian = rng.standard_normal(n_samples, dtype=np.float32)
     if drops is None or drops.share == 0.0:
         return gaussian
     probability = min(drops.rate_hz / sample_rate_hz, 1.0)
-    hits = np.flatnonzero(rng.random(n_samples) < probability)
-    signs = rng.integers(0, 2, hits.size).astype(np.float32) * 2.0 - 1.0
+    shared = 0.0 if common is None else drops.shared
     noise = gaussian * np.float32(math.sqrt(1.0 - drops.share))
-    noise[hits] += signs * np.float32(math.sqrt(drops.share / probability))
+    amplitude = np.float32(math.sqrt(drops.share / probability))
+    sources = [(rng, probability * (1.0 - shared))]
+    if shared > 0.0:
+        sources.append((common, probability * shared))
+    sigma = drops.level_spread_db * math.log(10.0) / 20.0  # of the amplitudes' logarithm
+    for source, rate in sources:
+        hits = np.flatnonzero(source.random(n_samples) < rate)
+        signs = source.integers(0, 2, hits.size).astype(np.float32) * 2.0 - 1.0
+        if sigma > 0.0:  # log-normal, its mean square 1: exp(2 sigma g - 2 sigma^2)
+            signs *= np.exp(sigma * source.standard_normal(hits.size) - sigma * sigma
+                            ).astype(np.float32)
+        noise[hits] += signs * amplitude
     return noise
