@@ -197,9 +197,9 @@ def test_a_run_fits_its_drops_and_the_export_and_the_runtime_take_them(tmp_path,
 
     assert CheckpointState.from_dict(state).mix_drop_statistics == tuple(
         state["mix_drop_statistics"])
-    monkeypatch.setattr(drop_fit, "FIT_SEEDS", 2)  # a short fit: the tiny model is untrained
-    monkeypatch.setattr(drop_fit, "SHARED_FIT_SEEDS", 2)
-    monkeypatch.setattr(drop_fit, "FIT_SECONDS", 3.0)
+    monkeypatch.setattr(drop_fit, "FIT_SEEDS", 1)  # a short fit: the tiny model is untrained
+    monkeypatch.setattr(drop_fit, "SHARED_FIT_SEEDS", 1)
+    monkeypatch.setattr(drop_fit, "FIT_SECONDS", 2.0)
     exported = export_model(tmp_path / "run", tmp_path / "m.onnx", colour_seconds=0)
     model = load_model(exported.path)
     path = exported.path

@@ -62,15 +62,17 @@ def drop_statistics(x: np.ndarray, spec: SpectralSpec) -> DropStatistics:
     band = signal.sosfilt(sos, np.asarray(x, dtype=np.float64))
     window = hann_window(spec.win_length).astype(np.float64)
     window /= window.sum()
-    level = np.sqrt(np.maximum(signal.fftconvolve(band * band, window, mode="same"), 0.0)) + 1e-12
+    # Overlap-add: a long signal and a short window (twice as fast as one FFT of the whole).
+    level = np.sqrt(np.maximum(signal.oaconvolve(band * band, window, mode="same"), 0.0)) + 1e-12
     edge = 2 * spec.win_length  # the filter's and the window's start-up
     z = (band / level)[edge:band.shape[0] - edge]
     if z.size < spec.win_length:
         raise ValueError(f"drop statistics need more than {2 * edge + spec.win_length} samples")
-    power = float(np.mean(z * z))
-    out = np.abs(z) / np.sqrt(power)
-    return (float(np.mean(z ** 4) / power ** 2), float(np.mean(out > TAIL_RMS)),
-            float(np.mean(out > FAR_TAIL_RMS)))
+    squared = z * z  # (products, not powers: ``z ** 4`` costs as much as the rest together)
+    power = float(np.mean(squared))
+    return (float(np.mean(squared * squared) / power ** 2),
+            float(np.count_nonzero(squared > TAIL_RMS ** 2 * power) / z.size),
+            float(np.count_nonzero(squared > FAR_TAIL_RMS ** 2 * power) / z.size))
 
 
 def pooled_drop_statistics(signals: Sequence[np.ndarray], spec: SpectralSpec
