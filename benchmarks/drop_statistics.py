@@ -2,11 +2,12 @@
 fitted to, against its training audio's.
 
 Prints the training audio's pooled :func:`raingan.training.drops.drop_statistics` (kurtosis
-and tail fractions of a 2-8 kHz band against its own window's level, per channel; the first
+and tail fractions of the 1-3, 2-8 and 6-11 kHz bands against their own window's level, per
+channel; the first
 TRAIN_FRACTION of each recording in DATA, checked against the model's data fingerprint),
 then the same statistic of the model's one-channel renders
 (:func:`raingan.export.drop_fit.rendered_drop_statistics`) with no drops, with each
-``--drops RATE/SHARE[/SHARED[/SPREAD_DB]]`` given, and with the model's own, each with its
+``--drops RATE/SHARE[/SHARED[/SPREAD_DB[/TILT_DB_PER_OCTAVE]]]`` given, and with the model's own, each with its
 distance from the training audio's (:func:`raingan.training.drops.statistics_distance`).
 Then the same of each recording's mono mix, and of the mono mix of the model's stereo
 renders with its drops and each fraction of them shared by the channels
@@ -28,7 +29,7 @@ from raingan.export.drop_fit import (SHARED_FIT_SEEDS, corpus_drop_target,
                                      rendered_drop_statistics)
 from raingan.export.stream_export import training_corpus
 from raingan.runtime.generator import load_model
-from raingan.training.drops import SHARED, statistics_distance
+from raingan.training.drops import DROP_BANDS_HZ, SHARED, in_band, statistics_distance
 
 
 def main() -> int:
@@ -37,7 +38,7 @@ def main() -> int:
     parser.add_argument("--model", help="exported streaming model (default: the bundled one)")
     parser.add_argument("--train-fraction", type=float, default=0.6666)
     parser.add_argument("--drops", nargs="*", default=[],
-                        metavar="RATE/SHARE[/SHARED[/SPREAD_DB]]")
+                        metavar="RATE/SHARE[/SHARED[/SPREAD_DB[/TILT]]]")
     args = parser.parse_args()
     generator = load_model(args.model)
     corpus = training_corpus(generator.path, generator.metadata, args.data, args.train_fraction)
@@ -66,8 +67,12 @@ def _label(drops: Drops | None) -> str:
 
 
 def _text(statistics) -> str:
-    kurtosis, tail, far = statistics
-    return f"kurtosis {kurtosis:.3f}, tails {tail:.2e} / {far:.2e}"
+    parts = []
+    for band, (low_hz, high_hz) in enumerate(DROP_BANDS_HZ):
+        kurtosis, tail, far = in_band(statistics, band)
+        parts.append(f"{low_hz / 1000:g}-{high_hz / 1000:g} kHz: kurtosis {kurtosis:.3f}, "
+                     f"tails {tail:.2e} / {far:.2e}")
+    return "; ".join(parts)
 
 
 if __name__ == "__main__":

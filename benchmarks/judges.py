@@ -5,7 +5,8 @@ Renders SECONDS of every seed with `raingan render` defaults, then runs `raingan
 engine with held-out real rain as the reference (what the model never trained on): the
 corpus's last thirds, or with ``--holdout DIR`` the whole recordings in DIR. The renders are
 the candidates and their coloured-noise twins the yardstick; the real baseline is the
-corpus's training thirds judged against the same reference.
+corpus's training thirds judged against the same reference; and, as the yardstick for a single
+seed, each recording's training third alone.
 
     python benchmarks/judges.py --seeds 0-19 [--seconds 60] [--model M.onnx] [--data DIR]
                                 [--holdout DIR]
@@ -88,6 +89,11 @@ def main() -> int:
     print(f"texture distance / the training thirds': model {model.overall.mean_distance / real_distance:.2f}x "
           f"(seeds' mean {np.mean(ratios):.2f}x, worst {np.max(ratios):.2f}x), noise twins "
           f"{model.noise_overall.mean_distance / real_distance:.2f}x")
+    # The yardstick for one seed: one real recording is one character too, and the reference
+    # pools them all, so each training third alone stands as far off as a seed may.
+    alone = [c.mean_distance / real_distance for c in real.candidates]
+    print(f"each recording's training third alone: mean {np.mean(alone):.2f}x, "
+          f"{np.min(alone):.2f}x to {np.max(alone):.2f}x")
     c = model.classifier
 
     def acc(test) -> str:

@@ -6,7 +6,11 @@ but the runtime smears some of each click: phase reconstruction, the chunks' cro
 the colour gains stand between the excitation and the sound. Export therefore fits them again
 on what the runtime plays: for each candidate, a few seeds of one channel rendered with the
 exported model, measured by the same :func:`~raingan.training.drops.drop_statistics` as the
-training audio (a drop band's samples against their own window's level). Then it fits the
+training audio (three bands' samples against their own window's level). From the nearest
+candidates (in all bands, and in the 2-8 kHz band alone), with their rate and spread, it fits
+the share again with a tilt across frequency
+(:attr:`~raingan.core.speckle.Drops.tilt_db_per_octave`): training's speckle has one share at
+every frequency, and real drops stand out more in higher bands. Then it fits the
 fraction of the drops both channels share (:attr:`~raingan.core.speckle.Drops.shared`): a
 mono mix halves each channel's own clicks against the bed, but keeps those both channels
 hold, so stereo renders' mixes are measured against the recordings' mixes. Neither the
@@ -25,8 +29,9 @@ from ..core.speckle import Drops
 from ..runtime.generator import Generator
 from ..runtime.render import RenderSettings, render
 from ..training.corpus import Corpus
-from ..training.drops import (DropStatistics, nearest_drops, nearest_shared,
-                              pooled_drop_statistics)
+from ..training.drops import (REFERENCE_BAND, STATISTICS_LENGTH, DropStatistics,
+                              nearest_drops, nearest_shared, nearest_tilt,
+                              pooled_drop_statistics, statistics_distance)
 from .scratch import scratch_generator
 
 #: Seeds and seconds of one channel rendered per candidate.
@@ -61,12 +66,29 @@ def rendered_drop_statistics(generator: Generator, drops: Drops | None, channels
 
 def fit_rendered_drops(generator: Generator, target: DropTarget
                        ) -> tuple[Drops | None, float]:
-    """The candidate drops whose one-channel renders' statistics are nearest
-    ``target.channel``, then the shared fraction whose stereo mixes' (of
-    :data:`SHARED_FIT_SEEDS` seeds) are nearest ``target.mix``; and the first fit's
-    distance."""
-    drops, distance = nearest_drops(target.channel,
-                                    lambda drops: rendered_drop_statistics(generator, drops))
+    """The drops whose one-channel renders' statistics are nearest ``target.channel``'s, and
+    then the shared fraction whose stereo mixes' (of :data:`SHARED_FIT_SEEDS` seeds) are
+    nearest ``target.mix``; and the one-channel fit's distance.
+
+    The one-channel search starts from two candidates of the grid (untilted): the nearest
+    in every band, and the nearest in the reference band alone (what a tilt leaves as it
+    is); from each it searches the tilt and the share with that rate and spread, and keeps
+    the nearer end."""
+    measured: dict[Drops | None, DropStatistics] = {}
+
+    def measure(drops: Drops | None) -> DropStatistics:  # each candidate rendered once
+        if drops not in measured:
+            measured[drops] = rendered_drop_statistics(generator, drops)
+        return measured[drops]
+
+    starts = [nearest_drops(target.channel, measure)[0],
+              nearest_drops(target.channel, measure, band=REFERENCE_BAND)[0]]
+    starts = [d for k, d in enumerate(starts) if d is not None and d not in starts[:k]]
+    if starts:
+        drops, distance = min((nearest_tilt(start, target.channel, measure) for start in starts),
+                              key=lambda fit: fit[1])
+    else:
+        drops, distance = None, statistics_distance(measure(None), target.channel)
     if drops is not None and target.mix is not None:
         drops = nearest_shared(drops, target.mix, lambda candidate: rendered_drop_statistics(
             generator, candidate, channels=2, seeds=SHARED_FIT_SEEDS))[0]
@@ -84,13 +106,14 @@ def corpus_drop_target(corpus: Corpus, spec: SpectralSpec) -> DropTarget | None:
 def drop_target(run_dir: Path, state, data_dir: Path | None) -> DropTarget | None:
     """The training audio's drop statistics: the checkpoint's, else measured in ``data_dir``
     (the run's recordings, checked as for the colour: :func:`.colour.run_corpus`), else
-    None. Statistics a checkpoint stored before the far tail was measured are not used; one
-    from before the mixes' were stored fits no shared fraction."""
+    None. Statistics a checkpoint stored before they were measured in every band are not
+    used; one from before the mixes' were stored fits no shared fraction."""
     from .colour import run_corpus
 
-    if state.drop_statistics is not None and len(state.drop_statistics) == 3:
+    if state.drop_statistics is not None and len(state.drop_statistics) == STATISTICS_LENGTH:
         mix = state.mix_drop_statistics
-        return DropTarget(state.drop_statistics, mix if mix and len(mix) == 3 else None)
+        return DropTarget(state.drop_statistics,
+                          mix if mix and len(mix) == STATISTICS_LENGTH else None)
     if data_dir is None:
         return None
     return corpus_drop_target(run_corpus(run_dir, state, Path(data_dir)), state.spec)

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..core.model_meta import FieldLayout
 from ..core.level_smoothing import level_pole, smooth_levels, smooth_levels_periodic
-from ..core.speckle import Drops, excitation, speckle_and_phase
+from ..core.speckle import Drops, ExcitationStream, excitation, speckle_and_phase
 from ..core.spec import SpectralSpec
 from .latent import LatentWalk, truncated_normal
 
@@ -68,7 +68,7 @@ class FieldStream:
         self.truncation = truncation
         knots, local, speckle = rng.spawn(3)
         self._walk = LatentWalk(knots, self.layout.global_dim, truncation, correlation)
-        self._local_rng, self._speckle_rng, self._clicks = local, speckle, clicks
+        self._local_rng, self._speckle_rng = local, speckle
         self._step = self.spec.n_frames - self.spec.crossfade_frames
         self._knot_hook = knot_hook
         self._knots = np.zeros((0, self.layout.global_dim), np.float32)  # from _first_knot on
@@ -81,6 +81,8 @@ class FieldStream:
         overlap = self.spec.win_length - self.spec.hop_length
         self._noise = self._speckle_rng.standard_normal(overlap, dtype=np.float32)
         self._excitation = np.zeros(0, np.float32)  # drawn ahead, in whole chunk steps
+        self._source = ExcitationStream(self._speckle_rng, model.drops, self.spec.sample_rate_hz,
+                                        clicks)
         self._level_pole = level_pole(model.level_smoothing_frames)
         self._level_state: np.ndarray | None = None  # the smoothing's, between blocks
 
@@ -118,8 +120,7 @@ class FieldStream:
         parts = [self._excitation]
         available = self._excitation.shape[0]
         while available < n_samples:
-            parts.append(excitation(self._speckle_rng, block, self.model.drops,
-                                    self.spec.sample_rate_hz, self._clicks))
+            parts.append(self._source.draw(block))
             available += block
         drawn = np.concatenate(parts) if len(parts) > 1 else parts[0]
         self._excitation = drawn[n_samples:]

@@ -105,6 +105,11 @@ def test_the_clap_plays_rain_in_a_clap_host_and_changes_seed_without_a_click(plu
     # second producer. The seed moved to 9 halfway: a third. Each new one was crossfaded to
     # and the one before it went.
     assert lines[-1] == "underruns 0 producer 2 children 1"
+    # The host timed each recorded block's process() call (benchmarks/clap_run.py reads it).
+    timing = lines[-2].split()
+    assert timing[:2] == ["process", "us"] and timing[2::2] == ["p50", "p99", "p99.9", "max"]
+    durations_us = [float(v) for v in timing[3::2]]
+    assert 0.0 < durations_us[0] and durations_us == sorted(durations_us)
     assert len(set().union(*seen)) == 3
     assert_rain(np.fromfile(out, np.float32).reshape(-1, 2))
 

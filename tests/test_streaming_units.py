@@ -145,6 +145,8 @@ def test_the_training_speckle_holds_the_runs_drops_as_the_runtimes_does():
     assert frame_spread(trained_frames()) == pytest.approx(clicky, rel=0.15)
     layer.set_drops(None)
     assert frame_spread(trained_frames()) == pytest.approx(gaussian, rel=0.15)
+    with pytest.raises(ValueError, match="tilt"):  # the runtime's alone, fitted at export
+        layer.set_drops(Drops(60.0, 0.5, tilt_db_per_octave=2.0))
 
 
 def test_field_layout_travels_in_the_metadata():

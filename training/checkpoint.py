@@ -52,7 +52,7 @@ class CheckpointState:
     written before they existed; ``level_spread_db``: per band of rows, the training crops'
     frame-to-frame spread of band levels (:func:`.selection.level_spread_db`), which export
     fits the runtime's level smoothing to, None where the run scored no checkpoints or
-    before it existed; ``drop_statistics``: the training audio's (kurtosis, tail fractions),
+    before it existed; ``drop_statistics``: the training audio's (kurtosis, tail fractions per band),
     :func:`.drops.pooled_drop_statistics`, which export fits the drops to through the
     runtime, None for chunk runs and before it existed; ``mix_drop_statistics``: the same of
     each recording's mono mix (:meth:`.corpus.Corpus.mixes`), which export fits the share of

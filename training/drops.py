@@ -24,8 +24,9 @@ from ..core.speckle import Drops, excitation
 from ..core.spec import SpectralSpec
 from ..core.stft import hann_window
 
-#: The band whose samples are measured, Hz: where drops stand out from the rain's bed.
-DROP_BAND_HZ = (2000.0, 8000.0)
+#: The bands whose samples are measured, Hz: below, in and above the middle band where drops
+#: stand out most from the rain's bed (real drops stand out more the higher the band).
+DROP_BANDS_HZ = ((1000.0, 3000.0), (2000.0, 8000.0), (6000.0, 11000.0))
 #: How far out a sample must stand, in its window's rms, to count in the tail fraction; and
 #: in the far tail, where only big drops reach.
 TAIL_RMS, FAR_TAIL_RMS = 4.0, 6.0
@@ -34,8 +35,19 @@ TAIL_RMS, FAR_TAIL_RMS = 4.0, 6.0
 RATES_HZ = (25.0, 50.0, 100.0, 200.0, 400.0, 800.0, 1600.0)
 SHARES = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
 LEVEL_SPREADS_DB = (0.0, 4.0, 8.0, 12.0)
-#: (kurtosis, tail fraction, far tail fraction), see :func:`drop_statistics`.
-DropStatistics = tuple[float, float, float]
+#: Candidate tilts of the drops' share, dB per octave (:attr:`Drops.tilt_db_per_octave`).
+TILTS_DB_PER_OCTAVE = (-2.0, -1.0, 0.0, 1.0, 2.0, 3.0, 4.0)
+#: (kurtosis, tail fraction, far tail fraction) of each band of :data:`DROP_BANDS_HZ` in
+#: turn, see :func:`drop_statistics`.
+DropStatistics = tuple[float, ...]
+#: How many numbers a :data:`DropStatistics` holds.
+STATISTICS_LENGTH = 3 * len(DROP_BANDS_HZ)
+#: The band of :data:`DROP_BANDS_HZ` around :data:`~raingan.core.speckle.TILT_REFERENCE_HZ`,
+#: where a tilt leaves the drops' share as it is.
+REFERENCE_BAND = 1
+#: Fractions below this count as this in :func:`statistics_distance`: about one sample of a
+#: fit's renders (a million samples), below which a count is chance.
+FRACTION_FLOOR = 1e-6
 #: Candidate fractions of the drops every channel shares (:attr:`Drops.shared`).
 SHARED = (0.0, 0.125, 0.25, 0.5, 0.75, 1.0)
 #: Seconds of each candidate's excitation simulated.
@@ -45,8 +57,9 @@ SIMULATED_S = 10.0
 def drop_statistics(x: np.ndarray, spec: SpectralSpec) -> DropStatistics:
     """How impulsive a signal is inside one STFT window.
 
-    The signal is band-passed to :data:`DROP_BAND_HZ` and divided by its own rms over a
-    sliding analysis window of the spec (what one frame's mean level already holds).
+    The signal is band-passed to each band of :data:`DROP_BANDS_HZ` (cut at 0.9 of the
+    Nyquist frequency) and divided by its own rms over a sliding analysis window of the spec
+    (what one frame's mean level already holds).
 
     Parameters
     ----------
@@ -54,14 +67,24 @@ def drop_statistics(x: np.ndarray, spec: SpectralSpec) -> DropStatistics:
 
     Returns
     -------
-    (kurtosis, tail, far tail): the normalised samples' kurtosis (Gaussian noise: about 3, a
-    little less after the normalisation) and the fractions beyond :data:`TAIL_RMS` and
-    :data:`FAR_TAIL_RMS` times their rms (how many drops stand out, and how far)
+    For each band in turn (:data:`STATISTICS_LENGTH` numbers): the normalised samples'
+    kurtosis (Gaussian noise: about 3, a little less after the normalisation) and the
+    fractions beyond :data:`TAIL_RMS` and :data:`FAR_TAIL_RMS` times their rms (how many
+    drops stand out, and how far)
     """
-    sos = signal.butter(4, DROP_BAND_HZ, btype="band", fs=spec.sample_rate_hz, output="sos")
-    band = signal.sosfilt(sos, np.asarray(x, dtype=np.float64))
+    x = np.asarray(x, dtype=np.float64)
     window = hann_window(spec.win_length).astype(np.float64)
     window /= window.sum()
+    top_hz = 0.45 * spec.sample_rate_hz
+    return tuple(v for low_hz, high_hz in DROP_BANDS_HZ
+                 for v in _band_statistics(x, (min(low_hz, 0.5 * top_hz), min(high_hz, top_hz)),
+                                           window, spec))
+
+
+def _band_statistics(x: np.ndarray, band_hz: tuple[float, float], window: np.ndarray,
+                     spec: SpectralSpec) -> tuple[float, float, float]:
+    sos = signal.butter(4, band_hz, btype="band", fs=spec.sample_rate_hz, output="sos")
+    band = signal.sosfilt(sos, x)
     # Overlap-add: a long signal and a short window (twice as fast as one FFT of the whole).
     level = np.sqrt(np.maximum(signal.oaconvolve(band * band, window, mode="same"), 0.0)) + 1e-12
     edge = 2 * spec.win_length  # the filter's and the window's start-up
@@ -73,6 +96,12 @@ def drop_statistics(x: np.ndarray, spec: SpectralSpec) -> DropStatistics:
     return (float(np.mean(squared * squared) / power ** 2),
             float(np.count_nonzero(squared > TAIL_RMS ** 2 * power) / z.size),
             float(np.count_nonzero(squared > FAR_TAIL_RMS ** 2 * power) / z.size))
+
+
+def in_band(statistics: DropStatistics, band: int) -> tuple[float, float, float]:
+    """The (kurtosis, tail, far tail) of band ``band`` of :data:`DROP_BANDS_HZ` in
+    ``statistics``."""
+    return tuple(statistics[3 * band:3 * band + 3])
 
 
 def pooled_drop_statistics(signals: Sequence[np.ndarray], spec: SpectralSpec
@@ -88,9 +117,9 @@ def pooled_drop_statistics(signals: Sequence[np.ndarray], spec: SpectralSpec
 
 
 def statistics_distance(measured: DropStatistics, target: DropStatistics) -> float:
-    """Sum of squared log ratios of the statistics (fractions floored at 1e-7: one sample
-    in ten million)."""
-    return float(sum(np.log(max(m, 1e-7) / max(t, 1e-7)) ** 2
+    """Sum of squared log ratios of the statistics (fractions floored at
+    :data:`FRACTION_FLOOR`)."""
+    return float(sum(np.log(max(m, FRACTION_FLOOR) / max(t, FRACTION_FLOOR)) ** 2
                      for m, t in zip(measured, target, strict=True)))
 
 
@@ -103,17 +132,32 @@ def candidate_drops() -> list[Drops]:
         for spread_db in LEVEL_SPREADS_DB]
 
 
-def nearest_drops(target: DropStatistics, measure: Callable[[Drops], DropStatistics]
-                  ) -> tuple[Drops | None, float]:
+def nearest_drops(target: DropStatistics, measure: Callable[[Drops], DropStatistics],
+                  band: int | None = None) -> tuple[Drops | None, float]:
     """The candidate (:func:`candidate_drops`) whose ``measure`` is nearest ``target`` by
-    :func:`statistics_distance`, None when plain Gaussian noise (share 0) is; and its
+    :func:`statistics_distance` (in every band, or in ``band`` of :data:`DROP_BANDS_HZ`
+    alone), None when plain Gaussian noise (share 0) is; and its
     distance."""
     best, best_distance = None, np.inf
     for drops in candidate_drops():
-        distance = statistics_distance(measure(drops), target)
+        measured = measure(drops)
+        distance = (statistics_distance(measured, target) if band is None else
+                    statistics_distance(in_band(measured, band), in_band(target, band)))
         if distance < best_distance:
             best, best_distance = drops, distance
     return (None if best is None or best.share == 0.0 else best), float(best_distance)
+
+
+def nearest_tilt(drops: Drops, target: DropStatistics,
+                 measure: Callable[[Drops], DropStatistics]) -> tuple[Drops, float]:
+    """``drops`` with the tilt (:data:`TILTS_DB_PER_OCTAVE`) and share (:data:`SHARES`, but
+    0) whose ``measure`` is nearest ``target``; and its distance. The untilted candidates
+    are among them."""
+    candidates = [replace(drops, share=share, tilt_db_per_octave=tilt)
+                  for tilt in TILTS_DB_PER_OCTAVE for share in SHARES if share > 0.0]
+    distances = [statistics_distance(measure(candidate), target) for candidate in candidates]
+    best = int(np.argmin(distances))
+    return candidates[best], float(distances[best])
 
 
 def nearest_shared(drops: Drops, target: DropStatistics,
@@ -131,7 +175,8 @@ def fit_drops(signals: Sequence[np.ndarray], spec: SpectralSpec, seed: int = 0
               ) -> Drops | None:
     """The candidate excitation whose :func:`drop_statistics` are nearest the signals'
     (:func:`pooled_drop_statistics`, :func:`nearest_drops`), simulated alone: what a frame's
-    speckle is drawn from in training. Returns None when plain Gaussian noise is nearest."""
+    speckle is drawn from in training (untilted: training's speckle has one share at every
+    frequency). Returns None when plain Gaussian noise is nearest."""
     target = pooled_drop_statistics(signals, spec)
     if target is None:
         return None

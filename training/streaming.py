@@ -178,7 +178,11 @@ class Speckle(keras.layers.Layer):
         self.drops: Drops | None = None
 
     def set_drops(self, drops: Drops | None) -> None:
-        """Clicks in the noise from now on (None: Gaussian); before the step is compiled."""
+        """Clicks in the noise from now on (None: Gaussian); before the step is compiled.
+        Training draws them at one share at every frequency (the runtime's tilt is fitted
+        at export, through the runtime)."""
+        if drops is not None and drops.tilt_db_per_octave != 0.0:
+            raise ValueError("training's speckle has no tilted drops; fit the tilt at export")
         self.drops = None if drops is None or drops.share == 0.0 else drops
 
     def _excitation(self, batch, samples: int):

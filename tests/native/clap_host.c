@@ -11,7 +11,9 @@
  * for at most 20 s, until one child process is left (the streaming producer). SECONDS 0:
  * one block that sets the seed, half a second (the plugin's starter is then waiting for that
  * seed's producer), then the plugin's end, timed, and the child processes left: "destroyed
- * in S s, N children left". Exit status 0, or 1 with a line on stderr.
+ * in S s, N children left". Before the last line of a recording it prints how long each
+ * recorded block's process() call took (the plugin's audio thread): "process us p50 A p99 B
+ * p99.9 C max D". Exit status 0, or 1 with a line on stderr.
  *
  * Build: cc -O2 -I/usr/share/dpf/distrho/src clap_host.c -ldl -o clap_host
  */
@@ -47,6 +49,18 @@ static const clap_host_t host = {CLAP_VERSION_INIT, NULL, "raingan-test-host", "
 static int fail(const char* what) {
     fprintf(stderr, "clap_host: %s\n", what);
     return 1;
+}
+
+static int by_value(const void* a, const void* b) {
+    const double x = *(const double*)a, y = *(const double*)b;
+    return (x > y) - (x < y);
+}
+
+/* The q-quantile of n sorted values (nearest rank). */
+static double quantile(const double* sorted, long n, double q) {
+    long rank = (long)(q * n + 0.5);
+    if (rank < 1) rank = 1;
+    return sorted[(rank > n ? n : rank) - 1];
 }
 
 static double now_s(void) {
@@ -183,6 +197,8 @@ int main(int argc, char** argv) {
     double due = started;
     const long recorded_blocks = (long)(seconds * RATE / BLOCK);
     long recorded = -1;  /* -1: waiting for the producer */
+    double* call_us = malloc(sizeof(double) * (size_t)(recorded_blocks > 0 ? recorded_blocks : 1));
+    if (!call_us) return fail("out of memory");
     while (recorded < recorded_blocks) {
         due += (double)BLOCK / RATE;
         sleep_until(due);
@@ -190,7 +206,9 @@ int main(int argc, char** argv) {
             change.has = 1;
             change.event.value = new_seed;
         }
+        const double called = now_s();
         if (plugin->process(plugin, &process) == CLAP_PROCESS_ERROR) return fail("process failed");
+        const double call_s = now_s() - called;
         process.steady_time += BLOCK;
         change.has = 0;
         if (recorded < 0) {
@@ -207,7 +225,7 @@ int main(int argc, char** argv) {
             const float frame[2] = {left[i], right[i]};
             fwrite(frame, sizeof frame, 1, out);
         }
-        ++recorded;
+        call_us[recorded++] = call_s * 1e6;
     }
     fclose(out);
     /* A replaced producer is stopped after the crossfade; on a loaded machine that can end
@@ -219,6 +237,13 @@ int main(int argc, char** argv) {
         if (plugin->process(plugin, &process) == CLAP_PROCESS_ERROR) return fail("process failed");
         process.steady_time += BLOCK;
     }
+    if (recorded_blocks > 0) {
+        qsort(call_us, (size_t)recorded_blocks, sizeof(double), by_value);
+        printf("process us p50 %.2f p99 %.2f p99.9 %.2f max %.2f\n",
+               quantile(call_us, recorded_blocks, 0.5), quantile(call_us, recorded_blocks, 0.99),
+               quantile(call_us, recorded_blocks, 0.999), call_us[recorded_blocks - 1]);
+    }
+    free(call_us);
     printf("underruns %g producer %g children %d\n", param_value(params, plugin, underruns_id),
            param_value(params, plugin, producer_id), count_children());
     plugin->stop_processing(plugin);

@@ -257,7 +257,7 @@ def add_export(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--no-drop-fit", action="store_true",
                    help="keep a streaming run's drops as training fitted them on the "
                         "excitation alone, instead of fitting them again to the training "
-                        "audio through the runtime (about two minutes on 2 cores)")
+                        "audio through the runtime (about three minutes on 2 cores)")
     p.add_argument("--int8", action="store_true",
                    help="quantize the finest-level convolutions to 8-bit integers (static, "
                         "per channel): the bundled model's graph runs 1.4x faster on CPUs, "

@@ -12,11 +12,15 @@ runtime add ``10 log10 E`` (:func:`speckle_db`).
 Rain is not quite Gaussian inside a frame: drops are clicks shorter than the window. The
 runtime can take its speckle from an :func:`excitation` with a share of its power in sparse
 impulses (:class:`Drops`, fitted to the training audio by :mod:`raingan.training.drops`), whose
-phase then puts each click where it falls.
+phase then puts each click where it falls. The share may rise or fall with frequency (drops
+splash brighter than the bed they fall on): then a pair of filters splits the spectrum between
+the clicks and the Gaussian bed, and an :class:`ExcitationStream` carries their state from one
+block to the next.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -82,6 +86,14 @@ def frame_power_weights(spec: SpectralSpec) -> np.ndarray:
     return weights / weights.sum()
 
 
+#: Where a tilted drop share equals :attr:`Drops.share`, Hz: the middle of the 2-8 kHz band
+#: where drops stand out most from the bed.
+TILT_REFERENCE_HZ = 4000.0
+#: Length of the filters that split a tilted excitation between clicks and bed, samples (odd:
+#: linear phase, 2.9 ms at 44.1 kHz, short against a frame).
+TILT_TAPS = 129
+
+
 @dataclass(frozen=True)
 class Drops:
     """Sparse impulses in the excitation that the speckle and its phase come from.
@@ -97,12 +109,16 @@ class Drops:
         whatever it is; the channels' mix keeps more of its clicks the more are shared.
     level_spread_db : standard deviation of the impulses' levels, dB, >= 0: big drops and
         small ones (log-normal amplitudes, their mean power kept); 0: all alike
+    tilt_db_per_octave : how the impulses' power against the bed's changes per octave, dB,
+        within +-12; ``share`` is the share at :data:`TILT_REFERENCE_HZ`
+        (:meth:`share_at`); 0: the same share at every frequency
     """
 
     rate_hz: float
     share: float
     shared: float = 0.0
     level_spread_db: float = 0.0
+    tilt_db_per_octave: float = 0.0
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.rate_hz) and self.rate_hz > 0):
@@ -113,12 +129,23 @@ class Drops:
             raise ValueError(f"shared drops must be a fraction in [0, 1], got {self.shared}")
         if not (math.isfinite(self.level_spread_db) and 0.0 <= self.level_spread_db <= 40.0):
             raise ValueError(f"drop level spread must be 0-40 dB, got {self.level_spread_db}")
+        if not (math.isfinite(self.tilt_db_per_octave) and abs(self.tilt_db_per_octave) <= 12.0):
+            raise ValueError(f"drop tilt must be within +-12 dB per octave, got "
+                             f"{self.tilt_db_per_octave}")
+
+    def share_at(self, frequency_hz: np.ndarray) -> np.ndarray:
+        """The impulses' share of the power at each frequency (Hz; any shape, > 0): ``share``
+        at :data:`TILT_REFERENCE_HZ`, their power against the bed's tilted by
+        ``tilt_db_per_octave``."""
+        ratio = self.share / (1.0 - self.share) * 10.0 ** (
+            self.tilt_db_per_octave * np.log2(np.asarray(frequency_hz) / TILT_REFERENCE_HZ) / 10.0)
+        return ratio / (1.0 + ratio)
 
     def to_dict(self) -> dict[str, float]:
-        """The drops as a dict; ``shared`` and ``level_spread_db`` only when not 0 (older
-        readers know the rest)."""
+        """The drops as a dict; ``shared``, ``level_spread_db`` and ``tilt_db_per_octave``
+        only when not 0 (older readers know the rest)."""
         data = {"rate_hz": self.rate_hz, "share": self.share}
-        for key in ("shared", "level_spread_db"):
+        for key in ("shared", "level_spread_db", "tilt_db_per_octave"):
             if getattr(self, key) != 0.0:
                 data[key] = getattr(self, key)
         return data
@@ -128,6 +155,8 @@ class Drops:
         text = f"{self.rate_hz:g} a second, {100 * self.share:g} % of its power"
         if self.level_spread_db:
             text += f", levels spread {self.level_spread_db:g} dB"
+        if self.tilt_db_per_octave:
+            text += f", tilted {self.tilt_db_per_octave:+g} dB an octave"
         if self.shared:
             text += f", {100 * self.shared:g} % shared by the channels"
         return text
@@ -136,7 +165,8 @@ class Drops:
     def from_dict(cls, data: Mapping[str, Any]) -> "Drops":
         return cls(rate_hz=float(data["rate_hz"]), share=float(data["share"]),
                    shared=float(data.get("shared", 0.0)),
-                   level_spread_db=float(data.get("level_spread_db", 0.0)))
+                   level_spread_db=float(data.get("level_spread_db", 0.0)),
+                   tilt_db_per_octave=float(data.get("tilt_db_per_octave", 0.0)))
 
 
 def excitation(rng: np.random.Generator, n_samples: int, drops: Drops | None,
@@ -148,7 +178,10 @@ def excitation(rng: np.random.Generator, n_samples: int, drops: Drops | None,
     ``1 - share`` part of its power is Gaussian and a ``share`` part single-sample impulses
     of random sign (and log-normal size, ``level_spread_db``) at ``rate_hz`` on average: the
     same flat mean spectrum, but each impulse is one click, spread over the frames whose
-    windows hold it, in the right place.
+    windows hold it, in the right place. With a tilt (``tilt_db_per_octave``) each part is
+    filtered to its share of each frequency (:func:`tilt_filters`), circularly: the
+    excitation of a loop is periodic. An :class:`ExcitationStream` draws it block after
+    block, its filters running on from one block into the next.
 
     Parameters
     ----------
@@ -159,10 +192,24 @@ def excitation(rng: np.random.Generator, n_samples: int, drops: Drops | None,
     gaussian = rng.standard_normal(n_samples, dtype=np.float32)
     if drops is None or drops.share == 0.0:
         return gaussian
+    if drops.tilt_db_per_octave != 0.0:
+        bed_taps, click_taps = tilt_filters(drops, sample_rate_hz)
+        clicks = _clicks(np.zeros(n_samples, np.float32), 1.0, rng, common, drops,
+                         sample_rate_hz)
+        return (_circular_fir(gaussian, bed_taps) + _circular_fir(clicks, click_taps)
+                ).astype(np.float32)
+    return _clicks(gaussian * np.float32(math.sqrt(1.0 - drops.share)), drops.share, rng,
+                   common, drops, sample_rate_hz)
+
+
+def _clicks(noise: np.ndarray, share: float, rng: np.random.Generator,
+            common: np.random.Generator | None, drops: Drops, sample_rate_hz: float
+            ) -> np.ndarray:
+    """``noise`` with the impulses added in place, ``share`` of unit power in them."""
+    n_samples = noise.shape[0]
     probability = min(drops.rate_hz / sample_rate_hz, 1.0)
     shared = 0.0 if common is None else drops.shared
-    noise = gaussian * np.float32(math.sqrt(1.0 - drops.share))
-    amplitude = np.float32(math.sqrt(drops.share / probability))
+    amplitude = np.float32(math.sqrt(share / probability))
     sources = [(rng, probability * (1.0 - shared))]
     if shared > 0.0:
         sources.append((common, probability * shared))
@@ -175,3 +222,80 @@ def excitation(rng: np.random.Generator, n_samples: int, drops: Drops | None,
                             ).astype(np.float32)
         noise[hits] += signs * amplitude
     return noise
+
+
+@functools.lru_cache(maxsize=16)
+def _tilt_filters(share: float, tilt_db_per_octave: float, sample_rate_hz: float
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    # Frequency sampling, windowed (scipy.signal's firwin2 would cost a render 50 MB).
+    n_fft = 8 * TILT_TAPS
+    drops_share = Drops(1.0, share, tilt_db_per_octave=tilt_db_per_octave).share_at(
+        np.maximum(np.fft.rfftfreq(n_fft, 1.0 / sample_rate_hz), 20.0))  # no end at 0 Hz
+    window = np.hamming(TILT_TAPS)
+
+    def design(amplitude: np.ndarray) -> np.ndarray:
+        return np.roll(np.fft.irfft(amplitude, n_fft), TILT_TAPS // 2)[:TILT_TAPS] * window
+
+    return design(np.sqrt(1.0 - drops_share)), design(np.sqrt(drops_share))
+
+
+def tilt_filters(drops: Drops, sample_rate_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """The linear-phase filters (:data:`TILT_TAPS` taps each) that give unit-power white
+    noise and unit-power clicks their shares of each frequency, :meth:`Drops.share_at`:
+    amplitude responses ``sqrt(1 - share(f))`` (the bed) and ``sqrt(share(f))`` (the
+    clicks), so that their sum's mean spectrum stays flat."""
+    return _tilt_filters(drops.share, drops.tilt_db_per_octave, float(sample_rate_hz))
+
+
+def _circular_fir(x: np.ndarray, taps: np.ndarray) -> np.ndarray:
+    """``x`` filtered by ``taps`` as if it repeated for ever, float64."""
+    n = x.shape[0]
+    if n == 0:
+        return np.zeros(0)
+    folded = np.bincount(np.arange(taps.shape[0]) % n, weights=taps, minlength=n)
+    return np.fft.irfft(np.fft.rfft(x) * np.fft.rfft(folded, n), n)
+
+
+class ExcitationStream:
+    """:func:`excitation` drawn block after block. Untilted, each block is
+    :func:`excitation`'s; tilted, the filters carry their state across blocks, so that the
+    blocks filter as one signal (the random draws, as :func:`excitation`'s, are made block
+    by block: the same block lengths give the same excitation).
+
+    Parameters
+    ----------
+    rng, drops, sample_rate_hz, common : as :func:`excitation`'s
+    """
+
+    def __init__(self, rng: np.random.Generator, drops: Drops | None, sample_rate_hz: float,
+                 common: np.random.Generator | None = None):
+        self._rng, self._drops, self._rate_hz, self._common = rng, drops, sample_rate_hz, common
+        self._tilted = drops is not None and drops.share > 0.0 and drops.tilt_db_per_octave != 0
+        self._tails: list[np.ndarray] | None = None  # what each filter rings on with
+
+    def draw(self, n_samples: int) -> np.ndarray:
+        """The next ``n_samples`` of the excitation, shape (n_samples,), float32."""
+        if not self._tilted:
+            return excitation(self._rng, n_samples, self._drops, self._rate_hz, self._common)
+        bed_taps, click_taps = (h.astype(np.float32) for h in tilt_filters(self._drops,
+                                                                          self._rate_hz))
+        if self._tails is None:  # start as if the excitation had always been running
+            self._tails = [np.zeros(TILT_TAPS - 1, np.float32) for _ in range(2)]
+            self._filtered(TILT_TAPS - 1, bed_taps, click_taps)
+        return self._filtered(n_samples, bed_taps, click_taps)
+
+    def _filtered(self, n_samples: int, bed_taps: np.ndarray, click_taps: np.ndarray
+                  ) -> np.ndarray:
+        gaussian = self._rng.standard_normal(n_samples, dtype=np.float32)
+        clicks = _clicks(np.zeros(n_samples, np.float32), 1.0, self._rng, self._common,
+                         self._drops, self._rate_hz)
+        hits = np.flatnonzero(clicks)  # few: each click places the taps
+        ringing = np.zeros(n_samples + TILT_TAPS - 1, np.float32)
+        np.add.at(ringing, (hits[:, None] + np.arange(TILT_TAPS)).ravel(),
+                  (clicks[hits, None] * click_taps).ravel())
+        out = np.zeros(n_samples, np.float32)
+        for k, full in enumerate((np.convolve(gaussian, bed_taps), ringing)):
+            full[:TILT_TAPS - 1] += self._tails[k]
+            self._tails[k] = full[n_samples:].copy()
+            out += full[:n_samples]
+        return out
