@@ -58,15 +58,22 @@ class FieldStream:
         is drawn; returns the knot to use (the stream's intensity setting, for one)
     clicks : the drops every channel shares (:func:`raingan.core.speckle.excitation`'s
         ``common``): a generator in the same state in each channel's stream; None: none
+    character : the walk of the global code every channel shares: a generator in the same
+        state in each channel's stream (:func:`.latent.first_child` of the first channel's
+        seed: that channel's own walk); None: this channel's own walk. Two microphones hear
+        one rain: the recordings' channels differ in spectral shape by 0.1-1.5 dB.
     """
 
     def __init__(self, model: FieldModel, rng: np.random.Generator, correlation: float,
                  truncation: float,
                  knot_hook: Callable[[np.ndarray], np.ndarray] | None = None,
-                 clicks: np.random.Generator | None = None):
+                 clicks: np.random.Generator | None = None,
+                 character: np.random.Generator | None = None):
         self.model, self.spec, self.layout = model, model.spec, model.field
         self.truncation = truncation
         knots, local, speckle = rng.spawn(3)
+        if character is not None:
+            knots = character
         self._walk = LatentWalk(knots, self.layout.global_dim, truncation, correlation)
         self._local_rng, self._speckle_rng = local, speckle
         self._step = self.spec.n_frames - self.spec.crossfade_frames

@@ -120,6 +120,14 @@ class LatentWalk:
         return out
 
 
+def first_child(seed: np.random.SeedSequence) -> np.random.SeedSequence:
+    """The seed that a fresh generator of ``seed`` spawns first (``default_rng(seed).spawn(1)``
+    before anything else spawned from it), without spawning from ``seed``: generators made
+    from it draw what that child would, in every channel that makes one."""
+    return np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, 0),
+                                  pool_size=seed.pool_size)
+
+
 def drift_correlations(latent_dim: int, correlation: float,
                        drifting_dims: int | None) -> np.ndarray:
     """Per-component ``rho``, shape (latent_dim,): ``correlation`` for the first

@@ -3,8 +3,8 @@
 Two things could betray the wrap: a click or level change where the last sample meets the
 first, and a change of character (the latents at the end unlike those at the start). Loop
 latents therefore lie on a closed random curve (:func:`closed_walk_latents`): every latent
-is standard normal, neighbours are as alike as in a stream, and the last chunk is the first
-chunk's neighbour. A chunk model's chunk levels are held to a track that runs around the
+is standard normal, neighbours are as alike as in a stream, the loop wanders no further than
+a stream does over its length, and the last chunk is the first chunk's neighbour. A chunk model's chunk levels are held to a track that runs around the
 loop (:func:`.leveling.level_cyclic`); a streaming model's global code takes its knots from
 such a curve, and its whole latent field and speckle noise are periodic (:mod:`.field`), so
 its frames are. The K chunks are stitched cyclically (the last fades into the first exactly as any two neighbours do), and
@@ -22,7 +22,7 @@ import scipy.fft
 
 from .field import closed_field_images
 from .generator import Generator
-from .latent import truncated_normal, walk_correlation
+from .latent import first_child, truncated_normal, walk_correlation
 from .leveling import level_cyclic
 from .safety import OutputSafety
 from ..core.stitch import seam_fades
@@ -49,33 +49,45 @@ def closed_walk_latents(rng: np.random.Generator, count: int, latent_dim: int,
                         drifting_dims: int | None = None) -> np.ndarray:
     """``count`` latents on a random closed curve, shape (count, latent_dim), float32.
 
-    ``z(theta) = sum_h (a_h cos(h theta) + b_h sin(h theta)) / sqrt(H)`` over harmonics
-    ``h = 1..H`` with independent standard normal ``a_h, b_h``: every latent is standard
-    normal, the last neighbours the first, and ``H`` is the smallest number of harmonics whose
-    neighbour correlation, ``mean_h cos(2 pi h / count)``, is at most ``correlation`` (as in
-    a stream with the same drift). Components are clipped at ``threshold``. Components from
-    ``drifting_dims`` on (None: none) are independent for every chunk, as in a stream.
+    ``z(theta) = sqrt(k) c + sqrt(1 - k) sum_h (a_h cos(h theta) + b_h sin(h theta)) /
+    sqrt(H)`` over harmonics ``h = 1..H`` with independent standard normal ``c, a_h, b_h``:
+    every latent is standard normal and the last neighbours the first. ``k =
+    correlation ** (count / 2)`` is what a stream's latents keep of each other over half the
+    loop's length, so that a loop wanders no further from its centre than a stream of the same
+    drift does in that time (a short loop at a slow drift: hardly at all); ``H`` is the
+    smallest number of harmonics whose neighbour correlation, ``k + (1 - k) mean_h cos(2 pi h
+    / count)``, is at most ``correlation`` (as in that stream). Components are clipped at
+    ``threshold``. Components from ``drifting_dims`` on (None: none) are independent for
+    every chunk, as in a stream.
     """
     step = 2.0 * math.pi / count
+    shared = correlation ** (count / 2.0) if correlation > 0.0 else 0.0
+    curve_correlation = (correlation - shared) / (1.0 - shared) if shared < 1.0 else 1.0
     harmonics = 1
     while (harmonics < count // 2
-           and np.mean(np.cos(step * np.arange(1, harmonics + 1))) > correlation):
+           and np.mean(np.cos(step * np.arange(1, harmonics + 1))) > curve_correlation):
         harmonics += 1
     coefficients = truncated_normal(rng, (2, harmonics, latent_dim), threshold)
     angles = step * np.arange(count)[:, None] * np.arange(1, harmonics + 1)[None, :]
     z = (np.cos(angles) @ coefficients[0] + np.sin(angles) @ coefficients[1]) / math.sqrt(harmonics)
-    z = np.clip(z, -threshold, threshold).astype(np.float32)
     if drifting_dims is not None:
         z[:, drifting_dims:] = truncated_normal(rng, (count, latent_dim - drifting_dims), threshold)
-    return z
+    if shared > 0.0:  # drawn last: a loop of independent chunks draws as it always did
+        centre = truncated_normal(rng, (latent_dim,), threshold)
+        stop = latent_dim if drifting_dims is None else drifting_dims
+        z[:, :stop] = math.sqrt(shared) * centre[:stop] + math.sqrt(1.0 - shared) * z[:, :stop]
+    return np.clip(z, -threshold, threshold).astype(np.float32)
 
 
 def _closed_field(generator: Generator, rng: np.random.Generator, n_chunks: int,
                   threshold: float, correlation: float, intensity: float | None,
-                  clicks: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+                  clicks: np.random.Generator, character: np.random.Generator
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """One channel's loop images from a streaming model (:func:`.field.closed_field_images`;
-    ``clicks``: the drops the channels share)."""
-    knot_rng, field_rng = rng.spawn(2)
+    ``clicks``: the drops the channels share; ``character``: the walk of the global code
+    they share, a generator in the same state for every channel)."""
+    field_rng = rng.spawn(2)[1]
+    knot_rng = character
     knots = closed_walk_latents(knot_rng, n_chunks, generator.field.global_dim, threshold,
                                 correlation)
     if intensity is not None:
@@ -161,7 +173,8 @@ def render_loop(generator: Generator, seconds: float, sample_rate_hz: int = 48_0
         images, phase = generator.images(latents), None
     else:
         parts = [_closed_field(generator, np.random.default_rng(s), n_chunks, threshold,
-                               correlation, intensity, np.random.default_rng(clicks))
+                               correlation, intensity, np.random.default_rng(clicks),
+                               np.random.default_rng(first_child(streams[0])))
                  for s in streams]
         images = np.stack([images for images, _ in parts], axis=1)
         phase = np.stack([phase for _, phase in parts], axis=1)

@@ -157,7 +157,8 @@ class RainSource:
     ----------
     model : exported .onnx model; None for the bundled default model
     sample_rate : the host's rate, Hz (8 to 192 kHz)
-    channels : 1 or 2 (independent latent walks per channel)
+    channels : 1 or 2 (a streaming model: one character, each channel its own texture; a
+        chunk model: independent latent walks per channel)
     seed : None draws one (see :attr:`seed`); the same seed gives the same rain
     latency_ms : audio the producer keeps buffered ahead of the host
     gain_db : output gain, -120 to +24 dB (glides per sample)

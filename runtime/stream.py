@@ -22,7 +22,7 @@ from .field import FieldStream
 from .generator import BATCH_LATENTS, Generator
 from .intensity import apply_intensity, knot_on_axis
 from .intensity_level import IntensityLevel
-from .latent import walk_correlation
+from .latent import first_child, walk_correlation
 from .leveling import ChunkLeveller
 from .safety import OutputSafety
 from ..core.stitch import Stitcher
@@ -83,7 +83,8 @@ class RainStream:
     ----------
     generator : the model
     sample_rate_hz : output rate, 8 to 192 kHz
-    channels : 1, or 2 (independent latent walks per channel)
+    channels : 1, or 2 (a streaming model: one character, each channel its own texture and
+        drops, some shared; a chunk model: independent latent walks per channel)
     seed : None draws one (see :attr:`seed`)
     gain_db : output gain, dB; :meth:`set_gain_db` glides to new values
     width : stereo width 0-1 (see :func:`width_matrix`)
@@ -128,9 +129,11 @@ class RainStream:
             self._walks = [generator.latent_walk(np.random.default_rng(child), correlation,
                                                  truncation) for child in children]
         else:
+            # Every channel walks the first one's global code: one character, heard twice.
+            walk = first_child(children[0])
             self._fields = [FieldStream(generator, np.random.default_rng(child), correlation,
                                         self._threshold, self._knot_hook(channel),
-                                        np.random.default_rng(clicks))
+                                        np.random.default_rng(clicks), np.random.default_rng(walk))
                             for channel, child in enumerate(children)]
         self._stitcher = Stitcher(spec)
         self._leveller = ChunkLeveller(spec, channels, generator.ceiling_db,

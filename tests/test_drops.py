@@ -315,7 +315,7 @@ def test_the_bundled_model_has_the_drops_of_its_training_audio(tmp_path):
     from raingan.training.drops import pooled_drop_statistics, statistics_distance
 
     generator = load_model(default_model_path())
-    assert generator.drops == Drops(rate_hz=100.0, share=0.1, shared=0.25, level_spread_db=4.0,
+    assert generator.drops == Drops(rate_hz=100.0, share=0.1, shared=0.125, level_spread_db=4.0,
                                     tilt_db_per_octave=1.0)
     data = tmp_path / "data"
     data.mkdir()
@@ -324,12 +324,15 @@ def test_the_bundled_model_has_the_drops_of_its_training_audio(tmp_path):
             (data / path.name).symlink_to(path)
     corpus = training_corpus(generator.path, generator.metadata, data, 0.6666)
     target = pooled_drop_statistics(corpus.signals, generator.spec)
-    distance = statistics_distance(rendered_drop_statistics(generator, generator.drops), target)
+    # One channel, none shared: every candidate on the same draws (which clicks a channel
+    # shares moves the statistic's distance by up to 0.3 between draws).
+    own = replace(generator.drops, shared=0.0)
+    distance = statistics_distance(rendered_drop_statistics(generator, own), target)
     assert distance < 0.9
-    for before in (replace(generator.drops, tilt_db_per_octave=0.0),
-                   Drops(800.0, 0.1, level_spread_db=8.0)):
-        assert statistics_distance(rendered_drop_statistics(generator, before),
-                                   target) > distance + 0.1
+    untilted, before = (statistics_distance(rendered_drop_statistics(generator, drops), target)
+                        for drops in (replace(own, tilt_db_per_octave=0.0),
+                                      Drops(800.0, 0.1, level_spread_db=8.0)))
+    assert untilted > distance and before > distance + 0.5
     for alike in (Drops(200.0, 0.1), Drops(1600.0, 0.5)):
         assert statistics_distance(rendered_drop_statistics(generator, alike), target) > 5.0
     # A mono mix of its stereo renders holds the training recordings' mixes' statistics;
@@ -338,7 +341,7 @@ def test_the_bundled_model_has_the_drops_of_its_training_audio(tmp_path):
     shared, unshared = (statistics_distance(rendered_drop_statistics(
         generator, drops, 2, SHARED_FIT_SEEDS), mixes)
         for drops in (generator.drops, replace(generator.drops, shared=0.0)))
-    assert shared < 0.6 and unshared > 2 * shared
+    assert shared < 0.7 and unshared > 2 * shared
 
 
 def test_nearest_drops_searches_every_candidate():

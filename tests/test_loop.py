@@ -26,6 +26,16 @@ def test_closed_walk_is_standard_normal_periodic_and_as_smooth_as_asked(count, r
     assert abs(wrap - neighbours) < 0.25
 
 
+def test_a_short_loop_at_a_slow_drift_keeps_its_character():
+    # 14 chunks (10 s) at the default drift (600 s): a stream keeps 99 % of its latents'
+    # correlation over half that time, and so does the loop between its farthest chunks (a
+    # closed curve alone would pass through the opposite of its start).
+    rho = np.exp(-0.697 / 600.0)
+    z = closed_walk_latents(np.random.default_rng(2), 14, 256, 4.0, rho).astype(float)
+    assert abs(z.std() - 1.0) < 0.1
+    assert np.sum(z[0] * z[7]) / np.sqrt(np.sum(z[0] ** 2) * np.sum(z[7] ** 2)) > 0.95
+
+
 def test_cyclic_stitch_keeps_power_across_every_seam_including_the_wrap():
     rng = np.random.default_rng(0)
     chunks = rng.standard_normal((6, 4000, 1)).astype(np.float32)
