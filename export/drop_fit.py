@@ -71,8 +71,8 @@ def fit_rendered_drops(generator: Generator, target: DropTarget
     nearest ``target.mix``; and the one-channel fit's distance.
 
     The one-channel search starts from two candidates of the grid (untilted): the nearest
-    in every band, and the nearest in the reference band alone (what a tilt leaves as it
-    is); from each it searches the tilt and the share with that rate and spread, and keeps
+    in every band, and the nearest in the reference band alone (where a tilt pivots); from
+    each it searches the tilt and the share with that rate and spread, and keeps
     the nearer end."""
     measured: dict[Drops | None, DropStatistics] = {}
 

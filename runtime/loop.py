@@ -4,8 +4,9 @@ Two things could betray the wrap: a click or level change where the last sample 
 first, and a change of character (the latents at the end unlike those at the start). Loop
 latents therefore lie on a closed random curve (:func:`closed_walk_latents`): every latent
 is standard normal, neighbours are as alike as in a stream, the loop wanders no further than
-a stream does over its length, and the last chunk is the first chunk's neighbour. A chunk model's chunk levels are held to a track that runs around the
-loop (:func:`.leveling.level_cyclic`); a streaming model's global code takes its knots from
+a stream does over its length, and the last chunk is the first chunk's neighbour. A chunk
+model's chunk levels are held to a track that runs around the loop
+(:func:`.leveling.level_cyclic`); a streaming model's global code takes its knots from
 such a curve, and its whole latent field and speckle noise are periodic (:mod:`.field`), so
 its frames are. The K chunks are stitched cyclically (the last fades into the first exactly as any two neighbours do), and
 the loop is resampled to the host's rate by FFT, which treats the signal as periodic.
@@ -86,9 +87,8 @@ def _closed_field(generator: Generator, rng: np.random.Generator, n_chunks: int,
     """One channel's loop images from a streaming model (:func:`.field.closed_field_images`;
     ``clicks``: the drops the channels share; ``character``: the walk of the global code
     they share, a generator in the same state for every channel)."""
-    field_rng = rng.spawn(2)[1]
-    knot_rng = character
-    knots = closed_walk_latents(knot_rng, n_chunks, generator.field.global_dim, threshold,
+    field_rng = rng.spawn(2)[1]  # (the first child was this channel's own walk)
+    knots = closed_walk_latents(character, n_chunks, generator.field.global_dim, threshold,
                                 correlation)
     if intensity is not None:
         knots = knot_on_axis(knots, generator, intensity, threshold)

@@ -43,7 +43,7 @@ DropStatistics = tuple[float, ...]
 #: How many numbers a :data:`DropStatistics` holds.
 STATISTICS_LENGTH = 3 * len(DROP_BANDS_HZ)
 #: The band of :data:`DROP_BANDS_HZ` around :data:`~raingan.core.speckle.TILT_REFERENCE_HZ`,
-#: where a tilt leaves the drops' share as it is.
+#: where a tilt pivots: it changes this band's share least.
 REFERENCE_BAND = 1
 #: Fractions below this count as this in :func:`statistics_distance`: about one sample of a
 #: fit's renders (a million samples), below which a count is chance.
@@ -136,8 +136,7 @@ def nearest_drops(target: DropStatistics, measure: Callable[[Drops], DropStatist
                   band: int | None = None) -> tuple[Drops | None, float]:
     """The candidate (:func:`candidate_drops`) whose ``measure`` is nearest ``target`` by
     :func:`statistics_distance` (in every band, or in ``band`` of :data:`DROP_BANDS_HZ`
-    alone), None when plain Gaussian noise (share 0) is; and its
-    distance."""
+    alone), None when plain Gaussian noise (share 0) is; and its distance."""
     best, best_distance = None, np.inf
     for drops in candidate_drops():
         measured = measure(drops)
@@ -153,11 +152,9 @@ def nearest_tilt(drops: Drops, target: DropStatistics,
     """``drops`` with the tilt (:data:`TILTS_DB_PER_OCTAVE`) and share (:data:`SHARES`, but
     0) whose ``measure`` is nearest ``target``; and its distance. The untilted candidates
     are among them."""
-    candidates = [replace(drops, share=share, tilt_db_per_octave=tilt)
-                  for tilt in TILTS_DB_PER_OCTAVE for share in SHARES if share > 0.0]
-    distances = [statistics_distance(measure(candidate), target) for candidate in candidates]
-    best = int(np.argmin(distances))
-    return candidates[best], float(distances[best])
+    return _nearest([replace(drops, share=share, tilt_db_per_octave=tilt)
+                     for tilt in TILTS_DB_PER_OCTAVE for share in SHARES if share > 0.0],
+                    target, measure)
 
 
 def nearest_shared(drops: Drops, target: DropStatistics,
@@ -165,7 +162,13 @@ def nearest_shared(drops: Drops, target: DropStatistics,
     """``drops`` with the fraction in common (:data:`SHARED`) whose ``measure`` (of a mono mix
     of the channels) is nearest ``target`` (the recordings' mixes') by
     :func:`statistics_distance`; and its distance."""
-    candidates = [replace(drops, shared=shared) for shared in SHARED]
+    return _nearest([replace(drops, shared=shared) for shared in SHARED], target, measure)
+
+
+def _nearest(candidates: list[Drops], target: DropStatistics,
+             measure: Callable[[Drops], DropStatistics]) -> tuple[Drops, float]:
+    """The first of ``candidates`` whose ``measure`` is nearest ``target``, and its
+    distance."""
     distances = [statistics_distance(measure(candidate), target) for candidate in candidates]
     best = int(np.argmin(distances))
     return candidates[best], float(distances[best])

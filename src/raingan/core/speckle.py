@@ -271,14 +271,15 @@ class ExcitationStream:
                  common: np.random.Generator | None = None):
         self._rng, self._drops, self._rate_hz, self._common = rng, drops, sample_rate_hz, common
         self._tilted = drops is not None and drops.share > 0.0 and drops.tilt_db_per_octave != 0
+        self._taps = (tuple(h.astype(np.float32) for h in tilt_filters(drops, sample_rate_hz))
+                      if self._tilted else None)  # (bed, clicks)
         self._tails: list[np.ndarray] | None = None  # what each filter rings on with
 
     def draw(self, n_samples: int) -> np.ndarray:
         """The next ``n_samples`` of the excitation, shape (n_samples,), float32."""
         if not self._tilted:
             return excitation(self._rng, n_samples, self._drops, self._rate_hz, self._common)
-        bed_taps, click_taps = (h.astype(np.float32) for h in tilt_filters(self._drops,
-                                                                          self._rate_hz))
+        bed_taps, click_taps = self._taps
         if self._tails is None:  # start as if the excitation had always been running
             self._tails = [np.zeros(TILT_TAPS - 1, np.float32) for _ in range(2)]
             self._filtered(TILT_TAPS - 1, bed_taps, click_taps)
